@@ -1,0 +1,50 @@
+"""The ``autorl`` command line. Each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from autorl.errors import AutoRLError
+
+log = logging.getLogger("autorl")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from autorl.cli import models, query, tune
+
+    parser = argparse.ArgumentParser(
+        prog="autorl",
+        description="Tune reinforcement-learning agents: Optuna search + Stable-Baselines3.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    tune.register(sub)
+    query.register(sub)
+    models.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("optuna").setLevel(max(level, logging.WARNING))
+    try:
+        return int(args.handler(args) or 0)
+    except AutoRLError as exc:
+        print(f"autorl: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"autorl: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autorl: interrupted; finished trials are stored, the running one is re-queued",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Options and helpers shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from autorl.config import default_storage_url
+from autorl.errors import AutoRLError
+
+
+def add_storage(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help="SQLAlchemy URL of the results database (default: $AUTORL_STORAGE, "
+        "else sqlite:///storage/autorl.db)",
+    )
+
+
+def storage_url(args: argparse.Namespace) -> str:
+    return args.storage or default_storage_url()
+
+
+def shown_url(url: str) -> str:
+    """The URL with any password hidden, for printing."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def json_object(text: str | None, option: str) -> dict[str, Any]:
+    """Parse a JSON object given on the command line; say which option is wrong."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AutoRLError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno}): {text}")
+    if not isinstance(value, dict):
+        raise AutoRLError(f'{option}: expected a JSON object like {{"g": 12.0}}, got {text}')
+    return value

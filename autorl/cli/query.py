@@ -1,0 +1,108 @@
+"""``autorl studies``, ``autorl best`` and ``autorl report``: reading stored results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import optuna
+
+from autorl.cli.common import add_storage, shown_url, storage_url
+from autorl.cli.formats import FORMATS, render
+from autorl.search.factory import load_study
+from autorl.search.queries import BestConfig, best_config, list_studies
+from autorl.search.storage import open_storage
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("studies", help="list stored studies")
+    add_storage(s)
+    s.set_defaults(handler=cmd_studies)
+
+    b = sub.add_parser("best", help="print the best configuration of a study")
+    b.add_argument("study")
+    b.add_argument("--format", default="json", choices=sorted(FORMATS))
+    b.add_argument("--trial", type=int, help="a chosen trial instead of the best")
+    add_storage(b)
+    b.set_defaults(handler=cmd_best)
+
+    r = sub.add_parser("report", help="write an HTML report of a study")
+    r.add_argument("study")
+    r.add_argument("--out", type=Path, default=None, help="default: STUDY.html")
+    add_storage(r)
+    r.set_defaults(handler=cmd_report)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def cmd_studies(args: argparse.Namespace) -> int:
+    storage = open_storage(storage_url(args))
+    rows = list_studies(storage)
+    if not rows:
+        print(f"no studies in {shown_url(storage_url(args))}")
+        return 0
+    header = ("study", "env", "algo", "state", "trials", "best", "validated")
+    table = [
+        (r.name, r.env_id, r.algo, r.state, f"{r.done}/{r.budget}", _fmt(r.best), _fmt(r.validated))
+        for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
+    for row in (header, *table):
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def _load(args: argparse.Namespace) -> tuple[optuna.Study, str]:
+    url = storage_url(args)
+    study, _ = load_study(args.study, open_storage(url))
+    return study, url
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    study, url = _load(args)
+    best = best_config(study, shown_url(url), args.trial)
+    print(render(best, args.format))
+    return 0
+
+
+def describe(best: BestConfig) -> list[str]:
+    """Human-readable lines: the score with its seeds and episodes, and the validation."""
+    ev = best.evaluation
+    first = ev["first_episode_seed"]
+    lines = [
+        f"best trial {best.trial} of study {best.study}: "
+        f"{_fmt(best.score)} ± {_fmt(best.score_std)} mean return "
+        f"(train seeds {best.train_seeds}, {ev['episodes']} evaluation episodes "
+        f"seeded {first}..{first + ev['episodes'] - 1}, {best.timesteps} steps)"
+    ]
+    v = best.validation
+    if v and v.get("mean") is not None:
+        lines.append(
+            f"validated on held-out seeds {v['train_seeds']}: {_fmt(v['mean'])} ± {_fmt(v['std'])} "
+            f"({v['episodes']} episodes seeded from {v['eval_seed']})"
+        )
+    lines.append(f"params: {best.params}")
+    lines.append(f"stored in {best.storage} (study {best.study}); "
+                 f"`autorl best {best.study} --format zoo` exports it")
+    return lines
+
+
+def print_best(study: optuna.Study, url: str) -> None:
+    try:
+        best = best_config(study, shown_url(url))
+    except Exception as exc:  # no completed trial: say so instead of failing the run
+        print(str(exc))
+        return
+    print("\n".join(describe(best)))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from autorl.report import write_report
+
+    study, _ = _load(args)
+    out = args.out or Path(f"{args.study}.html")
+    path = write_report(study, out)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,141 @@
+"""``autorl tune`` and ``autorl resume``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from autorl.cli.common import add_storage, json_object, shown_url, storage_url
+from autorl.cli.progress import ProgressBar
+from autorl.cli.query import print_best
+from autorl.search.study_config import EVAL_SEED, StudyConfig
+from autorl.search.tune import finish_study, resume_study, run_study, start_study
+from autorl.spaces import load_space
+from autorl.types import EvalSettings, TaskSpec
+
+log = logging.getLogger(__name__)
+
+NORMALIZE = {
+    "none": (False, False),
+    "obs": (True, False),
+    "reward": (False, True),
+    "both": (True, True),
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="create or continue a study for an environment")
+    p.add_argument("env", help="Gymnasium id, e.g. CartPole-v1 (or the id to register)")
+    p.add_argument("--algo", default="ppo", help="ppo, a2c, dqn, sac, td3 (default ppo)")
+    p.add_argument("--trials", type=int, default=20, help="budget: finished trials in total")
+    p.add_argument("--timesteps", type=int, default=50_000, help="env steps per training run")
+    p.add_argument("--study", help="study name (default: ENV-ALGO, plus a hash of env options)")
+    p.add_argument("--space", help="search space: a shipped name or a YAML path (default: algo)")
+    p.add_argument("--seeds", type=int, default=1, help="training seeds per configuration")
+    p.add_argument("--evaluations", type=int, default=10, help="evaluations per training run")
+    p.add_argument("--eval-episodes", type=int, default=5, help="episodes per evaluation")
+    p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--env-kwargs", help='JSON constructor kwargs, e.g. \'{"g": 12.0}\'')
+    p.add_argument("--entry-point", help="package.module:Class to register as ENV for the run")
+    p.add_argument("--env-attrs", help='JSON attributes set on the unwrapped env, e.g. \'{"length": 1.0}\'')
+    p.add_argument("--family", help="task family label")
+    p.add_argument("--n-envs", type=int, help="fix the number of parallel envs")
+    p.add_argument("--normalize", choices=sorted(NORMALIZE), help="fix VecNormalize")
+    p.add_argument("--trial-timeout", type=float, help="seconds a trial may take at most")
+    p.add_argument("--timeout-factor", type=float, default=5.0,
+                   help="a trial may take this many times the median finished trial (default 5)")
+    p.add_argument("--validation-seeds", type=int, default=3,
+                   help="held-out seeds the best configuration is re-trained on (default 3)")
+    p.add_argument("--validation-episodes", type=int, default=20)
+    p.add_argument("--sampler-seed", type=int, help="seed of the sampler (reproducible proposals)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_storage(p)
+    p.set_defaults(handler=cmd_tune)
+
+    r = sub.add_parser("resume", help="continue a stored study (after a stop, a crash or more budget)")
+    r.add_argument("study")
+    r.add_argument("--trials", type=int, help="new total budget (default: the stored one)")
+    r.add_argument("--jobs", type=int, default=1)
+    r.add_argument("--device", default=None, help="override the study's device")
+    r.add_argument("--no-progress", action="store_true")
+    add_storage(r)
+    r.set_defaults(handler=cmd_resume)
+
+
+def _task(args: argparse.Namespace) -> TaskSpec:
+    return TaskSpec(
+        env_id=args.env,
+        entry_point=args.entry_point,
+        env_kwargs=json_object(args.env_kwargs, "--env-kwargs"),
+        env_attrs=json_object(args.env_attrs, "--env-attrs"),
+        family=args.family,
+    )
+
+
+def _space(args: argparse.Namespace):
+    space = load_space(args.space or args.algo)
+    fixed = {}
+    if args.n_envs is not None:
+        fixed["n_envs"] = args.n_envs
+    if args.normalize is not None:
+        fixed["normalize"] = args.normalize
+    return space.with_fixed(fixed) if fixed else space
+
+
+def default_study_name(task: TaskSpec, algo: str) -> str:
+    name = f"{task.env_id}-{algo}"
+    if task.entry_point or task.env_kwargs or task.env_attrs:
+        name += f"-{task.key()}"
+    return name
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    task = _task(args)
+    space = _space(args)
+    if space.algo != args.algo:
+        raise ValueError(f"--space {args.space} is a {space.algo} space but --algo is {args.algo}")
+    config = StudyConfig(
+        task=task,
+        algo=args.algo,
+        space=space.to_dict(),
+        timesteps=args.timesteps,
+        seeds=args.seeds,
+        evaluation=EvalSettings(
+            n_evaluations=args.evaluations, episodes=args.eval_episodes, seed=EVAL_SEED
+        ),
+        pruner=args.pruner,
+        validation_seeds=args.validation_seeds,
+        validation_episodes=args.validation_episodes,
+        trial_timeout_s=args.trial_timeout,
+        timeout_factor=args.timeout_factor,
+        device=args.device,
+        sampler_seed=args.sampler_seed,
+    )
+    url = storage_url(args)
+    name = args.study or default_study_name(task, args.algo)
+    study, config, created = start_study(name, url, config, args.trials)
+    verb = "created" if created else "continuing"
+    print(f"{verb} study {name} in {shown_url(url)}")
+    return _run(study, config, url, args.jobs, args.device, not args.no_progress)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    url = storage_url(args)
+    study, config = resume_study(args.study, url, args.trials)
+    print(f"resuming study {args.study} in {shown_url(url)}")
+    return _run(study, config, url, args.jobs, args.device, not args.no_progress)
+
+
+def _run(study, config: StudyConfig, url: str, jobs: int, device, progress: bool) -> int:
+    bar = ProgressBar(study.study_name, enabled=progress)
+    try:
+        run_study(study, url, jobs=jobs, device=device, on_progress=bar)
+    finally:
+        bar.close()
+    validation = finish_study(study, config, device)
+    if validation is None and config.validation_seeds:
+        log.info("budget not reached: the best configuration is not validated yet")
+    print_best(study, url)
+    return 0

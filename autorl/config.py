@@ -1,0 +1,44 @@
+"""Settings read from the environment. Nothing happens at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_STORAGE_DIR = Path("storage")
+DEFAULT_DB_NAME = "autorl.db"
+
+
+def project_root() -> Path:
+    """The folder holding ``search_spaces/`` and ``storage/`` (the source checkout)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def spaces_dir() -> Path:
+    """Where the shipped search spaces live (``AUTORL_SPACES_DIR`` overrides)."""
+    override = os.environ.get("AUTORL_SPACES_DIR")
+    return Path(override) if override else project_root() / "search_spaces"
+
+
+def default_storage_url() -> str:
+    """``AUTORL_STORAGE`` if set, else a SQLite file under ``./storage/``."""
+    url = os.environ.get("AUTORL_STORAGE")
+    if url:
+        return url
+    return f"sqlite:///{DEFAULT_STORAGE_DIR / DEFAULT_DB_NAME}"
+
+
+@dataclass(frozen=True)
+class HeartbeatSettings:
+    """How a dead worker's trial is detected: no heartbeat for ``grace_s`` seconds."""
+
+    interval_s: int = 10
+    grace_s: int = 60
+
+    @classmethod
+    def from_env(cls) -> HeartbeatSettings:
+        return cls(
+            interval_s=int(os.environ.get("AUTORL_HEARTBEAT_INTERVAL", "10")),
+            grace_s=int(os.environ.get("AUTORL_HEARTBEAT_GRACE", "60")),
+        )

@@ -1,0 +1,34 @@
+"""Exceptions that cross package boundaries. Imports nothing from autorl."""
+
+from __future__ import annotations
+
+from autorl.types import FailureReason
+
+
+class AutoRLError(Exception):
+    """Base class: a problem a user can act on. The message says what to change."""
+
+
+class SpaceError(AutoRLError):
+    """A search-space file or a configuration is malformed or infeasible."""
+
+
+class TaskError(AutoRLError):
+    """The environment cannot be built as specified (unknown id, bad entry point, bad attrs)."""
+
+
+class IncompatibleAlgorithm(AutoRLError):
+    """The algorithm cannot act in the environment's action space (DQN on Box actions ...)."""
+
+
+class StudyError(AutoRLError):
+    """A study cannot be created, found or continued as asked."""
+
+
+class TrialFailure(AutoRLError):
+    """A trial ended without a usable score; ``reason`` is queryable in storage."""
+
+    def __init__(self, reason: FailureReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message

@@ -1,0 +1,1 @@
+"""Search: where Optuna meets training (studies, objective, budgets, workers)."""

@@ -1,0 +1,65 @@
+"""Which trials count against a study's budget, and summaries of a study's trials.
+
+A trial counts once it is finished: completed, pruned, or failed *with a reason*
+(diverged, env_error, timeout, oom, error). A trial failed without a reason was left RUNNING
+by a worker that died; its configuration was re-queued, so it does not count. Infeasible
+configurations were never trained and do not count either.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.search import attrs
+from autorl.types import FailureReason
+
+NOT_COUNTED = {FailureReason.INFEASIBLE.value, FailureReason.KILLED.value}
+
+
+def failure_reason(trial: FrozenTrial) -> str | None:
+    """Why the trial has no score: a FailureReason value, ``killed`` or None if it has one."""
+    if trial.state == TrialState.PRUNED:
+        return trial.user_attrs.get(attrs.FAILURE_REASON, FailureReason.PRUNED.value)
+    if trial.state == TrialState.FAIL:
+        return trial.user_attrs.get(attrs.FAILURE_REASON, FailureReason.KILLED.value)
+    return None
+
+
+def counts_against_budget(trial: FrozenTrial) -> bool:
+    if trial.state == TrialState.COMPLETE:
+        return True
+    if trial.state in (TrialState.PRUNED, TrialState.FAIL):
+        return failure_reason(trial) not in NOT_COUNTED
+    return False
+
+
+def finished_count(trials: Iterable[FrozenTrial]) -> int:
+    return sum(1 for t in trials if counts_against_budget(t))
+
+
+def running_count(trials: Iterable[FrozenTrial]) -> int:
+    return sum(1 for t in trials if t.state == TrialState.RUNNING)
+
+
+def failure_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
+    """Trials without a score, by reason (``pruned`` included)."""
+    return dict(Counter(r for t in trials if (r := failure_reason(t)) is not None))
+
+
+def best_trial(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
+    """The completed trial with the highest value (scores are returns: higher is better)."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    return max(done, key=lambda t: t.value) if done else None
+
+
+def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:
+    """Env steps and wall-clock seconds spent by all trials, failed and pruned ones included."""
+    steps = 0
+    wall = 0.0
+    for t in trials:
+        steps += int(t.user_attrs.get(attrs.ENV_STEPS, 0))
+        wall += float(t.user_attrs.get(attrs.WALL_S, 0.0))
+    return {"env_steps": steps, "wall_s": wall}

@@ -1,0 +1,134 @@
+"""Create or load a study: storage, sampler and pruner from a StudyConfig."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import optuna
+
+from autorl.errors import StudyError
+from autorl.search.study_config import (
+    BUDGET_ATTR,
+    CONFIG_ATTR,
+    StudyConfig,
+    check_budget,
+    mismatches,
+)
+
+log = logging.getLogger(__name__)
+
+
+def make_sampler(config: StudyConfig, budget: int) -> optuna.samplers.BaseSampler:
+    """Multivariate TPE with constant liar: parallel workers do not propose the same point."""
+    startup = max(5, min(10, budget // 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            n_startup_trials=startup,
+            multivariate=True,
+            group=True,
+            constant_liar=True,
+            seed=config.sampler_seed,
+        )
+
+
+def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
+    """Pruners work in env steps; a trial's steps run seed after seed (see attrs.py)."""
+    per_eval = max(1, config.timesteps // config.evaluation.n_evaluations)
+    if config.pruner == "median":
+        return optuna.pruners.MedianPruner(
+            n_startup_trials=5, n_warmup_steps=config.timesteps // 3, interval_steps=1
+        )
+    if config.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(
+            min_resource=per_eval,
+            max_resource=config.timesteps * config.seeds,
+            reduction_factor=3,
+        )
+    return optuna.pruners.NopPruner()
+
+
+def stored_config(study: optuna.Study) -> StudyConfig:
+    data = study.user_attrs.get(CONFIG_ATTR)
+    if data is None:
+        raise StudyError(
+            f"study {study.study_name!r} was not created by autorl (it has no {CONFIG_ATTR}); "
+            "it can be read with optuna but not resumed here"
+        )
+    return StudyConfig.from_dict(data)
+
+
+def stored_budget(study: optuna.Study) -> int:
+    return int(study.user_attrs.get(BUDGET_ATTR, 0))
+
+
+def load_study(
+    name: str, storage: optuna.storages.BaseStorage
+) -> tuple[optuna.Study, StudyConfig]:
+    """Load an autorl study with its sampler and pruner; StudyError if it does not exist."""
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    if name not in names:
+        hint = f" Studies here: {', '.join(sorted(names))}." if names else " There are none yet."
+        raise StudyError(f"no study named {name!r} in this storage.{hint}")
+    probe = optuna.load_study(study_name=name, storage=storage)
+    config = stored_config(probe)
+    budget = stored_budget(probe)
+    study = optuna.load_study(
+        study_name=name,
+        storage=storage,
+        sampler=make_sampler(config, budget),
+        pruner=make_pruner(config),
+    )
+    return study, config
+
+
+def create_or_continue(
+    name: str,
+    storage: optuna.storages.BaseStorage,
+    config: StudyConfig,
+    budget: int,
+) -> tuple[optuna.Study, StudyConfig, bool]:
+    """The named study with ``budget`` as its total; created if new.
+
+    Returns (study, config in force, created). Continuing a study with different settings
+    is refused, naming each difference: its trials would not be comparable.
+    """
+    config.check()
+    check_budget(budget)
+    study = optuna.create_study(
+        study_name=name,
+        storage=storage,
+        direction="maximize",
+        sampler=make_sampler(config, budget),
+        pruner=make_pruner(config),
+        load_if_exists=True,
+    )
+    existing = study.user_attrs.get(CONFIG_ATTR)
+    created = existing is None
+    if created:
+        study.set_user_attr(CONFIG_ATTR, config.to_dict())
+        log.info("created study %s", name)
+    else:
+        stored = StudyConfig.from_dict(existing)
+        diffs = mismatches(stored, config)
+        if diffs:
+            raise StudyError(
+                f"study {name!r} already exists with other settings ({'; '.join(diffs)}). "
+                f"Continue it with `autorl resume {name}`, or pick a new name with --study."
+            )
+        config = stored.with_runtime(
+            device=config.device,
+            trial_timeout_s=config.trial_timeout_s,
+            timeout_factor=config.timeout_factor,
+            validation_seeds=config.validation_seeds,
+            validation_episodes=config.validation_episodes,
+        )
+        study.set_user_attr(CONFIG_ATTR, config.to_dict())
+    study.set_user_attr(BUDGET_ATTR, budget)
+    return study, config, created
+
+
+def set_budget(study: optuna.Study, budget: int) -> None:
+    check_budget(budget)
+    study.set_user_attr(BUDGET_ATTR, budget)

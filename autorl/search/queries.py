@@ -1,0 +1,133 @@
+"""Read-only views of stored studies as plain data (for the CLI, reports and the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.errors import StudyError
+from autorl.search import attrs
+from autorl.search.accounting import (
+    best_trial,
+    failure_counts,
+    finished_count,
+    running_count,
+    total_compute,
+)
+from autorl.search.factory import stored_budget
+from autorl.search.study_config import CONFIG_ATTR, StudyConfig
+from autorl.search.validation import stored_validation
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    name: str
+    env_id: str
+    algo: str
+    state: str  # "done" | "running" | "open"
+    done: int
+    budget: int
+    best: float | None
+    validated: float | None
+
+
+@dataclass(frozen=True)
+class BestConfig:
+    """The best (or a chosen) trial of a study, with where its numbers come from."""
+
+    study: str
+    trial: int
+    params: dict[str, Any]
+    config: dict[str, Any]  # TrainConfig.to_dict()
+    score: float | None
+    score_std: float | None
+    seed_scores: list[float]
+    train_seeds: list[int]
+    evaluation: dict[str, Any]  # episodes, first episode seed, evaluations per run
+    timesteps: int
+    task: dict[str, Any]
+    validation: dict[str, Any] | None
+    storage: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarize(study: optuna.Study) -> StudySummary:
+    trials = study.get_trials(deepcopy=False)
+    config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    done, budget, running = finished_count(trials), stored_budget(study), running_count(trials)
+    best = best_trial(trials)
+    validation = stored_validation(study)
+    state = "done" if done >= budget else ("running" if running else "open")
+    return StudySummary(
+        name=study.study_name,
+        env_id=config.task.env_id,
+        algo=config.algo,
+        state=state,
+        done=done,
+        budget=budget,
+        best=None if best is None else best.value,
+        validated=None if not validation else validation.get("mean"),
+    )
+
+
+def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
+    out = []
+    for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
+        if CONFIG_ATTR not in s.user_attrs:
+            continue
+        out.append(summarize(optuna.load_study(study_name=s.study_name, storage=storage)))
+    return out
+
+
+def _pick(study: optuna.Study, number: int | None) -> FrozenTrial:
+    trials = study.get_trials(deepcopy=False)
+    if number is None:
+        best = best_trial(trials)
+        if best is None:
+            raise StudyError(
+                f"study {study.study_name!r} has no completed trial yet "
+                f"({failure_counts(trials) or 'no trials'}); run `autorl resume "
+                f"{study.study_name}` first"
+            )
+        return best
+    if not 0 <= number < len(trials):
+        raise StudyError(f"study {study.study_name!r} has no trial {number} (0..{len(trials) - 1})")
+    trial = trials[number]
+    if attrs.CONFIG not in trial.user_attrs:
+        raise StudyError(f"trial {number} has no trained configuration (state {trial.state.name})")
+    return trial
+
+
+def best_config(study: optuna.Study, storage_url: str, number: int | None = None) -> BestConfig:
+    """The best completed trial (or trial ``number``) with its provenance."""
+    trial = _pick(study, number)
+    config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    seeds = trial.user_attrs.get(attrs.SEEDS, [])
+    validation = stored_validation(study)
+    if validation and validation.get("trial") != trial.number:
+        validation = None
+    return BestConfig(
+        study=study.study_name,
+        trial=trial.number,
+        params=dict(trial.params),
+        config=trial.user_attrs[attrs.CONFIG],
+        score=trial.value if trial.state == TrialState.COMPLETE else None,
+        score_std=trial.user_attrs.get(attrs.SCORE_STD),
+        seed_scores=[s["score"] for s in seeds],
+        train_seeds=[s["seed"] for s in seeds],
+        evaluation={
+            "episodes": config.evaluation.episodes,
+            "first_episode_seed": config.evaluation.seed,
+            "evaluations_per_run": config.evaluation.n_evaluations,
+            "deterministic": config.evaluation.deterministic,
+        },
+        timesteps=config.timesteps,
+        task=config.task.to_dict(),
+        validation=validation,
+        storage=storage_url,
+    )

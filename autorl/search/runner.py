@@ -1,0 +1,178 @@
+"""The worker loop: claim a trial slot under the study lock, run it, record the outcome.
+
+Used in-process by ``autorl tune`` (``--jobs 1``), by each of its worker processes
+(``--jobs N``) and by ``autorl worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from autorl.config import HeartbeatSettings
+from autorl.errors import StudyError, TrialFailure
+from autorl.search import attrs
+from autorl.search.accounting import counts_against_budget, failure_reason
+from autorl.search.factory import load_study, stored_budget, stored_config
+from autorl.search.heartbeat import heartbeat
+from autorl.search.locks import study_lock
+from autorl.search.objective import TrainFn, TrialContext, run_trial
+from autorl.search.recovery import recover_stale_trials, requeue, worker_identity
+from autorl.search.storage import open_storage
+from autorl.spaces import SearchSpace
+from autorl.training.device import resolve_device
+from autorl.training.envs import probe_task
+from autorl.types import FailureReason
+
+log = logging.getLogger(__name__)
+
+MIN_RELATIVE_TIMEOUT_S = 30.0
+MAX_CONSECUTIVE_BUGS = 3
+ENV_ERROR_ABORT_AFTER = 3
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    storage_url: str
+    study_name: str
+    device: str | None = None  # None: the study's setting
+    max_trials: int | None = None  # stop after this many trials run by this worker
+
+
+def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
+    """A new RUNNING trial if the budget has room, else None. Exact across processes."""
+    with study_lock(storage_url, study.study_name):
+        recover_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        used = sum(1 for t in trials if counts_against_budget(t) or t.state == TrialState.RUNNING)
+        if used >= stored_budget(study):
+            return None
+        trial = study.ask()
+        trial.set_user_attr(attrs.WORKER, worker_identity())
+        if attrs.SOURCE not in trial.user_attrs:
+            queued = trial.system_attrs.get("fixed_params") is not None
+            trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
+        return trial
+
+
+def trial_time_limit(study: optuna.Study, ctx: TrialContext) -> float | None:
+    """The absolute limit, or ``timeout_factor`` x the median finished trial (from 3 on)."""
+    limit = ctx.config.trial_timeout_s
+    walls = [
+        float(t.user_attrs[attrs.WALL_S])
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if attrs.WALL_S in t.user_attrs
+    ]
+    if len(walls) >= 3:
+        relative = max(MIN_RELATIVE_TIMEOUT_S, ctx.config.timeout_factor * statistics.median(walls))
+        limit = relative if limit is None else min(limit, relative)
+    return limit
+
+
+def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:
+    """Run one claimed trial and tell Optuna the outcome. Returns the outcome's name."""
+    started = time.monotonic()
+    limit = trial_time_limit(study, ctx)
+    try:
+        value = run_trial(trial, ctx, limit)
+    except optuna.TrialPruned as exc:
+        _finish(trial, started, FailureReason.PRUNED, str(exc))
+        study.tell(trial, state=TrialState.PRUNED)
+        return "pruned"
+    except TrialFailure as exc:
+        _finish(trial, started, exc.reason, exc.message)
+        study.tell(trial, state=TrialState.FAIL)
+        log.warning("trial %d failed (%s): %s", trial.number, exc.reason.value, exc.message)
+        return exc.reason.value
+    except (KeyboardInterrupt, SystemExit):
+        # Stopped by the user: the configuration goes back to the queue, nothing counts.
+        study.tell(trial, state=TrialState.FAIL)
+        requeue(study, study.trials[trial.number])
+        raise
+    except Exception as exc:  # a bug, or something we do not classify: keep the study going
+        reason = FailureReason.OOM if isinstance(exc, MemoryError) else FailureReason.ERROR
+        message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+        _finish(trial, started, reason, message)
+        study.tell(trial, state=TrialState.FAIL)
+        log.error("trial %d failed with an unexpected error: %s", trial.number, exc)
+        return reason.value
+    trial.set_user_attr(attrs.WALL_S, round(time.monotonic() - started, 3))
+    study.tell(trial, value)
+    return "complete"
+
+
+def _finish(trial: optuna.Trial, started: float, reason: FailureReason, message: str) -> None:
+    trial.set_user_attr(attrs.WALL_S, round(time.monotonic() - started, 3))
+    trial.set_user_attr(attrs.FAILURE_REASON, reason.value)
+    trial.set_user_attr(attrs.FAILURE_MESSAGE, message[:4000])
+
+
+def _env_always_fails(study: optuna.Study) -> str | None:
+    """The message of the env errors if every one of the first finished trials hit one."""
+    finished = [t for t in study.get_trials(deepcopy=False) if counts_against_budget(t)]
+    if len(finished) < ENV_ERROR_ABORT_AFTER:
+        return None
+    first = sorted(finished, key=lambda t: t.number)[:ENV_ERROR_ABORT_AFTER]
+    if all(failure_reason(t) == FailureReason.ENV_ERROR.value for t in first) and not any(
+        t.state == TrialState.COMPLETE for t in finished
+    ):
+        return first[-1].user_attrs.get(attrs.FAILURE_MESSAGE, "")
+    return None
+
+
+def make_context(
+    study: optuna.Study, device: str | None, train: TrainFn | None = None
+) -> TrialContext:
+    config = stored_config(study)
+    space = SearchSpace.from_dict(config.space)
+    kind = probe_task(config.task)["action_space"]["kind"]
+    return TrialContext(
+        config=config,
+        space=space,
+        action_space_kind=kind,
+        device=resolve_device(device or config.device, space.policy),
+        **({"train": train} if train is not None else {}),
+    )
+
+
+def run_worker(
+    options: WorkerOptions,
+    on_trial_end: Callable[[optuna.Study], None] | None = None,
+    train: TrainFn | None = None,
+) -> int:
+    """Run trials of one study until its budget is reached. Returns how many this worker ran."""
+    beat = HeartbeatSettings.from_env()
+    storage = open_storage(options.storage_url, beat)
+    study, _ = load_study(options.study_name, storage)
+    ctx = make_context(study, options.device, train)
+    ran = 0
+    bugs = 0
+    while options.max_trials is None or ran < options.max_trials:
+        trial = claim(study, options.storage_url)
+        if trial is None:
+            break
+        with heartbeat(storage, trial._trial_id, beat.interval_s):
+            outcome = execute(study, trial, ctx)
+        ran += 1
+        bugs = bugs + 1 if outcome == FailureReason.ERROR.value else 0
+        if on_trial_end is not None:
+            on_trial_end(study)
+        if bugs >= MAX_CONSECUTIVE_BUGS:
+            raise StudyError(
+                f"{bugs} trials in a row failed with unexpected errors; last: "
+                f"{study.trials[trial.number].user_attrs.get(attrs.FAILURE_MESSAGE)}"
+            )
+        env_message = _env_always_fails(study)
+        if env_message is not None:
+            raise StudyError(
+                f"the environment failed in each of the first {ENV_ERROR_ABORT_AFTER} trials; "
+                f"stopping instead of spending the budget. Last error: {env_message}"
+            )
+    return ran

@@ -1,0 +1,73 @@
+"""Open Optuna's RDB storage the way many worker processes need it.
+
+SQLite: the folder is created, the file is put in WAL mode and connections wait for locks
+instead of failing with "database is locked". PostgreSQL: connections are checked before use.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import optuna
+from sqlalchemy.engine import make_url
+
+from autorl.config import HeartbeatSettings
+from autorl.errors import StudyError
+from autorl.search.recovery import requeue
+
+log = logging.getLogger(__name__)
+
+SQLITE_LOCK_TIMEOUT_S = 300
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL, or None for any other backend (or in-memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _prepare_sqlite(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path, timeout=SQLITE_LOCK_TIMEOUT_S) as conn:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        log.warning("SQLite file %s could not be put in WAL mode (mode %s)", path, mode)
+
+
+def engine_kwargs_for(url: str) -> dict:
+    """SQLAlchemy engine options that suit many concurrent worker processes."""
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}
+    return {"pool_pre_ping": True, "pool_recycle": 1800}
+
+
+def open_storage(url: str, heartbeat: HeartbeatSettings | None = None) -> optuna.storages.RDBStorage:
+    """An RDBStorage with heartbeats on, so trials of dead workers can be detected."""
+    heartbeat = heartbeat or HeartbeatSettings.from_env()
+    try:
+        make_url(url)
+    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
+        raise StudyError(
+            f"storage URL {url!r} is not a SQLAlchemy URL ({exc}); "
+            "use e.g. sqlite:///storage/autorl.db or postgresql://user@host/db"
+        ) from exc
+    path = sqlite_path(url)
+    if path is not None:
+        _prepare_sqlite(path)
+    try:
+        return optuna.storages.RDBStorage(
+            url,
+            engine_kwargs=engine_kwargs_for(url),
+            heartbeat_interval=heartbeat.interval_s,
+            grace_period=heartbeat.grace_s,
+            heartbeat_stale_trial_callback=requeue,
+        )
+    except Exception as exc:
+        raise StudyError(f"cannot open storage {url}: {exc}") from exc

@@ -1,0 +1,137 @@
+"""What a study is: everything needed to run (or resume) it, stored in the study itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from autorl.errors import StudyError
+from autorl.types import EvalSettings, TaskSpec
+
+CONFIG_ATTR = "autorl.config"
+BUDGET_ATTR = "autorl.budget"
+VALIDATION_ATTR = "autorl.validation"
+
+PRUNERS = ("median", "hyperband", "none")
+
+# Seeds: tuning runs use train seeds 0..K-1 and evaluation episodes seeded from EVAL_SEED;
+# validation uses seeds no tuning run has seen.
+EVAL_SEED = 10_000
+VALIDATION_TRAIN_SEED = 100_000
+VALIDATION_EVAL_SEED = 200_000
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The immutable definition of a study. ``budget`` (trials) may grow on resume."""
+
+    task: TaskSpec
+    algo: str
+    space: Mapping[str, Any]  # SearchSpace.to_dict(): the study does not depend on the file
+    timesteps: int
+    seeds: int = 1
+    evaluation: EvalSettings = field(default_factory=lambda: EvalSettings(seed=EVAL_SEED))
+    pruner: str = "median"
+    validation_seeds: int = 3
+    validation_episodes: int = 20
+    trial_timeout_s: float | None = None  # absolute limit per trial; None: relative only
+    timeout_factor: float = 5.0  # a trial may take this many times the median finished trial
+    device: str = "auto"
+    sampler_seed: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task.to_dict(),
+            "algo": self.algo,
+            "space": json.loads(json.dumps(dict(self.space))),
+            "timesteps": self.timesteps,
+            "seeds": self.seeds,
+            "evaluation": {
+                "n_evaluations": self.evaluation.n_evaluations,
+                "episodes": self.evaluation.episodes,
+                "seed": self.evaluation.seed,
+                "deterministic": self.evaluation.deterministic,
+            },
+            "pruner": self.pruner,
+            "validation_seeds": self.validation_seeds,
+            "validation_episodes": self.validation_episodes,
+            "trial_timeout_s": self.trial_timeout_s,
+            "timeout_factor": self.timeout_factor,
+            "device": self.device,
+            "sampler_seed": self.sampler_seed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StudyConfig:
+        return cls(
+            task=TaskSpec.from_dict(data["task"]),
+            algo=data["algo"],
+            space=data["space"],
+            timesteps=int(data["timesteps"]),
+            seeds=int(data.get("seeds", 1)),
+            evaluation=EvalSettings(**data.get("evaluation", {})),
+            pruner=data.get("pruner", "median"),
+            validation_seeds=int(data.get("validation_seeds", 3)),
+            validation_episodes=int(data.get("validation_episodes", 20)),
+            trial_timeout_s=data.get("trial_timeout_s"),
+            timeout_factor=float(data.get("timeout_factor", 5.0)),
+            device=data.get("device", "auto"),
+            sampler_seed=data.get("sampler_seed"),
+        )
+
+    def check(self) -> None:
+        """Refuse absurd settings before anything is stored or trained."""
+        problems = []
+        if self.timesteps < 100:
+            problems.append(f"--timesteps {self.timesteps} is too small to learn anything (>= 100)")
+        if self.timesteps > 1_000_000_000:
+            problems.append(f"--timesteps {self.timesteps} is absurd for one trial (<= 1e9)")
+        if not 1 <= self.seeds <= 100:
+            problems.append(f"--seeds {self.seeds} must be between 1 and 100")
+        if not 1 <= self.evaluation.n_evaluations <= 1000:
+            problems.append("--evaluations must be between 1 and 1000")
+        if self.evaluation.n_evaluations > self.timesteps:
+            problems.append("--evaluations cannot exceed --timesteps")
+        if not 1 <= self.evaluation.episodes <= 10_000:
+            problems.append("--eval-episodes must be between 1 and 10000")
+        if self.pruner not in PRUNERS:
+            problems.append(f"--pruner {self.pruner!r} is not one of {', '.join(PRUNERS)}")
+        if not 0 <= self.validation_seeds <= 100:
+            problems.append("--validation-seeds must be between 0 and 100")
+        if self.trial_timeout_s is not None and self.trial_timeout_s <= 0:
+            problems.append("--trial-timeout must be positive")
+        if self.timeout_factor <= 1:
+            problems.append("--timeout-factor must be > 1")
+        if problems:
+            raise StudyError("; ".join(problems))
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that make trials comparable; a resumed study must keep them."""
+        data = self.to_dict()
+        for mutable in ("device", "trial_timeout_s", "timeout_factor", "validation_seeds",
+                        "validation_episodes", "sampler_seed"):
+            data.pop(mutable)
+        return data
+
+    def with_runtime(self, **changes: Any) -> StudyConfig:
+        return replace(self, **changes)
+
+
+def check_budget(trials: int) -> None:
+    """A budget is a count of finished trials: positive and not absurd."""
+    if not 1 <= trials <= 100_000:
+        raise StudyError(f"--trials {trials} must be between 1 and 100000")
+
+
+def mismatches(stored: StudyConfig, asked: StudyConfig) -> list[str]:
+    """Human-readable differences between a stored study and what the user asked for."""
+    a, b = stored.identity(), asked.identity()
+    out = []
+    for key in a:
+        if a[key] != b.get(key):
+            shown_a = "(the stored space)" if key == "space" else a[key]
+            shown_b = "(a different space)" if key == "space" else b.get(key)
+            out.append(f"{key}: stored {shown_a}, asked {shown_b}")
+    return out

@@ -1,0 +1,179 @@
+"""Tune a task: create or continue a study, run its workers, validate the best configuration."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from autorl.search.accounting import best_trial, finished_count
+from autorl.search.factory import create_or_continue, load_study, set_budget, stored_budget
+from autorl.search.runner import WorkerOptions, make_context, run_worker
+from autorl.search.storage import open_storage
+from autorl.search.study_config import StudyConfig
+from autorl.search.validation import validate_best
+from autorl.spaces import SearchSpace
+from autorl.training.device import set_threads
+from autorl.errors import TaskError
+from autorl.training.envs import check_compatible, make_env
+from autorl.types import TaskSpec
+
+log = logging.getLogger(__name__)
+
+POLL_S = 1.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for progress displays."""
+
+    done: int
+    budget: int
+    running: int
+    best: float | None
+    elapsed_s: float
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def snapshot(study: optuna.Study, started: float) -> Progress:
+    trials = study.get_trials(deepcopy=False)
+    best = best_trial(trials)
+    return Progress(
+        done=finished_count(trials),
+        budget=stored_budget(study),
+        running=sum(1 for t in trials if t.state == TrialState.RUNNING),
+        best=None if best is None else best.value,
+        elapsed_s=time.monotonic() - started,
+    )
+
+
+SMOKE_STEPS = 32
+
+
+def smoke_test(task: TaskSpec) -> None:
+    """Build, reset and step the env with random actions: an env that raises fails here."""
+    env = make_env(task)
+    try:
+        env.reset(seed=0)
+        for _ in range(SMOKE_STEPS):
+            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+            if terminated or truncated:
+                env.reset()
+    except TaskError:
+        raise
+    except Exception as exc:
+        raise TaskError(
+            f"{task.env_id} raised during a smoke test (reset and {SMOKE_STEPS} random steps): "
+            f"{type(exc).__name__}: {exc}. Fix the environment before tuning it."
+        ) from exc
+    finally:
+        env.close()
+
+
+def preflight(config: StudyConfig) -> None:
+    """Refuse a task the algorithm cannot act in, or an env that cannot be built, up front."""
+    SearchSpace.from_dict(config.space)
+    check_compatible(config.algo, config.task)
+    smoke_test(config.task)
+
+
+def start_study(
+    name: str, storage_url: str, config: StudyConfig, budget: int
+) -> tuple[optuna.Study, StudyConfig, bool]:
+    """Create the study (or continue it with a new budget) after checking the task."""
+    preflight(config)
+    storage = open_storage(storage_url)
+    return create_or_continue(name, storage, config, budget)
+
+
+def resume_study(
+    name: str, storage_url: str, budget: int | None
+) -> tuple[optuna.Study, StudyConfig]:
+    storage = open_storage(storage_url)
+    study, config = load_study(name, storage)
+    if budget is not None:
+        set_budget(study, budget)
+    preflight(config)
+    return study, config
+
+
+def _worker_process(storage_url: str, study_name: str, device: str | None, threads: int) -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finish via SystemExit: re-queue
+    set_threads(threads)
+    try:
+        run_worker(WorkerOptions(storage_url, study_name, device))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def run_study(
+    study: optuna.Study,
+    storage_url: str,
+    jobs: int = 1,
+    device: str | None = None,
+    on_progress: ProgressFn | None = None,
+) -> None:
+    """Run trials until the budget is reached: in this process, or in ``jobs`` processes."""
+    started = time.monotonic()
+    cores = os.cpu_count() or 1
+    if jobs < 1 or jobs > 4 * cores:
+        raise ValueError(f"--jobs {jobs} must be between 1 and {4 * cores} on this machine")
+    if on_progress:
+        on_progress(snapshot(study, started))
+    if jobs == 1:
+        set_threads(cores)
+        make_context(study, device)  # fail fast on device errors before the first claim
+        run_worker(
+            WorkerOptions(storage_url, study.study_name, device),
+            on_trial_end=(lambda s: on_progress(snapshot(s, started))) if on_progress else None,
+        )
+        return
+    threads = max(1, cores // jobs)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_worker_process,
+            args=(storage_url, study.study_name, device, threads),
+            name=f"autorl-worker-{i}",
+        )
+        for i in range(jobs)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        while any(p.is_alive() for p in procs):
+            time.sleep(POLL_S)
+            if on_progress:
+                on_progress(snapshot(study, started))
+    except KeyboardInterrupt:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=30)
+        raise
+    failed = [p for p in procs if p.exitcode not in (0, None)]
+    if on_progress:
+        on_progress(snapshot(study, started))
+    if failed:
+        log.error("%d of %d worker processes exited with an error", len(failed), jobs)
+
+
+def finish_study(study: optuna.Study, config: StudyConfig, device: str | None) -> dict | None:
+    """Validate the best configuration on held-out seeds once the budget is reached."""
+    trials = study.get_trials(deepcopy=False)
+    if finished_count(trials) < stored_budget(study):
+        return None
+    ctx = make_context(study, device)
+    return validate_best(study, config, ctx.device)

@@ -1,0 +1,1 @@
+"""Training: Stable-Baselines3 agents from plain configurations. Import the submodules."""

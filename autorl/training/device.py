@@ -1,0 +1,44 @@
+"""Pick the torch device and thread count for a worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+IMAGE_POLICIES = ("CnnPolicy", "MultiInputPolicy")
+
+
+def resolve_device(requested: str, policy: str) -> str:
+    """``auto``: CUDA for image policies when a GPU is present, else CPU.
+
+    Small MLP policies train faster on CPU: the GPU round trip per env step costs more than the
+    matrix work it saves (SB3 warns about PPO MlpPolicy on GPU for the same reason). ``cuda``
+    or ``cuda:N`` force the GPU; asking for CUDA where there is none is an error.
+    """
+    import torch
+
+    if requested == "auto":
+        if policy in IMAGE_POLICIES and torch.cuda.is_available():
+            return "cuda"
+        return "cpu"
+    if requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"--device {requested}: no CUDA device is visible to torch here; "
+                "use --device cpu or auto"
+            )
+        return requested
+    if requested != "cpu":
+        raise ValueError(f"--device {requested!r}: use auto, cpu, cuda or cuda:N")
+    return requested
+
+
+def set_threads(n: int | None) -> int:
+    """Limit torch (and BLAS) to ``n`` threads: the worker's share of the cores."""
+    import torch
+
+    n = n or max(1, (os.cpu_count() or 1))
+    torch.set_num_threads(n)
+    return n

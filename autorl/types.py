@@ -1,0 +1,177 @@
+"""Frozen, JSON-friendly dataclasses that cross every boundary of autorl.
+
+Nothing here imports torch, SB3, Optuna or the database layer: these are plain data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class FailureReason(str, Enum):
+    """Why a trial ended without a score. Stored as the trial's ``failure_reason`` attribute."""
+
+    DIVERGED = "diverged"  # NaN/inf in losses, parameters or actions
+    ENV_ERROR = "env_error"  # the environment raised, or returned NaN/inf observations/rewards
+    TIMEOUT = "timeout"  # the trial ran past its wall-clock limit
+    PRUNED = "pruned"  # stopped early by the pruner (not a failure of the configuration)
+    OOM = "oom"  # out of memory (host or device)
+    INFEASIBLE = "infeasible"  # the sampled configuration violates a constraint; never trained
+    KILLED = "killed"  # the worker died mid-trial; the configuration was re-queued
+    ERROR = "error"  # anything else (a bug): the message says what happened
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """An environment to tune on.
+
+    ``env_id`` is a Gymnasium id. With ``entry_point`` ("package.module:Class") the id is
+    registered for the run. ``env_kwargs`` go to the constructor; ``env_attrs`` are set on the
+    unwrapped env after construction (the attribute must already exist).
+    """
+
+    env_id: str
+    entry_point: str | None = None
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    env_attrs: Mapping[str, Any] = field(default_factory=dict)
+    family: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "env_id": self.env_id,
+            "entry_point": self.entry_point,
+            "env_kwargs": dict(self.env_kwargs),
+            "env_attrs": dict(self.env_attrs),
+            "family": self.family,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskSpec:
+        return cls(
+            env_id=data["env_id"],
+            entry_point=data.get("entry_point"),
+            env_kwargs=dict(data.get("env_kwargs") or {}),
+            env_attrs=dict(data.get("env_attrs") or {}),
+            family=data.get("family"),
+        )
+
+    def key(self) -> str:
+        """A short stable hash of what makes the environment (not the family label)."""
+        payload = json.dumps(
+            [self.env_id, self.entry_point, dict(self.env_kwargs), dict(self.env_attrs)],
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha1(payload.encode()).hexdigest()[:8]
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """Env-level settings that are part of a configuration (as much as any searched parameter)."""
+
+    n_envs: int = 1
+    normalize_obs: bool = False
+    normalize_reward: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EnvSettings:
+        return cls(
+            n_envs=int(data.get("n_envs", 1)),
+            normalize_obs=bool(data.get("normalize_obs", False)),
+            normalize_reward=bool(data.get("normalize_reward", False)),
+        )
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """A fully resolved configuration: what to train, as JSON-able data.
+
+    ``sb3_kwargs`` follow the conventions in ``autorl/spaces/README`` (schedules, activation
+    names and action noise are plain data); ``autorl.training`` turns them into SB3 objects.
+    """
+
+    algo: str
+    policy: str
+    sb3_kwargs: Mapping[str, Any]
+    env: EnvSettings = field(default_factory=EnvSettings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "algo": self.algo,
+            "policy": self.policy,
+            "sb3_kwargs": json.loads(json.dumps(dict(self.sb3_kwargs))),
+            "env": self.env.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainConfig:
+        return cls(
+            algo=data["algo"],
+            policy=data["policy"],
+            sb3_kwargs=dict(data["sb3_kwargs"]),
+            env=EnvSettings.from_dict(data.get("env") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How a trial is scored: periodic evaluations on a separate env with fixed seeds."""
+
+    n_evaluations: int = 10  # evaluations per training run (the last one, at the end, scores it)
+    episodes: int = 5  # episodes per evaluation
+    seed: int = 10_000  # episode i of every evaluation is reset with seed + i
+    deterministic: bool = True
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """One training run: a configuration, a task, a budget and a seed."""
+
+    task: TaskSpec
+    config: TrainConfig
+    timesteps: int
+    seed: int
+    evaluation: EvalSettings = field(default_factory=EvalSettings)
+    device: str = "cpu"
+    max_wall_s: float | None = None  # None: no limit
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The returns of one evaluation after ``step`` environment steps."""
+
+    step: int
+    mean: float
+    std: float
+    returns: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """The outcome of one training run (one seed of one configuration)."""
+
+    seed: int
+    score: float  # mean return of the last evaluation
+    curve: tuple[Evaluation, ...]
+    env_steps: int
+    wall_s: float
+    pruned: bool = False  # the report callback asked to stop; score is the last evaluation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "score": self.score,
+            "curve": [[e.step, e.mean, e.std] for e in self.curve],
+            "env_steps": self.env_steps,
+            "wall_s": round(self.wall_s, 3),
+            "pruned": self.pruned,
+        }

@@ -1,0 +1,170 @@
+"""The worker loop with a fake trainer: budgets, failures, recovery of dead workers."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from autorl.errors import StudyError, TrialFailure
+from autorl.search import attrs
+from autorl.search.accounting import finished_count
+from autorl.search.factory import create_or_continue, set_budget
+from autorl.search.runner import WorkerOptions, run_worker
+from autorl.search.storage import open_storage
+from autorl.search.study_config import StudyConfig
+from autorl.spaces import load_space
+from autorl.types import EvalSettings, Evaluation, FailureReason, SeedResult, TaskSpec
+
+TIMESTEPS = 1000
+
+
+def make_config(**changes) -> StudyConfig:
+    base = dict(
+        task=TaskSpec("CartPole-v1"),
+        algo="ppo",
+        space=load_space("ppo").to_dict(),
+        timesteps=TIMESTEPS,
+        evaluation=EvalSettings(n_evaluations=4, episodes=2),
+        pruner="none",
+        validation_seeds=0,
+    )
+    base.update(changes)
+    return StudyConfig(**base)
+
+
+def learning_rate(spec) -> float:
+    lr = spec.config.sb3_kwargs["learning_rate"]
+    return lr["initial"] if isinstance(lr, dict) and "initial" in lr else (
+        lr["value"] if isinstance(lr, dict) else lr
+    )
+
+
+def fake_train(spec, report=None) -> SeedResult:
+    """A cheap function of the parameters, reported like real training would be."""
+    score = -abs(math.log10(learning_rate(spec)) + 3.5)
+    curve = []
+    for i in range(1, spec.evaluation.n_evaluations + 1):
+        step = spec.timesteps * i // spec.evaluation.n_evaluations
+        curve.append(Evaluation(step, score * i, 0.0, (score * i,)))
+        if report is not None and not report(step, score * i):
+            return SeedResult(spec.seed, score * i, tuple(curve), step, 0.0, pruned=True)
+    return SeedResult(spec.seed, score, tuple(curve), spec.timesteps, 0.01)
+
+
+def new_study(url, budget=4, **changes):
+    storage = open_storage(url)
+    study, config, _ = create_or_continue("s", storage, make_config(**changes), budget)
+    return study
+
+
+def test_budget_is_exact_and_grows_on_resume(sqlite_url):
+    study = new_study(sqlite_url, budget=4)
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 4
+    assert finished_count(study.get_trials()) == 4
+    first = [(t.number, t.value) for t in study.get_trials()]
+    # A second run at the same budget does nothing; a larger budget adds exactly the difference.
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 0
+    set_budget(study, 6)
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 2
+    trials = study.get_trials()
+    assert [(t.number, t.value) for t in trials[:4]] == first
+    assert finished_count(trials) == 6
+    for t in trials:
+        assert t.user_attrs[attrs.CONFIG]["algo"] == "ppo"
+        assert t.user_attrs[attrs.SEEDS][0]["seed"] == 0
+        assert t.user_attrs[attrs.SOURCE] == "sampler"
+
+
+def test_failed_trials_have_a_reason_count_and_the_study_goes_on(sqlite_url):
+    study = new_study(sqlite_url, budget=5)
+    calls = []
+
+    def sometimes_diverges(spec, report=None):
+        calls.append(spec)
+        if len(calls) % 2 == 1:
+            raise TrialFailure(FailureReason.DIVERGED, "NaN in policy parameters")
+        return fake_train(spec, report)
+
+    run_worker(WorkerOptions(sqlite_url, "s"), train=sometimes_diverges)
+    trials = study.get_trials()
+    assert finished_count(trials) == 5
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 3
+    assert {t.user_attrs[attrs.FAILURE_REASON] for t in failed} == {"diverged"}
+    assert all("NaN" in t.user_attrs[attrs.FAILURE_MESSAGE] for t in failed)
+
+
+def test_trial_of_a_dead_local_worker_is_failed_requeued_and_not_counted(sqlite_url):
+    study = new_study(sqlite_url, budget=3)
+    orphan = study.ask()
+    lr = load_space("ppo").sample(orphan)
+    orphan.set_user_attr(attrs.WORKER, f"{__import__('socket').gethostname()}:999999")
+    run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
+    trials = study.get_trials()
+    assert trials[0].state == TrialState.FAIL
+    assert attrs.FAILURE_REASON not in trials[0].user_attrs  # no reason: a dead worker's trial
+    requeued = [t for t in trials if t.user_attrs.get(attrs.REQUEUED_FROM) == 0]
+    assert len(requeued) == 1
+    assert requeued[0].state == TrialState.COMPLETE
+    assert requeued[0].params == trials[0].params == lr
+    assert finished_count(trials) == 3
+
+
+def test_stale_heartbeat_of_another_machine_is_requeued(sqlite_url):
+    study = new_study(sqlite_url, budget=2)
+    orphan = study.ask()
+    load_space("ppo").sample(orphan)
+    orphan.set_user_attr(attrs.WORKER, "elsewhere:1")
+    study._storage.record_heartbeat(orphan._trial_id)
+    time.sleep(3.2)  # grace period is 2 s in tests
+    run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
+    trials = study.get_trials()
+    assert trials[0].state == TrialState.FAIL
+    assert any(t.user_attrs.get(attrs.REQUEUED_FROM) == 0 for t in trials)
+    assert finished_count(trials) == 2
+
+
+def test_env_failing_every_trial_stops_the_study_with_its_error(sqlite_url):
+    study = new_study(sqlite_url, budget=10)
+
+    def broken_env(spec, report=None):
+        raise TrialFailure(FailureReason.ENV_ERROR, "RuntimeError: the simulator crashed")
+
+    with pytest.raises(StudyError, match="simulator crashed"):
+        run_worker(WorkerOptions(sqlite_url, "s"), train=broken_env)
+    assert finished_count(study.get_trials()) == 3
+
+
+def test_continuing_with_other_settings_is_refused_and_changes_nothing(sqlite_url):
+    study = new_study(sqlite_url, budget=2)
+    run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
+    before = [(t.number, t.value) for t in study.get_trials()]
+    with pytest.raises(StudyError, match="timesteps: stored 1000, asked 2000"):
+        create_or_continue("s", open_storage(sqlite_url), make_config(timesteps=2000), 5)
+    after = optuna.load_study(study_name="s", storage=sqlite_url)
+    assert [(t.number, t.value) for t in after.get_trials()] == before
+    assert after.user_attrs["autorl.budget"] == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"timesteps": 10}, "too small"),
+        ({"seeds": 0}, "--seeds"),
+        ({"pruner": "magic"}, "--pruner"),
+    ],
+)
+def test_absurd_settings_are_refused_before_anything_is_stored(sqlite_url, changes, message):
+    with pytest.raises(StudyError, match=message):
+        create_or_continue("s", open_storage(sqlite_url), make_config(**changes), 5)
+    assert optuna.get_all_study_summaries(open_storage(sqlite_url)) == []
+
+
+@pytest.mark.parametrize("budget", [0, -3, 10**9])
+def test_absurd_budgets_are_refused(sqlite_url, budget):
+    with pytest.raises(StudyError, match="--trials"):
+        create_or_continue("s", open_storage(sqlite_url), make_config(), budget)
