@@ -25,6 +25,10 @@ class StudyError(AutoRLError):
     """A study cannot be created, found or continued as asked."""
 
 
+class ArtifactError(AutoRLError):
+    """A saved model cannot be loaded: a file is missing or is not what it should be."""
+
+
 class TrialFailure(AutoRLError):
     """A trial ended without a usable score; ``reason`` is queryable in storage."""
 

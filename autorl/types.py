@@ -95,7 +95,7 @@ class EnvSettings:
 class TrainConfig:
     """A fully resolved configuration: what to train, as JSON-able data.
 
-    ``sb3_kwargs`` follow the conventions in ``autorl/spaces/README`` (schedules, activation
+    ``sb3_kwargs`` follow the conventions in ``docs/configurations.md`` (schedules, activation
     names and action noise are plain data); ``autorl.training`` turns them into SB3 objects.
     """
 

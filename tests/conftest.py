@@ -1,4 +1,8 @@
-"""Shared fixtures: a temporary SQLite storage and fast heartbeats."""
+"""Shared fixtures: a temporary SQLite storage and fast heartbeats.
+
+pytest puts the repository root on sys.path (``pythonpath``), so the test environments
+import as entry points (``TaskSpec.entry_point="tests.fixtures.envs:CountingEnv"``).
+"""
 
 from __future__ import annotations
 

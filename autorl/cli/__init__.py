@@ -41,8 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"autorl: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("autorl: interrupted; finished trials are stored, the running one is re-queued",
-              file=sys.stderr)
+        print(
+            "autorl: interrupted; finished trials are stored, the running one is re-queued",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -40,7 +40,9 @@ def json_object(text: str | None, option: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AutoRLError(f"{option}: not valid JSON ({exc.msg} at column {exc.colno}): {text}")
+        raise AutoRLError(
+            f"{option}: not valid JSON ({exc.msg} at column {exc.colno}): {text}"
+        ) from None
     if not isinstance(value, dict):
         raise AutoRLError(f'{option}: expected a JSON object like {{"g": 12.0}}, got {text}')
     return value

@@ -60,7 +60,7 @@ def _policy_kwargs_py(pk: dict[str, Any]) -> tuple[str, list[str]]:
     return "dict(" + ", ".join(parts) + ")", notes
 
 
-def to_zoo(best: BestConfig, action_half_range: float | None = None) -> str:
+def to_zoo(best: BestConfig) -> str:
     """A hyperparameter file for ``python -m rl_zoo3.train --algo ALGO -conf FILE``."""
     cfg = best.config
     env = cfg.get("env", {})
@@ -82,17 +82,17 @@ def to_zoo(best: BestConfig, action_half_range: float | None = None) -> str:
             notes.extend(more)
         elif key == "action_noise":
             entry["noise_type"] = NOISE_TO_ZOO.get(value["type"], value["type"])
-            scale = action_half_range if action_half_range is not None else 1.0
-            entry["noise_std"] = float(value["sigma"]) * scale
-            if action_half_range is None:
-                notes.append("noise_std is relative to half the action range; scale it")
+            # SB3 adds the noise to actions scaled to [-1, 1], in RL Zoo too: no rescaling.
+            entry["noise_std"] = float(value["sigma"])
         else:
             entry[key] = value
     task = best.task
     if task.get("env_kwargs"):
         notes.append(f"pass --env-kwargs {json.dumps(task['env_kwargs'])} to rl_zoo3.train")
     if task.get("env_attrs") or task.get("entry_point"):
-        notes.append("env attributes / entry point are autorl task options; rl_zoo3 needs its own env")
+        notes.append(
+            "env attributes / entry point are autorl task options; rl_zoo3 needs its own env"
+        )
     header = [
         f"# autorl study {best.study}, trial {best.trial}: score {best.score} "
         f"(train seeds {best.train_seeds})",

@@ -48,9 +48,9 @@ def cmd_studies(args: argparse.Namespace) -> int:
         (r.name, r.env_id, r.algo, r.state, f"{r.done}/{r.budget}", _fmt(r.best), _fmt(r.validated))
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *table)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=False)]
     for row in (header, *table):
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip())
+        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
     return 0
 
 
@@ -84,8 +84,10 @@ def describe(best: BestConfig) -> list[str]:
             f"({v['episodes']} episodes seeded from {v['eval_seed']})"
         )
     lines.append(f"params: {best.params}")
-    lines.append(f"stored in {best.storage} (study {best.study}); "
-                 f"`autorl best {best.study} --format zoo` exports it")
+    lines.append(
+        f"stored in {best.storage} (study {best.study}); "
+        f"`autorl best {best.study} --format zoo` exports it"
+    )
     return lines
 
 

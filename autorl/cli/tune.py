@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
 from autorl.cli.progress import ProgressBar
 from autorl.cli.query import print_best
+from autorl.search.enqueue import check_configurations, enqueue, read_configurations
 from autorl.search.study_config import EVAL_SEED, StudyConfig
 from autorl.search.tune import finish_study, resume_study, run_study, start_study
 from autorl.spaces import load_space
@@ -37,24 +39,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--env-kwargs", help='JSON constructor kwargs, e.g. \'{"g": 12.0}\'')
+    p.add_argument("--env-kwargs", help="JSON constructor kwargs, e.g. '{\"g\": 12.0}'")
     p.add_argument("--entry-point", help="package.module:Class to register as ENV for the run")
-    p.add_argument("--env-attrs", help='JSON attributes set on the unwrapped env, e.g. \'{"length": 1.0}\'')
+    p.add_argument(
+        "--env-attrs", help="JSON attributes set on the unwrapped env, e.g. '{\"length\": 1.0}'"
+    )
     p.add_argument("--family", help="task family label")
     p.add_argument("--n-envs", type=int, help="fix the number of parallel envs")
     p.add_argument("--normalize", choices=sorted(NORMALIZE), help="fix VecNormalize")
     p.add_argument("--trial-timeout", type=float, help="seconds a trial may take at most")
-    p.add_argument("--timeout-factor", type=float, default=5.0,
-                   help="a trial may take this many times the median finished trial (default 5)")
-    p.add_argument("--validation-seeds", type=int, default=3,
-                   help="held-out seeds the best configuration is re-trained on (default 3)")
+    p.add_argument(
+        "--timeout-factor",
+        type=float,
+        default=5.0,
+        help="a trial may take this many times the median finished trial (default 5)",
+    )
+    p.add_argument(
+        "--validation-seeds",
+        type=int,
+        default=3,
+        help="held-out seeds the best configuration is re-trained on (default 3)",
+    )
     p.add_argument("--validation-episodes", type=int, default=20)
     p.add_argument("--sampler-seed", type=int, help="seed of the sampler (reproducible proposals)")
+    p.add_argument(
+        "--enqueue",
+        type=Path,
+        help="JSON list of parameter sets to try first (validated against the space)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_storage(p)
     p.set_defaults(handler=cmd_tune)
 
-    r = sub.add_parser("resume", help="continue a stored study (after a stop, a crash or more budget)")
+    r = sub.add_parser(
+        "resume", help="continue a stored study (after a stop, a crash or more budget)"
+    )
     r.add_argument("study")
     r.add_argument("--trials", type=int, help="new total budget (default: the stored one)")
     r.add_argument("--jobs", type=int, default=1)
@@ -115,9 +134,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
     )
     url = storage_url(args)
     name = args.study or default_study_name(task, args.algo)
+    queued = read_configurations(args.enqueue) if args.enqueue else []
+    check_configurations(space, queued, where=f"--enqueue {args.enqueue}: ")
     study, config, created = start_study(name, url, config, args.trials)
     verb = "created" if created else "continuing"
     print(f"{verb} study {name} in {shown_url(url)}")
+    if queued:
+        added = enqueue(study, space, queued)
+        print(f"queued {added} configurations from {args.enqueue}")
     return _run(study, config, url, args.jobs, args.device, not args.no_progress)
 
 

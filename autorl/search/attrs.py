@@ -3,8 +3,9 @@
 Study user attrs:
   ``autorl.config``      StudyConfig.to_dict(): task, algo, space, timesteps, seeds, evaluation ...
   ``autorl.budget``      int: finished trials the study should reach
-  ``autorl.validation``  dict: {"trial": n, "mean", "std", "scores": [per seed], "train_seeds": [...],
-                         "eval_seed": first episode seed, "episodes": n, "timesteps": n}
+  ``autorl.validation``  dict: {"trial": n, "mean", "std", "scores": [per seed],
+                         "train_seeds": [...], "eval_seed": first episode seed,
+                         "episodes": n, "timesteps": n}
 
 Trial user attrs (all JSON):
   ``config``           TrainConfig.to_dict() actually trained (after constraint repairs)

@@ -46,7 +46,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
 
     Raises TrialFailure (infeasible, diverged, env_error, timeout ...) or optuna.TrialPruned.
     """
-    params = ctx.space.sample(trial)
+    params = ctx.space.sample(trial, ctx.action_space_kind)
     try:
         resolution = ctx.space.resolve(params, ctx.action_space_kind)
     except SpaceError as exc:

@@ -15,7 +15,6 @@ from autorl.search.accounting import (
     failure_counts,
     finished_count,
     running_count,
-    total_compute,
 )
 from autorl.search.factory import stored_budget
 from autorl.search.study_config import CONFIG_ATTR, StudyConfig

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import warnings
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -72,6 +73,8 @@ def recover_stale_trials(study: optuna.Study) -> int:
             requeue(study, trial)
             recovered += 1
     before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-    optuna.storages.fail_stale_trials(study)  # heartbeat path; calls requeue via the storage
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # heartbeat path; calls requeue via storage
     after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     return recovered + len(after - before)

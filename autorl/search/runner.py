@@ -10,6 +10,7 @@ import logging
 import statistics
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -54,10 +55,14 @@ def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
         used = sum(1 for t in trials if counts_against_budget(t) or t.state == TrialState.RUNNING)
         if used >= stored_budget(study):
             return None
-        trial = study.ask()
+        with warnings.catch_warnings():
+            # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
+            warnings.simplefilter("ignore", UserWarning)
+            trial = study.ask()
         trial.set_user_attr(attrs.WORKER, worker_identity())
         if attrs.SOURCE not in trial.user_attrs:
-            queued = trial.system_attrs.get("fixed_params") is not None
+            frozen = study._storage.get_trial(trial._trial_id)
+            queued = frozen.system_attrs.get("fixed_params") is not None
             trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
         return trial
 

@@ -48,7 +48,9 @@ def engine_kwargs_for(url: str) -> dict:
     return {"pool_pre_ping": True, "pool_recycle": 1800}
 
 
-def open_storage(url: str, heartbeat: HeartbeatSettings | None = None) -> optuna.storages.RDBStorage:
+def open_storage(
+    url: str, heartbeat: HeartbeatSettings | None = None
+) -> optuna.storages.RDBStorage:
     """An RDBStorage with heartbeats on, so trials of dead workers can be detected."""
     heartbeat = heartbeat or HeartbeatSettings.from_env()
     try:

@@ -110,8 +110,14 @@ class StudyConfig:
     def identity(self) -> dict[str, Any]:
         """The settings that make trials comparable; a resumed study must keep them."""
         data = self.to_dict()
-        for mutable in ("device", "trial_timeout_s", "timeout_factor", "validation_seeds",
-                        "validation_episodes", "sampler_seed"):
+        for mutable in (
+            "device",
+            "trial_timeout_s",
+            "timeout_factor",
+            "validation_seeds",
+            "validation_episodes",
+            "sampler_seed",
+        ):
             data.pop(mutable)
         return data
 

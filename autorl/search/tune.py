@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
+from autorl.errors import TaskError
 from autorl.search.accounting import best_trial, finished_count
 from autorl.search.factory import create_or_continue, load_study, set_budget, stored_budget
 from autorl.search.runner import WorkerOptions, make_context, run_worker
@@ -22,7 +23,6 @@ from autorl.search.study_config import StudyConfig
 from autorl.search.validation import validate_best
 from autorl.spaces import SearchSpace
 from autorl.training.device import set_threads
-from autorl.errors import TaskError
 from autorl.training.envs import check_compatible, make_env
 from autorl.types import TaskSpec
 

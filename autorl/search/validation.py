@@ -38,8 +38,10 @@ def validate_best(study: optuna.Study, config: StudyConfig, device: str) -> dict
     if best is None or config.validation_seeds == 0:
         return None
     record = stored_validation(study)
-    if record and record.get("trial") == best.number and len(record.get("scores", [])) == (
-        config.validation_seeds
+    if (
+        record
+        and record.get("trial") == best.number
+        and len(record.get("scores", [])) == (config.validation_seeds)
     ):
         return record
     train_config = TrainConfig.from_dict(best.user_attrs[CONFIG])

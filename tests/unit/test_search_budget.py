@@ -38,8 +38,10 @@ def make_config(**changes) -> StudyConfig:
 
 def learning_rate(spec) -> float:
     lr = spec.config.sb3_kwargs["learning_rate"]
-    return lr["initial"] if isinstance(lr, dict) and "initial" in lr else (
-        lr["value"] if isinstance(lr, dict) else lr
+    return (
+        lr["initial"]
+        if isinstance(lr, dict) and "initial" in lr
+        else (lr["value"] if isinstance(lr, dict) else lr)
     )
 
 
@@ -57,7 +59,7 @@ def fake_train(spec, report=None) -> SeedResult:
 
 def new_study(url, budget=4, **changes):
     storage = open_storage(url)
-    study, config, _ = create_or_continue("s", storage, make_config(**changes), budget)
+    study, _config, _ = create_or_continue("s", storage, make_config(**changes), budget)
     return study
 
 
@@ -101,7 +103,7 @@ def test_failed_trials_have_a_reason_count_and_the_study_goes_on(sqlite_url):
 def test_trial_of_a_dead_local_worker_is_failed_requeued_and_not_counted(sqlite_url):
     study = new_study(sqlite_url, budget=3)
     orphan = study.ask()
-    lr = load_space("ppo").sample(orphan)
+    lr = load_space("ppo").sample(orphan, "discrete")
     orphan.set_user_attr(attrs.WORKER, f"{__import__('socket').gethostname()}:999999")
     run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
     trials = study.get_trials()
@@ -117,7 +119,7 @@ def test_trial_of_a_dead_local_worker_is_failed_requeued_and_not_counted(sqlite_
 def test_stale_heartbeat_of_another_machine_is_requeued(sqlite_url):
     study = new_study(sqlite_url, budget=2)
     orphan = study.ask()
-    load_space("ppo").sample(orphan)
+    load_space("ppo").sample(orphan, "discrete")
     orphan.set_user_attr(attrs.WORKER, "elsewhere:1")
     study._storage.record_heartbeat(orphan._trial_id)
     time.sleep(3.2)  # grace period is 2 s in tests

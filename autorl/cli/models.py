@@ -1,0 +1,104 @@
+"""``autorl train`` and ``autorl evaluate``: a configuration becomes a saved SB3 model."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from autorl.cli.common import add_storage, json_object, storage_url
+from autorl.search.factory import load_study
+from autorl.search.queries import best_config
+from autorl.search.storage import open_storage
+from autorl.search.study_config import VALIDATION_EVAL_SEED
+from autorl.types import EvalSettings, TaskSpec, TrainConfig, TrainSpec
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("train", help="train the best (or a chosen) configuration and save it")
+    t.add_argument("study")
+    t.add_argument("--trial", type=int, help="trial number (default: the best)")
+    t.add_argument("--timesteps", type=int, help="default: the study's timesteps")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--device", default="auto")
+    t.add_argument("--out", type=Path, required=True, help="model path, e.g. model.zip")
+    add_storage(t)
+    t.set_defaults(handler=cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a saved model: mean ± std return")
+    e.add_argument("model", type=Path)
+    e.add_argument("--env", help="evaluate on this env id instead of the one it was trained on")
+    e.add_argument("--env-kwargs", help="JSON constructor kwargs (with --env)")
+    e.add_argument("--env-attrs", help="JSON env attributes (with --env)")
+    e.add_argument("--episodes", type=int, default=20)
+    e.add_argument("--seed", type=int, default=VALIDATION_EVAL_SEED, help="first episode seed")
+    e.add_argument("--stochastic", action="store_true", help="sample actions")
+    e.add_argument("--device", default="cpu")
+    e.set_defaults(handler=cmd_evaluate)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from autorl.training.artifacts import save_trained
+    from autorl.training.device import resolve_device
+    from autorl.training.trainer import train_model
+
+    url = storage_url(args)
+    study, config = load_study(args.study, open_storage(url))
+    chosen = best_config(study, url, args.trial)
+    train_config = TrainConfig.from_dict(chosen.config)
+    timesteps = args.timesteps or config.timesteps
+    if timesteps < 1:
+        raise ValueError(f"--timesteps {timesteps} must be positive")
+    spec = TrainSpec(
+        task=config.task,
+        config=train_config,
+        timesteps=timesteps,
+        seed=args.seed,
+        evaluation=EvalSettings(n_evaluations=1),
+        device=resolve_device(args.device, train_config.policy),
+    )
+    model, venv = train_model(spec)
+    try:
+        paths = save_trained(
+            model,
+            venv,
+            args.out,
+            config.task,
+            train_config,
+            extra={
+                "study": args.study,
+                "trial": chosen.trial,
+                "seed": args.seed,
+                "timesteps": timesteps,
+            },
+        )
+    finally:
+        venv.close()
+    print(f"trained trial {chosen.trial} of {args.study} for {timesteps} steps (seed {args.seed})")
+    for p in paths:
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from autorl.training.artifacts import load_trained
+
+    if args.episodes < 1 or args.episodes > 100_000:
+        raise ValueError(f"--episodes {args.episodes} must be between 1 and 100000")
+    loaded = load_trained(args.model, device=args.device)
+    if args.env:
+        loaded = dataclasses.replace(
+            loaded,
+            task=TaskSpec(
+                env_id=args.env,
+                entry_point=loaded.task.entry_point if args.env == loaded.task.env_id else None,
+                env_kwargs=json_object(args.env_kwargs, "--env-kwargs"),
+                env_attrs=json_object(args.env_attrs, "--env-attrs"),
+            ),
+        )
+    result = loaded.evaluate(args.episodes, args.seed, deterministic=not args.stochastic)
+    print(
+        f"{loaded.task.env_id}: {result.mean:.2f} ± {result.std:.2f} mean return over "
+        f"{len(result.returns)} episodes (seeds {args.seed}..{args.seed + args.episodes - 1})"
+    )
+    return 0

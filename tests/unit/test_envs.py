@@ -1,0 +1,168 @@
+"""Environment construction, registration, attribute overrides and compatibility checks."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from autorl.errors import IncompatibleAlgorithm, TaskError
+from autorl.training.envs import (
+    action_space_kind,
+    check_compatible,
+    make_env,
+    make_vec_env,
+    probe_task,
+    register_task,
+)
+from autorl.types import EnvSettings, TaskSpec
+from tests.fixtures.envs import BrokenInitEnv, CountingEnv, entry_point
+
+
+def test_unknown_id_suggests_close_ids_and_entry_point() -> None:
+    with pytest.raises(TaskError) as info:
+        make_env(TaskSpec("CartPol-v1"))
+    message = str(info.value)
+    assert "unknown environment id 'CartPol-v1'" in message
+    assert "'CartPole-v1'" in message
+    assert "--entry-point" in message
+
+
+def test_entry_point_registers_idempotently() -> None:
+    task = TaskSpec("AutorlCounting-v0", entry_point=entry_point(CountingEnv))
+    register_task(task)
+    register_task(task)
+    env = make_env(task)
+    assert isinstance(env.unwrapped, CountingEnv)
+    env.close()
+
+
+def test_entry_point_conflict_and_bad_imports_are_task_errors() -> None:
+    register_task(TaskSpec("AutorlCounting-v0", entry_point=entry_point(CountingEnv)))
+    with pytest.raises(TaskError, match="already registered"):
+        register_task(TaskSpec("AutorlCounting-v0", entry_point="tests.fixtures.envs:NanObsEnv"))
+    with pytest.raises(TaskError, match=r"cannot import module 'no_such_pkg\.envs'"):
+        register_task(TaskSpec("AutorlMissing-v0", entry_point="no_such_pkg.envs:Env"))
+    with pytest.raises(TaskError, match="has no attribute 'Nope'"):
+        register_task(TaskSpec("AutorlNope-v0", entry_point="tests.fixtures.envs:Nope"))
+    with pytest.raises(TaskError, match=r"package\.module:ClassName"):
+        register_task(TaskSpec("AutorlBad-v0", entry_point="tests.fixtures.envs.CountingEnv"))
+
+
+def test_constructor_error_keeps_the_original_message() -> None:
+    task = TaskSpec("AutorlBroken-v0", entry_point=entry_point(BrokenInitEnv))
+    with pytest.raises(TaskError, match=r"FileNotFoundError: level7\.map"):
+        make_env(task)
+
+
+def test_bad_env_kwargs_are_task_errors() -> None:
+    with pytest.raises(TaskError, match="unexpected keyword argument 'pole'"):
+        make_env(TaskSpec("CartPole-v1", env_kwargs={"pole": 1.0}))
+
+
+def test_cartpole_attrs_keep_derived_quantities_consistent() -> None:
+    task = TaskSpec("CartPole-v1", env_attrs={"length": 1.0, "masspole": 0.5})
+    venv = make_vec_env(task, EnvSettings(n_envs=2), seed=0)
+    for env in venv.envs:
+        cart = env.unwrapped
+        assert cart.length == 1.0 and cart.masspole == 0.5
+        assert cart.total_mass == pytest.approx(0.5 + cart.masscart)
+        assert cart.polemass_length == pytest.approx(0.5 * 1.0)
+    venv.close()
+
+
+def test_cartpole_threshold_override_updates_observation_bounds() -> None:
+    env = make_env(TaskSpec("CartPole-v1", env_attrs={"x_threshold": 3.0}))
+    assert env.observation_space.high[0] == pytest.approx(6.0)
+    env.close()
+
+
+def test_unknown_attr_names_env_attr_and_candidates() -> None:
+    with pytest.raises(TaskError) as info:
+        make_env(TaskSpec("CartPole-v1", env_attrs={"pole_length": 1.0}))
+    message = str(info.value)
+    assert (
+        "CartPole-v1 (CartPoleEnv) has no attribute 'pole_length'. Did you mean 'length'?"
+        in message
+    )
+    assert "masspole" in message and "length" in message and "gravity" in message
+    assert "env_kwargs" in message
+
+
+def test_derived_attr_cannot_be_set_directly() -> None:
+    with pytest.raises(TaskError, match="total_mass is computed from other attributes"):
+        make_env(TaskSpec("CartPole-v1", env_attrs={"total_mass": 2.0}))
+
+
+def test_non_numeric_value_for_numeric_attr_is_rejected() -> None:
+    with pytest.raises(TaskError, match="Give a number"):
+        make_env(TaskSpec("CartPole-v1", env_attrs={"gravity": "strong"}))
+
+
+def test_class_attributes_can_be_overridden_per_instance() -> None:
+    env = make_env(TaskSpec("Acrobot-v1", env_attrs={"LINK_LENGTH_1": 1.5}))
+    assert env.unwrapped.LINK_LENGTH_1 == 1.5
+    assert type(env.unwrapped).LINK_LENGTH_1 == 1.0
+    env.close()
+
+
+def test_vec_env_seeding_is_reproducible() -> None:
+    task = TaskSpec("CartPole-v1")
+    first = make_vec_env(task, EnvSettings(n_envs=2), seed=3).reset()
+    second = make_vec_env(task, EnvSettings(n_envs=2), seed=3).reset()
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first[0], first[1])
+
+
+def test_eval_env_shares_statistics_and_keeps_rewards_raw() -> None:
+    settings = EnvSettings(n_envs=2, normalize_obs=True, normalize_reward=True)
+    train = make_vec_env(TaskSpec("CartPole-v1"), settings, seed=0)
+    train.reset()
+    evaluation = make_vec_env(
+        TaskSpec("CartPole-v1"), settings, seed=0, n_envs=1, training=False, norm_source=train
+    )
+    assert evaluation.obs_rms is train.obs_rms
+    assert not evaluation.training and not evaluation.norm_reward
+    with pytest.raises(ValueError, match="norm_source"):
+        make_vec_env(TaskSpec("CartPole-v1"), settings, seed=0, n_envs=1, training=False)
+    train.close()
+    evaluation.close()
+
+
+@pytest.mark.parametrize(
+    ("space", "kind"),
+    [
+        (gym.spaces.Discrete(3), "discrete"),
+        (gym.spaces.Box(-1, 1, (2,)), "box"),
+        (gym.spaces.MultiDiscrete([2, 3]), "multi_discrete"),
+        (gym.spaces.MultiBinary(4), "multi_binary"),
+    ],
+)
+def test_action_space_kind(space: gym.spaces.Space, kind: str) -> None:
+    assert action_space_kind(space) == kind
+
+
+def test_check_compatible_messages() -> None:
+    with pytest.raises(IncompatibleAlgorithm) as info:
+        check_compatible("dqn", TaskSpec("Pendulum-v1"))
+    message = str(info.value)
+    assert message.startswith("dqn cannot act in Pendulum-v1: its action space is Box(-2.0, 2.0")
+    assert "DQN needs a Discrete action space. Use ppo, a2c, sac or td3." in message
+    with pytest.raises(IncompatibleAlgorithm, match=r"SAC needs a Box action space\. Use ppo, a2c"):
+        check_compatible("sac", TaskSpec("CartPole-v1"))
+    with pytest.raises(IncompatibleAlgorithm, match="unknown algorithm 'trpo'"):
+        check_compatible("trpo", TaskSpec("CartPole-v1"))
+    for algo in ("ppo", "a2c", "dqn"):
+        check_compatible(algo, TaskSpec("CartPole-v1"))
+    for algo in ("ppo", "a2c", "sac", "td3"):
+        check_compatible(algo, TaskSpec("Pendulum-v1"))
+
+
+def test_probe_task_reports_spaces_and_registered_limits() -> None:
+    info = probe_task(TaskSpec("CartPole-v1"))
+    assert info["reward_threshold"] == 475.0
+    assert info["max_episode_steps"] == 500
+    assert info["action_space"]["kind"] == "discrete"
+    assert info["action_space"]["n"] == 2
+    assert info["observation_space"]["shape"] == [4]
+    assert probe_task(TaskSpec("Pendulum-v1"))["reward_threshold"] is None
