@@ -100,7 +100,7 @@ def to_zoo(best: BestConfig) -> str:
     if best.validation and best.validation.get("mean") is not None:
         header.append(f"# validated on held-out seeds: {best.validation['mean']:.2f}")
     header += [f"# note: {n}" for n in notes]
-    body = yaml.safe_dump({task["env_id"]: entry}, sort_keys=False, default_flow_style=None)
+    body = yaml.safe_dump({task["env_id"]: entry}, sort_keys=False, default_flow_style=False)
     return "\n".join(header) + "\n" + body
 
 
@@ -110,19 +110,28 @@ def to_python(best: BestConfig) -> str:
     lines = [
         f"# autorl study {best.study}, trial {best.trial}: score {best.score}",
         "from torch import nn",
-        "from autorl.training.sb3_kwargs import linear_schedule  # picklable schedules",
+        "from stable_baselines3.common.utils import LinearSchedule  # picklable schedules",
         "",
         "kwargs = dict(",
         f"    policy={cfg['policy']!r},",
     ]
     for key, value in cfg["sb3_kwargs"].items():
         if isinstance(value, dict) and value.get("schedule") == "linear":
-            expr = f"linear_schedule({value['initial']!r}, {value.get('final', 0.0)!r})"
+            expr = f"LinearSchedule({value['initial']!r}, {value.get('final', 0.0)!r}, 1.0)"
         elif isinstance(value, dict) and value.get("schedule") == "constant":
             expr = repr(value["value"])
         elif key == "policy_kwargs":
             expr, notes = _policy_kwargs_py(value)
             lines += [f"    # note: {n}" for n in notes]
+        elif key == "action_noise":
+            noise = (
+                "NormalActionNoise" if value["type"] == "normal" else "OrnsteinUhlenbeckActionNoise"
+            )
+            lines.append(
+                f"    # action_noise: {noise}(mean=zeros(n_actions), sigma={value['sigma']!r} * "
+                "ones(n_actions)) from stable_baselines3.common.noise"
+            )
+            continue
         else:
             expr = _py(value)
         lines.append(f"    {key}={expr},")

@@ -83,7 +83,12 @@ def describe(best: BestConfig) -> list[str]:
             f"validated on held-out seeds {v['train_seeds']}: {_fmt(v['mean'])} ± {_fmt(v['std'])} "
             f"({v['episodes']} episodes seeded from {v['eval_seed']})"
         )
-    lines.append(f"params: {best.params}")
+    env = best.config.get("env", {})
+    lines.append(f"trained with {best.config['algo']} kwargs: {best.config['sb3_kwargs']}")
+    lines.append(
+        f"env: n_envs={env.get('n_envs')}, normalize_obs={env.get('normalize_obs')}, "
+        f"normalize_reward={env.get('normalize_reward')}"
+    )
     lines.append(
         f"stored in {best.storage} (study {best.study}); "
         f"`autorl best {best.study} --format zoo` exports it"

@@ -48,7 +48,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     """
     params = ctx.space.sample(trial, ctx.action_space_kind)
     try:
-        resolution = ctx.space.resolve(params, ctx.action_space_kind)
+        resolution = ctx.space.resolve(params, ctx.action_space_kind, ctx.config.timesteps)
     except SpaceError as exc:
         raise TrialFailure(FailureReason.INFEASIBLE, str(exc)) from exc
     trial.set_user_attr(attrs.CONFIG, resolution.config.to_dict())

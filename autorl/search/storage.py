@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import warnings
 from pathlib import Path
 
 import optuna
@@ -64,12 +65,14 @@ def open_storage(
     if path is not None:
         _prepare_sqlite(path)
     try:
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs_for(url),
-            heartbeat_interval=heartbeat.interval_s,
-            grace_period=heartbeat.grace_s,
-            heartbeat_stale_trial_callback=requeue,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(
+                url,
+                engine_kwargs=engine_kwargs_for(url),
+                heartbeat_interval=heartbeat.interval_s,
+                grace_period=heartbeat.grace_s,
+                heartbeat_stale_trial_callback=requeue,
+            )
     except Exception as exc:
         raise StudyError(f"cannot open storage {url}: {exc}") from exc

@@ -258,3 +258,41 @@ CONSTRAINTS: dict[str, Constraint] = {
     )
 }
 ORDER: tuple[str, ...] = tuple(CONSTRAINTS)
+
+
+# --- the run's step budget (not declared: it depends on the study, not the space) ------------
+
+MIN_ROLLOUTS_PER_RUN = 4  # on-policy: at least this many policy updates in a training run
+MAX_WARMUP_FRACTION = 0.25  # off-policy: learning starts within the first quarter of the run
+
+
+def fit_budget(d: Draft, timesteps: int) -> None:
+    """Keep a configuration within a training run of ``timesteps`` env steps.
+
+    SB3 collects whole rollouts, so an on-policy rollout larger than the budget silently trains
+    for more steps than asked (and updates the policy once or never); an off-policy warm-up
+    longer than the run never learns. n_steps is lowered to a power of two that leaves
+    ``MIN_ROLLOUTS_PER_RUN`` rollouts; learning_starts to a quarter of the run.
+    """
+    if d.algo in ("ppo", "a2c"):
+        limit = timesteps // MIN_ROLLOUTS_PER_RUN
+        if d.rollout <= limit:
+            return
+        per_env = limit // d.n_envs
+        if per_env < 2:
+            raise SpaceError(
+                f"infeasible: {timesteps} steps leave fewer than 2 steps per env for "
+                f"{MIN_ROLLOUTS_PER_RUN} rollouts of {d.n_envs} envs; raise --timesteps or "
+                "lower n_envs"
+            )
+        n_steps = 2 ** int(math.log2(per_env))
+        d.change(
+            "n_steps",
+            n_steps,
+            f"rollout {d.rollout} > {timesteps} steps / {MIN_ROLLOUTS_PER_RUN} rollouts per run",
+        )
+        return
+    warmup = d.get("learning_starts")
+    limit = int(timesteps * MAX_WARMUP_FRACTION)
+    if warmup is not None and int(warmup) > limit:
+        d.change("learning_starts", limit, f"warm-up longer than a quarter of {timesteps} steps")

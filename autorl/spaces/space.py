@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from autorl.errors import SpaceError
 from autorl.spaces import catalog, invariants, schema
 from autorl.spaces.conditions import is_active
-from autorl.spaces.constraints import CONSTRAINTS, Draft
+from autorl.spaces.constraints import CONSTRAINTS, Draft, fit_budget
 from autorl.spaces.params import FixedParam, FloatParam, IntParam, ParamSpec, TrialLike
 from autorl.spaces.transform import to_sb3
 from autorl.spaces.values import is_int, is_number
@@ -191,8 +191,13 @@ class SearchSpace:
 
     # --- resolution -----------------------------------------------------------------------
 
-    def resolve(self, params: Mapping[str, Any], action_space_kind: str) -> Resolution:
+    def resolve(
+        self, params: Mapping[str, Any], action_space_kind: str, timesteps: int | None = None
+    ) -> Resolution:
         """The ``TrainConfig`` for ``params`` in an env with this kind of action space.
+
+        With ``timesteps`` (a training run's budget), the configuration is also made to fit
+        it: no rollout or warm-up longer than the run (``constraints.fit_budget``).
 
         Declared constraints repair the configuration (noted in ``repairs``); one that cannot
         be repaired, or is outside the space, raises ``SpaceError``. Never returns an invalid
@@ -212,6 +217,8 @@ class SearchSpace:
         values = self._active_values(params, kind, partial=False)
         kwargs, env = to_sb3(self.algo, values)
         draft = Draft(self.algo, kind, kwargs, env)
+        if timesteps is not None:
+            fit_budget(draft, timesteps)
         for name, args in self.constraints:
             CONSTRAINTS[name].repair(draft, args)
         invariants.check(draft, dict(self.constraints))

@@ -378,3 +378,25 @@ def test_spaces_import_no_torch_sb3_or_optuna() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_configurations_fit_the_run_budget():
+    """No rollout larger than a quarter of the run, no warm-up past a quarter of it."""
+    import optuna
+
+    from autorl.spaces import load_space
+
+    for algo, kind in (("ppo", "discrete"), ("a2c", "discrete"), ("sac", "box")):
+        space = load_space(algo)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+        for _ in range(30):
+            params = space.sample(study.ask(), kind)
+            config = space.resolve(params, kind, timesteps=3000).config
+            kwargs, n_envs = config.sb3_kwargs, config.env.n_envs
+            if algo in ("ppo", "a2c"):
+                n_steps = kwargs.get("n_steps", 5 if algo == "a2c" else 2048)
+                assert n_steps * n_envs <= 750
+                if algo == "ppo":
+                    assert (n_steps * n_envs) % kwargs.get("batch_size", 64) == 0
+            else:
+                assert kwargs.get("learning_starts", 100) <= 750
