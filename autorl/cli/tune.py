@@ -11,7 +11,7 @@ from autorl.cli.progress import ProgressBar
 from autorl.cli.query import print_best
 from autorl.search.enqueue import check_configurations, enqueue, read_configurations
 from autorl.search.study_config import EVAL_SEED, StudyConfig
-from autorl.search.tune import finish_study, resume_study, run_study, start_study
+from autorl.search.tune import check_jobs, finish_study, resume_study, run_study, start_study
 from autorl.spaces import load_space
 from autorl.types import EvalSettings, TaskSpec
 
@@ -111,6 +111,7 @@ def default_study_name(task: TaskSpec, algo: str) -> str:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    check_jobs(args.jobs)
     task = _task(args)
     space = _space(args)
     if space.algo != args.algo:
@@ -146,6 +147,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    check_jobs(args.jobs)
     url = storage_url(args)
     study, config = resume_study(args.study, url, args.trials)
     print(f"resuming study {args.study} in {shown_url(url)}")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from autorl.errors import TaskError
 from autorl.search.accounting import best_trial, finished_count
 from autorl.search.factory import create_or_continue, load_study, set_budget, stored_budget
 from autorl.search.runner import WorkerOptions, make_context, run_worker
@@ -23,8 +22,8 @@ from autorl.search.study_config import StudyConfig
 from autorl.search.validation import validate_best
 from autorl.spaces import SearchSpace
 from autorl.training.device import set_threads
-from autorl.training.envs import check_compatible, make_env
-from autorl.types import TaskSpec
+from autorl.training.envs import check_compatible
+from autorl.training.smoke import smoke_test
 
 log = logging.getLogger(__name__)
 
@@ -55,29 +54,6 @@ def snapshot(study: optuna.Study, started: float) -> Progress:
         best=None if best is None else best.value,
         elapsed_s=time.monotonic() - started,
     )
-
-
-SMOKE_STEPS = 32
-
-
-def smoke_test(task: TaskSpec) -> None:
-    """Build, reset and step the env with random actions: an env that raises fails here."""
-    env = make_env(task)
-    try:
-        env.reset(seed=0)
-        for _ in range(SMOKE_STEPS):
-            _, _, terminated, truncated, _ = env.step(env.action_space.sample())
-            if terminated or truncated:
-                env.reset()
-    except TaskError:
-        raise
-    except Exception as exc:
-        raise TaskError(
-            f"{task.env_id} raised during a smoke test (reset and {SMOKE_STEPS} random steps): "
-            f"{type(exc).__name__}: {exc}. Fix the environment before tuning it."
-        ) from exc
-    finally:
-        env.close()
 
 
 def preflight(config: StudyConfig) -> None:
@@ -117,6 +93,14 @@ def _worker_process(storage_url: str, study_name: str, device: str | None, threa
         sys.exit(130)
 
 
+def check_jobs(jobs: int) -> int:
+    """Refuse a worker count this machine cannot run; returns the core count."""
+    cores = os.cpu_count() or 1
+    if jobs < 1 or jobs > 4 * cores:
+        raise ValueError(f"--jobs {jobs} must be between 1 and {4 * cores} on this machine")
+    return cores
+
+
 def run_study(
     study: optuna.Study,
     storage_url: str,
@@ -126,9 +110,7 @@ def run_study(
 ) -> None:
     """Run trials until the budget is reached: in this process, or in ``jobs`` processes."""
     started = time.monotonic()
-    cores = os.cpu_count() or 1
-    if jobs < 1 or jobs > 4 * cores:
-        raise ValueError(f"--jobs {jobs} must be between 1 and {4 * cores} on this machine")
+    cores = check_jobs(jobs)
     if on_progress:
         on_progress(snapshot(study, started))
     if jobs == 1:

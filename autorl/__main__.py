@@ -1,0 +1,7 @@
+"""``python -m autorl``."""
+
+import sys
+
+from autorl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""Bad input: a clear message that says what to change, and nothing stored is harmed."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from autorl.search.accounting import finished_count
+from tests.integration.cli_helpers import TINY, run_cli, trials
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def stored(sqlite_url, capsys):
+    """A storage that already holds a finished study which every bad input must leave alone."""
+    code, _, err = run_cli(
+        [
+            "tune",
+            "CartPole-v1",
+            "--trials",
+            "2",
+            "--storage",
+            sqlite_url,
+            "--study",
+            "keep",
+            "--validation-seeds",
+            "0",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    return [(t.number, t.state, t.value, t.params) for t in trials(sqlite_url, "keep")]
+
+
+def untouched(url: str, before) -> bool:
+    now = [(t.number, t.state, t.value, t.params) for t in trials(url, "keep")]
+    return now == before
+
+
+def study_names(url: str) -> list[str]:
+    return [s.study_name for s in optuna.get_all_study_summaries(url)]
+
+
+CASES = [
+    (["tune", "CartPol-v1"], "unknown environment id 'CartPol-v1'. Did you mean 'CartPole-v1'"),
+    (["tune", "Pendulum-v1", "--algo", "dqn"], "DQN needs a Discrete action space. Use ppo"),
+    (["tune", "CartPole-v1", "--env-kwargs", "{g: 1}"], "--env-kwargs: not valid JSON"),
+    (["tune", "CartPole-v1", "--env-attrs", '{"lenght": 1.0}'], "lenght"),
+    (["tune", "CartPole-v1", "--trials", "0"], "--trials 0 must be between 1 and 100000"),
+    (["tune", "CartPole-v1", "--trials", "-5"], "--trials -5"),
+    (["tune", "CartPole-v1", "--timesteps", "10"], "--timesteps 10 is too small"),
+    (["tune", "CartPole-v1", "--timesteps", "100000000000"], "absurd"),
+    (["tune", "CartPole-v1", "--seeds", "0"], "--seeds 0"),
+    (["tune", "CartPole-v1", "--jobs", "0"], "--jobs 0"),
+    (["tune", "CartPole-v1", "--space", "nope"], "nope"),
+    (["tune", "Bad-v0", "--entry-point", "tests.fixtures.envs:BrokenInitEnv"], "level7.map"),
+    (
+        ["tune", "Nan-v0", "--entry-point", "tests.fixtures.envs:NanRewardEnv"],
+        "non-finite reward at step 5",
+    ),
+    (
+        [
+            "tune",
+            "Raise-v0",
+            "--entry-point",
+            "tests.fixtures.envs:RaisingEnv",
+            "--env-kwargs",
+            '{"fail_after": 3}',
+        ],
+        "simulated solver failure",
+    ),
+    (["tune", "X-v0", "--entry-point", "no_such_module:Env"], "no_such_module"),
+    (["resume", "missing-study"], "no study named 'missing-study'"),
+    (["best", "missing-study"], "no study named 'missing-study'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(c[0][:2]) for c in CASES])
+def test_bad_input_is_refused_with_a_clear_message(stored, sqlite_url, capsys, args, message):
+    code, out, err = run_cli([*args, "--storage", sqlite_url], capsys)
+    assert code == 2
+    assert message in err, err
+    assert "Traceback" not in err
+    assert untouched(sqlite_url, stored)
+    assert study_names(sqlite_url) == ["keep"]
+
+
+def test_malformed_space_file_names_the_field(stored, sqlite_url, tmp_path, capsys):
+    space = tmp_path / "mine.yaml"
+    space.write_text(
+        "algo: ppo\nparams:\n  learning_rate: {type: float, low: 0, high: 0.1, log: true}\n"
+    )
+    code, _, err = run_cli(
+        ["tune", "CartPole-v1", "--space", str(space), "--storage", sqlite_url], capsys
+    )
+    assert code == 2
+    assert "params.learning_rate.low" in err
+    assert untouched(sqlite_url, stored)
+
+
+def test_changed_settings_on_an_existing_study_are_refused(stored, sqlite_url, capsys):
+    code, _, err = run_cli(
+        ["tune", "CartPole-v1", "--study", "keep", "--timesteps", "900", "--storage", sqlite_url],
+        capsys,
+    )
+    assert code == 2
+    assert "timesteps: stored 600, asked 900" in err and "autorl resume keep" in err
+    assert untouched(sqlite_url, stored)
+
+
+def test_env_failing_late_in_training_fails_trials_with_a_reason_then_stops(sqlite_url, capsys):
+    code, _, err = run_cli(
+        [
+            "tune",
+            "Late-v0",
+            "--entry-point",
+            "tests.fixtures.envs:RaisingEnv",
+            "--env-kwargs",
+            '{"fail_after": 200}',
+            "--n-envs",
+            "1",
+            "--trials",
+            "5",
+            "--study",
+            "late",
+            "--storage",
+            sqlite_url,
+            "--validation-seeds",
+            "0",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 2
+    assert "failed in each of the first 3 trials" in err and "simulated solver failure" in err
+    done = trials(sqlite_url, "late")
+    assert finished_count(done) == 3
+    assert {t.user_attrs["failure_reason"] for t in done} == {"env_error"}

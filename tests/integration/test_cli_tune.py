@@ -1,0 +1,135 @@
+"""The command line end to end on real environments with tiny budgets."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+import yaml
+from optuna.trial import TrialState
+
+from autorl.search.accounting import finished_count
+from tests.integration.cli_helpers import TINY, run_cli, trials
+
+pytestmark = pytest.mark.integration
+
+
+def test_cartpole_tune_best_train_evaluate_report(tmp_path, sqlite_url, capsys):
+    code, out, err = run_cli(
+        [
+            "tune",
+            "CartPole-v1",
+            "--algo",
+            "ppo",
+            "--trials",
+            "3",
+            "--storage",
+            sqlite_url,
+            "--validation-seeds",
+            "1",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "created study CartPole-v1-ppo" in out
+    assert "best trial" in out and "train seeds [0]" in out
+    assert "validated on held-out seeds [100000]" in out
+    assert finished_count(trials(sqlite_url, "CartPole-v1-ppo")) == 3
+    for t in trials(sqlite_url, "CartPole-v1-ppo"):
+        assert t.user_attrs["env_steps"] >= 600 or t.state != TrialState.COMPLETE
+        assert t.user_attrs["wall_s"] > 0
+
+    code, out, _ = run_cli(["studies", "--storage", sqlite_url], capsys)
+    assert "CartPole-v1-ppo" in out and "3/3" in out and "done" in out
+
+    code, out, _ = run_cli(["best", "CartPole-v1-ppo", "--storage", sqlite_url], capsys)
+    best = json.loads(out)
+    assert best["config"]["algo"] == "ppo" and best["validation"]["train_seeds"] == [100000]
+    assert best["evaluation"]["episodes"] == 2 and best["train_seeds"] == [0]
+
+    _, out, _ = run_cli(
+        ["best", "CartPole-v1-ppo", "--format", "zoo", "--storage", sqlite_url], capsys
+    )
+    zoo = yaml.safe_load(out)
+    assert zoo["CartPole-v1"]["n_timesteps"] == 600 and zoo["CartPole-v1"]["policy"] == "MlpPolicy"
+
+    _, out, _ = run_cli(
+        ["best", "CartPole-v1-ppo", "--format", "python", "--storage", sqlite_url], capsys
+    )
+    compile(out, "best.py", "exec")
+
+    model = tmp_path / "model.zip"
+    code, out, err = run_cli(
+        ["train", "CartPole-v1-ppo", "--storage", sqlite_url, "--out", str(model)], capsys
+    )
+    assert code == 0, err
+    assert model.exists()
+    code, out, err = run_cli(["evaluate", str(model), "--episodes", "3"], capsys)
+    assert code == 0, err
+    assert "CartPole-v1:" in out and "over 3 episodes" in out
+
+    report = tmp_path / "report.html"
+    code, out, err = run_cli(
+        ["report", "CartPole-v1-ppo", "--storage", sqlite_url, "--out", str(report)], capsys
+    )
+    assert code == 0, err
+    assert "<script" in report.read_text()
+
+
+def test_rerun_continues_and_more_budget_adds_exactly_the_difference(sqlite_url, capsys):
+    args = [
+        "tune",
+        "CartPole-v1",
+        "--trials",
+        "2",
+        "--storage",
+        sqlite_url,
+        "--validation-seeds",
+        "0",
+        *TINY,
+    ]
+    assert run_cli(args, capsys)[0] == 0
+    first = [(t.number, t.value) for t in trials(sqlite_url, "CartPole-v1-ppo")]
+    code, out, _ = run_cli(args, capsys)
+    assert code == 0 and "continuing study" in out
+    assert [(t.number, t.value) for t in trials(sqlite_url, "CartPole-v1-ppo")] == first
+    code, out, _ = run_cli(
+        ["resume", "CartPole-v1-ppo", "--trials", "3", "--storage", sqlite_url, "--no-progress"],
+        capsys,
+    )
+    assert code == 0
+    now = trials(sqlite_url, "CartPole-v1-ppo")
+    assert finished_count(now) == 3
+    assert [(t.number, t.value) for t in now[:2]] == first
+
+
+def test_pendulum_sac_with_env_kwargs(sqlite_url, capsys):
+    code, out, err = run_cli(
+        [
+            "tune",
+            "Pendulum-v1",
+            "--algo",
+            "sac",
+            "--trials",
+            "2",
+            "--storage",
+            sqlite_url,
+            "--env-kwargs",
+            '{"g": 12.0}',
+            "--validation-seeds",
+            "0",
+            "--study",
+            "pendulum",
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    done = trials(sqlite_url, "pendulum")
+    assert finished_count(done) == 2
+    study = optuna.load_study(study_name="pendulum", storage=sqlite_url)
+    assert study.user_attrs["autorl.config"]["task"]["env_kwargs"] == {"g": 12.0}
+    for t in done:
+        assert t.user_attrs["config"]["sb3_kwargs"].get("learning_starts", 100) <= 150

@@ -1,0 +1,116 @@
+"""Killed runs resume without losing or double-counting anything; parallel workers on SQLite."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from autorl.search.accounting import finished_count
+from tests.integration.cli_helpers import spawn_cli, trials
+
+pytestmark = pytest.mark.integration
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def running(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    try:
+        return [t for t in trials(url, name) if t.state == TrialState.RUNNING]
+    except KeyError:
+        return []
+
+
+def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, sqlite_url):
+    args = [
+        "tune",
+        "CartPole-v1",
+        "--trials",
+        "3",
+        "--timesteps",
+        "3000",
+        "--evaluations",
+        "2",
+        "--eval-episodes",
+        "2",
+        "--n-envs",
+        "1",
+        "--validation-seeds",
+        "0",
+        "--storage",
+        sqlite_url,
+        "--study",
+        "k",
+        "--no-progress",
+    ]
+    proc = spawn_cli(args, tmp_path)
+    try:
+        wait_for(lambda: running(sqlite_url, "k") or proc.poll() is not None, 120, "a trial")
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    killed = running(sqlite_url, "k")
+    assert len(killed) == 1, "the killed process left its trial RUNNING"
+    victim = killed[0]
+
+    resume = spawn_cli(["resume", "k", "--storage", sqlite_url, "--no-progress"], tmp_path)
+    out, err = resume.communicate(timeout=300)
+    assert resume.returncode == 0, err
+
+    after = trials(sqlite_url, "k")
+    dead = after[victim.number]
+    assert dead.state == TrialState.FAIL and "failure_reason" not in dead.user_attrs
+    retried = [t for t in after if t.user_attrs.get("requeued_from") == victim.number]
+    assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert retried[0].params == victim.params
+    assert finished_count(after) == 3
+    assert "best trial" in out
+
+
+def test_two_worker_processes_on_sqlite_finish_the_budget_exactly(tmp_path, sqlite_url):
+    proc = spawn_cli(
+        [
+            "tune",
+            "CartPole-v1",
+            "--trials",
+            "4",
+            "--jobs",
+            "2",
+            "--timesteps",
+            "600",
+            "--evaluations",
+            "2",
+            "--eval-episodes",
+            "2",
+            "--validation-seeds",
+            "0",
+            "--storage",
+            sqlite_url,
+            "--study",
+            "par",
+            "--no-progress",
+        ],
+        tmp_path,
+    )
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "database is locked" not in err
+    done = trials(sqlite_url, "par")
+    assert finished_count(done) == 4 and len(done) == 4
+    workers = {t.user_attrs["worker"] for t in done}
+    assert len(workers) == 2, "both worker processes ran trials"
+    assert len({tuple(sorted(t.params.items())) for t in done}) == 4, "no duplicated proposals"
