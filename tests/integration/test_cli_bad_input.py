@@ -79,7 +79,7 @@ CASES = [
 
 @pytest.mark.parametrize(("args", "message"), CASES, ids=[" ".join(c[0][:2]) for c in CASES])
 def test_bad_input_is_refused_with_a_clear_message(stored, sqlite_url, capsys, args, message):
-    code, out, err = run_cli([*args, "--storage", sqlite_url], capsys)
+    code, _out, err = run_cli([*args, "--storage", sqlite_url], capsys)
     assert code == 2
     assert message in err, err
     assert "Traceback" not in err

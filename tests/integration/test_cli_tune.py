@@ -106,7 +106,7 @@ def test_rerun_continues_and_more_budget_adds_exactly_the_difference(sqlite_url,
 
 
 def test_pendulum_sac_with_env_kwargs(sqlite_url, capsys):
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         [
             "tune",
             "Pendulum-v1",

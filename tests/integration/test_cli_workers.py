@@ -106,7 +106,7 @@ def test_two_worker_processes_on_sqlite_finish_the_budget_exactly(tmp_path, sqli
         ],
         tmp_path,
     )
-    out, err = proc.communicate(timeout=300)
+    _out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert "database is locked" not in err
     done = trials(sqlite_url, "par")
