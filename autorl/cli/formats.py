@@ -142,10 +142,10 @@ def to_python(best: BestConfig) -> str:
 
 
 def render(best: BestConfig, fmt: str) -> str:
-    return FORMATS[fmt](best)
+    return RENDERERS[fmt](best)
 
 
-FORMATS = {
+RENDERERS = {
     "json": lambda b: json.dumps(b.to_dict(), indent=2, default=str),
     "yaml": lambda b: yaml.safe_dump(b.to_dict(), sort_keys=False),
     "zoo": to_zoo,

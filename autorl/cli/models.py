@@ -7,9 +7,6 @@ import dataclasses
 from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, storage_url
-from autorl.search.factory import load_study
-from autorl.search.queries import best_config
-from autorl.search.storage import open_storage
 from autorl.search.study_config import VALIDATION_EVAL_SEED
 from autorl.types import EvalSettings, TaskSpec, TrainConfig, TrainSpec
 
@@ -38,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from autorl.search.factory import load_study
+    from autorl.search.queries import best_config
+    from autorl.search.storage import open_storage
     from autorl.training.artifacts import save_trained
     from autorl.training.device import resolve_device
     from autorl.training.trainer import train_model

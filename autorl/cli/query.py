@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import optuna
+from typing import TYPE_CHECKING
 
 from autorl.cli.common import add_storage, shown_url, storage_url
-from autorl.cli.formats import FORMATS, render
-from autorl.search.factory import load_study
-from autorl.search.queries import BestConfig, best_config, list_studies
-from autorl.search.storage import open_storage
+
+if TYPE_CHECKING:  # Optuna is imported by the handlers: `autorl --help` stays instant
+    import optuna
+
+    from autorl.search.queries import BestConfig
+
+FORMATS = ("json", "yaml", "zoo", "python")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +40,9 @@ def _fmt(value: float | None) -> str:
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
+    from autorl.search.queries import list_studies
+    from autorl.search.storage import open_storage
+
     storage = open_storage(storage_url(args))
     rows = list_studies(storage)
     if not rows:
@@ -55,12 +60,18 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> tuple[optuna.Study, str]:
+    from autorl.search.factory import load_study
+    from autorl.search.storage import open_storage
+
     url = storage_url(args)
     study, _ = load_study(args.study, open_storage(url))
     return study, url
 
 
 def cmd_best(args: argparse.Namespace) -> int:
+    from autorl.cli.formats import render
+    from autorl.search.queries import best_config
+
     study, url = _load(args)
     best = best_config(study, shown_url(url), args.trial)
     print(render(best, args.format))
@@ -97,9 +108,21 @@ def describe(best: BestConfig) -> list[str]:
 
 
 def print_best(study: optuna.Study, url: str) -> None:
+    from autorl.errors import StudyError
+    from autorl.search.accounting import failure_counts, total_compute
+    from autorl.search.queries import best_config
+
+    trials = study.get_trials(deepcopy=False)
+    compute = total_compute(trials)
+    failures = failure_counts(trials)
+    print(
+        f"{len(trials)} trials used {compute['env_steps']:,} env steps and "
+        f"{compute['wall_s'] / 60:.1f} min of trial time"
+        + (f"; without a score: {failures}" if failures else "")
+    )
     try:
         best = best_config(study, shown_url(url))
-    except Exception as exc:  # no completed trial: say so instead of failing the run
+    except StudyError as exc:  # no completed trial: say so instead of failing the run
         print(str(exc))
         return
     print("\n".join(describe(best)))

@@ -7,13 +7,11 @@ import logging
 from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
-from autorl.cli.progress import ProgressBar
-from autorl.cli.query import print_best
-from autorl.search.enqueue import check_configurations, enqueue, read_configurations
 from autorl.search.study_config import EVAL_SEED, StudyConfig
-from autorl.search.tune import check_jobs, finish_study, resume_study, run_study, start_study
 from autorl.spaces import load_space
 from autorl.types import EvalSettings, TaskSpec
+
+# Optuna, torch and SB3 are imported inside the handlers: `autorl --help` stays instant.
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +109,9 @@ def default_study_name(task: TaskSpec, algo: str) -> str:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    from autorl.search.enqueue import check_configurations, enqueue, read_configurations
+    from autorl.search.tune import check_jobs, start_study
+
     check_jobs(args.jobs)
     task = _task(args)
     space = _space(args)
@@ -147,6 +148,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from autorl.search.tune import check_jobs, resume_study
+
     check_jobs(args.jobs)
     url = storage_url(args)
     study, config = resume_study(args.study, url, args.trials)
@@ -155,6 +158,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _run(study, config: StudyConfig, url: str, jobs: int, device, progress: bool) -> int:
+    from autorl.cli.progress import ProgressBar
+    from autorl.cli.query import print_best
+    from autorl.search.tune import finish_study, run_study
+
     bar = ProgressBar(study.study_name, enabled=progress)
     try:
         run_study(study, url, jobs=jobs, device=device, on_progress=bar)

@@ -63,3 +63,10 @@ def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:
         steps += int(t.user_attrs.get(attrs.ENV_STEPS, 0))
         wall += float(t.user_attrs.get(attrs.WALL_S, 0.0))
     return {"env_steps": steps, "wall_s": wall}
+
+
+def study_state(finished: int, running: int, budget: int | None) -> str:
+    """``done`` once the budget is reached, else ``running`` or ``open`` (resumable)."""
+    if budget is not None and finished >= budget:
+        return "done"
+    return "running" if running else "open"

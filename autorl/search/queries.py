@@ -15,10 +15,10 @@ from autorl.search.accounting import (
     failure_counts,
     finished_count,
     running_count,
+    study_state,
 )
 from autorl.search.factory import stored_budget
-from autorl.search.study_config import CONFIG_ATTR, StudyConfig
-from autorl.search.validation import stored_validation
+from autorl.search.study_config import CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
 
 
 @dataclass(frozen=True)
@@ -60,8 +60,8 @@ def summarize(study: optuna.Study) -> StudySummary:
     config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
     done, budget, running = finished_count(trials), stored_budget(study), running_count(trials)
     best = best_trial(trials)
-    validation = stored_validation(study)
-    state = "done" if done >= budget else ("running" if running else "open")
+    validation = study.user_attrs.get(VALIDATION_ATTR)
+    state = study_state(done, running, budget)
     return StudySummary(
         name=study.study_name,
         env_id=config.task.env_id,
@@ -107,7 +107,7 @@ def best_config(study: optuna.Study, storage_url: str, number: int | None = None
     trial = _pick(study, number)
     config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
     seeds = trial.user_attrs.get(attrs.SEEDS, [])
-    validation = stored_validation(study)
+    validation = study.user_attrs.get(VALIDATION_ATTR)
     if validation and validation.get("trial") != trial.number:
         validation = None
     return BestConfig(

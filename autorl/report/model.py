@@ -1,0 +1,184 @@
+"""What the report shows, read once from a study into plain data (no HTML, no figures)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.report.curves import SeedCurve, last_reported, seed_curves
+from autorl.search import attrs
+from autorl.search.accounting import (
+    best_trial,
+    counts_against_budget,
+    failure_counts,
+    failure_reason,
+    finished_count,
+    running_count,
+    study_state,
+    total_compute,
+)
+from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
+
+log = logging.getLogger(__name__)
+
+# How each trial is drawn: one of these per trial.
+COMPLETE = "complete"
+PRUNED = "pruned"
+FAILED = "failed"
+RUNNING = "running"
+WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """One trial as the report shows it."""
+
+    number: int
+    outcome: str  # COMPLETE | PRUNED | FAILED | RUNNING | WAITING
+    reason: str | None  # accounting.failure_reason(): pruned, diverged, killed ...
+    counts: bool  # counts against the budget
+    value: float | None  # the tuning score (completed trials)
+    last_reported: float | None  # the latest intermediate value (pruned: where it stopped)
+    score_std: float | None
+    wall_s: float | None
+    env_steps: int
+    params: dict[str, Any]
+    message: str
+    source: str | None
+    curves: tuple[SeedCurve, ...]
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the page needs, taken from the study's storage."""
+
+    name: str
+    config: StudyConfig | None
+    config_problem: str | None  # why ``config`` is None
+    budget: int | None
+    state: str  # "done" | "running" | "open"
+    finished: int
+    running: int
+    trials: tuple[TrialView, ...]
+    best: TrialView | None
+    best_config: dict[str, Any] | None  # the best trial's ``config`` attr (TrainConfig)
+    best_repairs: tuple[str, ...]
+    best_seeds: tuple[dict[str, Any], ...]  # the best trial's ``seeds`` attr
+    validation: dict[str, Any] | None
+    failures: dict[str, int]
+    env_steps: int
+    wall_s: float
+    started: datetime | None
+    ended: datetime | None
+    study: optuna.Study = field(repr=False, compare=False)
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _outcome(trial: FrozenTrial) -> str:
+    return {
+        TrialState.COMPLETE: COMPLETE,
+        TrialState.PRUNED: PRUNED,
+        TrialState.FAIL: FAILED,
+        TrialState.RUNNING: RUNNING,
+    }.get(trial.state, WAITING)
+
+
+def _wall_s(trial: FrozenTrial) -> float | None:
+    """The ``wall_s`` attr, else the trial's start-to-end time as Optuna recorded it."""
+    if attrs.WALL_S in trial.user_attrs:
+        return _float(trial.user_attrs[attrs.WALL_S])
+    if trial.datetime_start and trial.datetime_complete:
+        return (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return None
+
+
+def trial_view(trial: FrozenTrial, timesteps: int | None) -> TrialView:
+    user = trial.user_attrs
+    value = _float(trial.value) if trial.state == TrialState.COMPLETE else None
+    return TrialView(
+        number=trial.number,
+        outcome=_outcome(trial),
+        reason=failure_reason(trial),
+        counts=counts_against_budget(trial),
+        value=value,
+        last_reported=last_reported(trial),
+        score_std=_float(user.get(attrs.SCORE_STD)),
+        wall_s=_wall_s(trial),
+        env_steps=int(user.get(attrs.ENV_STEPS, 0) or 0),
+        params=dict(trial.params),
+        message=str(user.get(attrs.FAILURE_MESSAGE, "") or ""),
+        source=user.get(attrs.SOURCE),
+        curves=tuple(seed_curves(trial, timesteps)),
+    )
+
+
+def _study_config(study: optuna.Study) -> tuple[StudyConfig | None, str | None]:
+    raw = study.user_attrs.get(CONFIG_ATTR)
+    if raw is None:
+        return None, f"the study has no {CONFIG_ATTR!r} attribute (not created by autorl?)"
+    try:
+        return StudyConfig.from_dict(raw), None
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("study %s: unreadable %s: %s", study.study_name, CONFIG_ATTR, exc)
+        return None, f"its {CONFIG_ATTR!r} attribute is unreadable ({exc})"
+
+
+def _budget(study: optuna.Study) -> int | None:
+    try:
+        return int(study.user_attrs[BUDGET_ATTR])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def read_study(study: optuna.Study) -> ReportData:
+    """Read the study's trials and attributes once."""
+    frozen = study.get_trials(deepcopy=False)
+    config, problem = _study_config(study)
+    timesteps = config.timesteps if config else None
+    views = tuple(trial_view(t, timesteps) for t in frozen)
+    best = best_trial(frozen)
+    best_view = next((v for v in views if best is not None and v.number == best.number), None)
+    finished, running, budget = finished_count(frozen), running_count(frozen), _budget(study)
+    state = study_state(finished, running, budget)
+    compute = total_compute(frozen)
+    starts = [t.datetime_start for t in frozen if t.datetime_start]
+    ends = [t.datetime_complete for t in frozen if t.datetime_complete]
+    validation = study.user_attrs.get(VALIDATION_ATTR)
+    return ReportData(
+        name=study.study_name,
+        config=config,
+        config_problem=problem,
+        budget=budget,
+        state=state,
+        finished=finished,
+        running=running,
+        trials=views,
+        best=best_view,
+        best_config=best.user_attrs.get(attrs.CONFIG) if best else None,
+        best_repairs=tuple(str(r) for r in (best.user_attrs.get(attrs.REPAIRS) or []))
+        if best
+        else (),
+        best_seeds=tuple(s for s in (best.user_attrs.get(attrs.SEEDS) or []) if isinstance(s, dict))
+        if best
+        else (),
+        validation=validation if isinstance(validation, dict) else None,
+        failures=failure_counts(frozen),
+        env_steps=int(compute["env_steps"]),
+        wall_s=float(compute["wall_s"]),
+        started=min(starts) if starts else None,
+        ended=max(ends) if ends else None,
+        study=study,
+    )

@@ -1,0 +1,76 @@
+"""The same training and evaluation as autorl's trials, written with Stable-Baselines3 alone.
+
+Usage: python bare_sb3.py resolved.json TIMESTEPS
+``resolved.json`` holds TrainConfig dicts (plain numbers, activation names); no autorl import.
+Evaluation matches autorl's: 10 evaluations evenly spaced (the last after training),
+5 deterministic episodes each on a separate env, episode i reset with seed 10000 + i.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import gymnasium as gym
+import numpy as np
+import torch
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
+from torch import nn
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+N_EVALUATIONS, EPISODES, EVAL_SEED = 10, 5, 10_000
+
+
+def evaluate(model: PPO, env: gym.Env) -> float:
+    returns = []
+    for i in range(EPISODES):
+        obs, _ = env.reset(seed=EVAL_SEED + i)
+        total, done = 0.0, False
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+class Periodic(BaseCallback):
+    def __init__(self, at: list[int], env: gym.Env) -> None:
+        super().__init__()
+        self.at, self.env, self.scores = list(at), env, []
+
+    def _on_step(self) -> bool:
+        while self.at and self.num_timesteps >= self.at[0]:
+            self.at.pop(0)
+            self.scores.append(evaluate(self.model, self.env))
+        return True
+
+
+def run(config: dict, timesteps: int, seed: int = 0) -> float:
+    kwargs = dict(config["sb3_kwargs"])
+    pk = dict(kwargs.pop("policy_kwargs", {}))
+    pk["activation_fn"] = ACTIVATIONS[pk.get("activation_fn", "tanh")]
+    venv = make_vec_env("CartPole-v1", n_envs=config["env"]["n_envs"], seed=seed)
+    eval_env = gym.make("CartPole-v1")
+    model = PPO(config["policy"], venv, policy_kwargs=pk, seed=seed, device="cpu", **kwargs)
+    at = [round(k * timesteps / N_EVALUATIONS) for k in range(1, N_EVALUATIONS)]
+    callback = Periodic(at, eval_env)
+    model.learn(total_timesteps=timesteps, callback=callback)
+    score = evaluate(model, eval_env)
+    venv.close()
+    eval_env.close()
+    return score
+
+
+def main() -> None:
+    path, timesteps = sys.argv[1], int(sys.argv[2])
+    torch.set_num_threads(torch.get_num_threads())
+    for config in json.loads(open(path).read()):
+        print(f"score {run(config, timesteps):.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""autorl's search against the RL Zoo optimiser at the same budget (trials x timesteps).
+
+Arms (each resumable: a finished arm's result is kept in results.json and skipped on rerun;
+a half-run arm continues from its own storage in $BENCH_DIR):
+  autorl-cartpole  autorl tune CartPole-v1 --algo ppo --trials 20 --timesteps 50000
+  zoo-cartpole     python -m rl_zoo3.train --algo ppo --env CartPole-v1 -n 50000 -optimize
+  autorl-pendulum  autorl tune Pendulum-v1 --algo sac --trials 20 --timesteps 10000
+  zoo-pendulum     python -m rl_zoo3.train --algo sac --env Pendulum-v1 -n 10000 -optimize
+Both sides: TPE + median pruner, default settings otherwise; the best configuration of each is
+re-trained on 3 held-out seeds and scored on 20 episodes seeded 200000.. (autorl does this
+itself; zoo_validate.py does it for RL Zoo's best trial the same way).
+
+Usage: python benchmarks/search/run.py [ARM ...]   (ZOO_PYTHON: a python with rl_zoo3)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+RESULTS = HERE / "results.json"
+BENCH_DIR = Path(os.environ.get("BENCH_DIR", "/tmp/autorl-bench"))
+ZOO_PYTHON = os.environ.get("ZOO_PYTHON", "/tmp/zoo-venv/bin/python")
+TRIALS, VALIDATION_SEEDS = 20, 3
+TASKS = {
+    "cartpole": ("CartPole-v1", "ppo", 50_000),
+    "pendulum": ("Pendulum-v1", "sac", 10_000),
+}
+
+
+def load_results() -> dict:
+    return json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+
+
+def save_result(arm: str, result: dict) -> None:
+    results = load_results()
+    results[arm] = result
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True))
+
+
+def run_autorl(task: str) -> dict:
+    env_id, algo, steps = TASKS[task]
+    storage = f"sqlite:///{BENCH_DIR / 'autorl.db'}"
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "autorl", "tune", env_id, "--algo", algo, "--trials", str(TRIALS),
+         "--timesteps", str(steps), "--jobs", "2", "--validation-seeds", str(VALIDATION_SEEDS),
+         "--storage", storage, "--study", f"bench-{task}", "--no-progress", "--sampler-seed", "0"],
+        check=True, cwd=ROOT,
+    )
+    wall = time.perf_counter() - start
+    study = optuna.load_study(study_name=f"bench-{task}", storage=storage)
+    done = [t for t in study.trials if t.state.is_finished()]
+    validation = study.user_attrs["autorl.validation"]
+    return {
+        "env": env_id, "algo": algo, "timesteps": steps, "trials": len(done),
+        "best_tuning_score": study.best_value,
+        "validated_mean": validation["mean"], "validated_std": validation["std"],
+        "validated_scores": validation["scores"],
+        "env_steps": sum(int(t.user_attrs.get("env_steps", 0)) for t in done),
+        "pruned": sum(1 for t in done if t.state.name == "PRUNED"),
+        "failed": sum(1 for t in done if t.state.name == "FAIL"),
+        "wall_s_last_session": round(wall, 1),
+        "workers": 2,
+    }
+
+
+def run_zoo(task: str) -> dict:
+    env_id, algo, steps = TASKS[task]
+    storage = f"sqlite:///{BENCH_DIR / 'zoo.db'}"
+    start = time.perf_counter()
+    subprocess.run(
+        [ZOO_PYTHON, "-m", "rl_zoo3.train", "--algo", algo, "--env", env_id, "-n", str(steps),
+         "-optimize", "--max-total-trials", str(TRIALS), "--n-jobs", "1", "--sampler", "tpe",
+         "--pruner", "median", "--storage", storage, "--study-name", f"zoo-{task}",
+         "-f", str(BENCH_DIR / "zoo-logs"), "--no-optim-plots", "--seed", "0"],
+        check=True, cwd=BENCH_DIR,
+    )
+    wall = time.perf_counter() - start
+    out = subprocess.run(
+        [ZOO_PYTHON, str(HERE / "zoo_validate.py"), storage, f"zoo-{task}", algo, env_id,
+         str(steps), str(VALIDATION_SEEDS)],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip().splitlines()[-1]
+    validated = json.loads(out)
+    study = optuna.load_study(study_name=f"zoo-{task}", storage=storage)
+    done = [t for t in study.trials if t.state.is_finished()]
+    # RL Zoo evaluates once below 100k steps: every trial trains its whole budget.
+    return {
+        "env": env_id, "algo": algo, "timesteps": steps, "trials": len(done),
+        "best_tuning_score": validated["tuning_score"],
+        "validated_mean": validated["validated_mean"],
+        "validated_std": validated["validated_std"],
+        "validated_scores": validated["validated_scores"],
+        "env_steps": sum(steps if t.state.name == "COMPLETE" else 0 for t in done),
+        "pruned": sum(1 for t in done if t.state.name == "PRUNED"),
+        "failed": sum(1 for t in done if t.state.name == "FAIL"),
+        "wall_s_last_session": round(wall, 1),
+        "workers": 1,
+    }
+
+
+ARMS = {
+    "autorl-cartpole": lambda: run_autorl("cartpole"),
+    "zoo-cartpole": lambda: run_zoo("cartpole"),
+    "autorl-pendulum": lambda: run_autorl("pendulum"),
+    "zoo-pendulum": lambda: run_zoo("pendulum"),
+}
+
+
+def main() -> None:
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    wanted = sys.argv[1:] or list(ARMS)
+    for arm in wanted:
+        if arm in load_results():
+            print(f"{arm}: done already", flush=True)
+            continue
+        print(f"{arm}: running", flush=True)
+        result = ARMS[arm]()
+        result["machine"] = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
+        result["date"] = time.strftime("%Y-%m-%d %H:%M")
+        save_result(arm, result)
+        print(f"{arm}: {json.dumps(result)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Validate the RL Zoo optimiser's best trial exactly as autorl validates its own.
+
+Runs in a virtual environment with rl_zoo3 installed. The best trial's parameters go through
+RL Zoo's own sampler (an optuna FixedTrial), the result is merged with RL Zoo's per-env
+hyperparameters, then trained on held-out seeds 100000+k and evaluated on 20 deterministic
+episodes seeded 200000+i, as ``autorl`` does. Prints one JSON line.
+Usage: python zoo_validate.py STORAGE STUDY ALGO ENV TIMESTEPS SEEDS
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+
+import gymnasium as gym
+import numpy as np
+import optuna
+import yaml
+from rl_zoo3 import ALGOS
+from rl_zoo3.hyperparams_opt import HYPERPARAMS_SAMPLER
+from rl_zoo3.utils import get_latest_run_id  # noqa: F401  (import check: rl_zoo3 is complete)
+from stable_baselines3.common.env_util import make_vec_env
+
+EPISODES, EVAL_SEED, TRAIN_SEED = 20, 200_000, 100_000
+
+
+def zoo_defaults(algo: str, env_id: str) -> dict:
+    import importlib.resources
+
+    text = (importlib.resources.files("rl_zoo3") / "hyperparams" / f"{algo}.yml").read_text()
+    return dict(yaml.safe_load(text)[env_id])
+
+
+def evaluate(model, env_id: str) -> float:
+    env = gym.make(env_id)
+    returns = []
+    for i in range(EPISODES):
+        obs, _ = env.reset(seed=EVAL_SEED + i)
+        total, done = 0.0, False
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    env.close()
+    return float(np.mean(returns))
+
+
+def main() -> None:
+    storage, study_name, algo, env_id = sys.argv[1:5]
+    timesteps, seeds = int(sys.argv[5]), int(sys.argv[6])
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    best = study.best_trial
+    defaults = zoo_defaults(algo, env_id)
+    if defaults.get("normalize"):
+        raise SystemExit("this validator does not handle VecNormalize")
+    n_envs = int(defaults.get("n_envs", 1))
+    probe = gym.make(env_id)
+    n_actions = probe.action_space.shape[0] if probe.action_space.shape else 1
+    probe.close()
+    sampled = HYPERPARAMS_SAMPLER[algo](optuna.trial.FixedTrial(best.params), n_actions, n_envs, {})
+    kwargs = {k: v for k, v in defaults.items() if k not in ("n_timesteps", "n_envs", "policy")}
+    if isinstance(kwargs.get("policy_kwargs"), str):
+        from torch import nn  # noqa: F401  (RL Zoo's policy_kwargs strings name nn.*)
+
+        kwargs["policy_kwargs"] = eval(kwargs["policy_kwargs"])  # RL Zoo's own file
+    kwargs.update(sampled)
+    scores = []
+    for k in range(seeds):
+        venv = make_vec_env(env_id, n_envs=n_envs, seed=TRAIN_SEED + k)
+        model = ALGOS[algo](defaults.get("policy", "MlpPolicy"), venv, seed=TRAIN_SEED + k,
+                            device="cpu", **kwargs)
+        model.learn(total_timesteps=timesteps)
+        scores.append(evaluate(model, env_id))
+        venv.close()
+    print(json.dumps({
+        "best_trial": best.number,
+        "tuning_score": best.value,
+        "validated_mean": statistics.fmean(scores),
+        "validated_std": statistics.pstdev(scores),
+        "validated_scores": scores,
+        "params": best.params,
+    }))
+
+
+if __name__ == "__main__":
+    main()
