@@ -21,7 +21,6 @@ from stable_baselines3.common.vec_env import (
     DummyVecEnv,
     VecEnv,
     VecNormalize,
-    unwrap_vec_normalize,
 )
 
 from autorl.errors import IncompatibleAlgorithm, SpaceError, TaskError
@@ -134,48 +133,18 @@ def make_env_fn(task: TaskSpec, seed: int, rank: int) -> Callable[[], gym.Env]:
     return _init
 
 
-def _eval_normalizer(
-    venv: VecEnv, norm_source: VecEnv | None, normalize_obs: bool, env_id: str
-) -> VecEnv:
-    """Share the training statistics read-only; rewards stay raw."""
-    source = unwrap_vec_normalize(norm_source) if norm_source is not None else None
-    if source is None and not normalize_obs:
-        return venv
-    if source is None:
-        raise ValueError(
-            f"evaluating {env_id} with normalize_obs needs the training VecNormalize "
-            "statistics: pass norm_source (the training env or the loaded statistics)"
-        )
-    if not source.norm_obs:
-        return venv
-    wrapped = VecNormalize(
-        venv,
-        training=False,
-        norm_obs=True,
-        norm_reward=False,
-        clip_obs=source.clip_obs,
-        gamma=source.gamma,
-        epsilon=source.epsilon,
-    )
-    wrapped.obs_rms = source.obs_rms  # the same object: eval sees training's latest statistics
-    return wrapped
-
-
 def make_vec_env(
     task: TaskSpec,
     settings: EnvSettings,
     seed: int,
     n_envs: int | None = None,
     *,
-    training: bool = True,
-    norm_source: VecEnv | None = None,
     gamma: float = 0.99,
 ) -> VecEnv:
     """A ``DummyVecEnv`` of ``n_envs`` (default ``settings.n_envs``) envs seeded seed, seed+1, ...
 
     Training envs get ``VecNormalize`` per ``settings`` (``gamma`` discounts the returns
-    used to scale rewards; pass the algorithm's). Evaluation envs (``training=False``) share
-    the observation statistics of ``norm_source`` without updating them and never scale rewards.
+    used to scale rewards; pass the algorithm's). Evaluation uses ``evaluate.EvaluationEnv``.
     """
     count = settings.n_envs if n_envs is None else n_envs
     if count < 1:
@@ -183,8 +152,6 @@ def make_vec_env(
     venv: VecEnv = DummyVecEnv([make_env_fn(task, seed, rank) for rank in range(count)])
     venv.seed(seed)
     try:
-        if not training:
-            return _eval_normalizer(venv, norm_source, settings.normalize_obs, task.env_id)
         if settings.normalize_obs or settings.normalize_reward:
             try:
                 return VecNormalize(

@@ -20,7 +20,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from autorl.errors import TrialFailure
 from autorl.training.callbacks import PeriodicEvaluation, evaluation_steps
 from autorl.training.envs import check_space_compatible, make_vec_env
-from autorl.training.evaluate import run_episodes, summarize
+from autorl.training.evaluate import EvaluationEnv, summarize
 from autorl.training.guards import Deadline, TrialGuard, check_parameters, classify
 from autorl.training.models import build_model
 from autorl.types import Evaluation, FailureReason, SeedResult, TrainSpec
@@ -85,21 +85,16 @@ def train_and_evaluate(
     set_random_seed(spec.seed, using_cuda=spec.device.startswith("cuda"))
     settings = spec.evaluation
     train_venv: VecEnv | None = None
-    eval_venv: VecEnv | None = None
+    eval_env: EvaluationEnv | None = None
     model: BaseAlgorithm | None = None
     try:
         train_venv = _training_env(spec, deadline)
-        eval_env = make_vec_env(
-            spec.task, spec.config.env, settings.seed, 1, training=False, norm_source=train_venv
-        )
-        eval_venv = TrialGuard(eval_env, deadline, label="evaluation")
+        eval_env = EvaluationEnv(spec.task, spec.config.env, train_venv, deadline)
         model = build_model(spec.config, train_venv, seed=spec.seed, device=spec.device)
-        trained = model
+        trained, scorer = model, eval_env
 
         def _evaluate(step: int) -> Evaluation:
-            returns = run_episodes(
-                trained, eval_venv, settings.episodes, settings.seed, settings.deterministic
-            )
+            returns = scorer.run(trained, settings.episodes, settings.seed, settings.deterministic)
             return summarize(step, returns)
 
         callback = PeriodicEvaluation(
@@ -111,9 +106,9 @@ def train_and_evaluate(
     except Exception as exc:
         _reraise(exc, _failure(exc, model, spec))
     finally:
-        for venv in (eval_venv, train_venv):
-            if venv is not None:
-                venv.close()
+        for env in (eval_env, train_venv):
+            if env is not None:
+                env.close()
     result = SeedResult(
         seed=spec.seed,
         score=callback.curve[-1].mean,

@@ -114,17 +114,26 @@ def test_vec_env_seeding_is_reproducible() -> None:
     assert not np.array_equal(first[0], first[1])
 
 
-def test_eval_env_shares_statistics_and_keeps_rewards_raw() -> None:
+def test_eval_env_normalises_with_training_statistics_read_only() -> None:
+    from autorl.training.evaluate import EvaluationEnv
+
     settings = EnvSettings(n_envs=2, normalize_obs=True, normalize_reward=True)
     train = make_vec_env(TaskSpec("CartPole-v1"), settings, seed=0)
     train.reset()
-    evaluation = make_vec_env(
-        TaskSpec("CartPole-v1"), settings, seed=0, n_envs=1, training=False, norm_source=train
+    for _ in range(20):
+        train.step(np.array([train.action_space.sample() for _ in range(2)]))
+    evaluation = EvaluationEnv(TaskSpec("CartPole-v1"), settings, norm_source=train)
+    obs, _ = evaluation.env.reset(seed=1)
+    expected = np.clip(
+        (obs - train.obs_rms.mean) / np.sqrt(train.obs_rms.var + train.epsilon),
+        -train.clip_obs,
+        train.clip_obs,
     )
-    assert evaluation.obs_rms is train.obs_rms
-    assert not evaluation.training and not evaluation.norm_reward
+    count = train.obs_rms.count
+    np.testing.assert_allclose(evaluation._observe(obs), expected, rtol=1e-6)
+    assert train.obs_rms.count == count  # read, never updated
     with pytest.raises(ValueError, match="norm_source"):
-        make_vec_env(TaskSpec("CartPole-v1"), settings, seed=0, n_envs=1, training=False)
+        EvaluationEnv(TaskSpec("CartPole-v1"), settings)
     train.close()
     evaluation.close()
 
