@@ -2,35 +2,49 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from pathlib import Path
+
 import optuna
 import pytest
 
+from autorl.cli import main
 from autorl.search.accounting import finished_count
 from tests.integration.cli_helpers import TINY, run_cli, trials
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def stored(sqlite_url, capsys):
-    """A storage that already holds a finished study which every bad input must leave alone."""
-    code, _, err = run_cli(
+@pytest.fixture(scope="module")
+def template_db(tmp_path_factory) -> Path:
+    """A storage holding a finished study, made once and copied for every test."""
+    path = tmp_path_factory.mktemp("template") / "autorl.db"
+    code = main(
         [
             "tune",
             "CartPole-v1",
             "--trials",
             "2",
             "--storage",
-            sqlite_url,
+            f"sqlite:///{path}",
             "--study",
             "keep",
             "--validation-seeds",
             "0",
             *TINY,
-        ],
-        capsys,
+        ]
     )
-    assert code == 0, err
+    assert code == 0
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file before copying it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+@pytest.fixture
+def stored(template_db, sqlite_url):
+    """This test's storage: a copy of the template, which every bad input must leave alone."""
+    shutil.copy(template_db, sqlite_url.removeprefix("sqlite:///"))
     return [(t.number, t.state, t.value, t.params) for t in trials(sqlite_url, "keep")]
 
 
