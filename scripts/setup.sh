@@ -9,12 +9,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 VPY=.venv/bin/python
 if ! "$VPY" -c "import torch" 2>/dev/null; then
-  # A bare `torch` requirement can pull a multi-GB CUDA build. Prefer the CPU build:
-  # torch 2.13.0 lies on these machines' disk; elsewhere use PyTorch's CPU index.
-  # GPU users: install the torch build they want first (AUTORL_TORCH="torch" for CUDA).
+  # A bare `torch` requirement can pull a multi-GB CUDA build. Prefer the CPU build: a
+  # local wheel when the machine has one (no download), else PyTorch's CPU index.
+  # GPU users: install the torch build they want first, or set AUTORL_TORCH="torch".
   if [ -n "${AUTORL_TORCH:-}" ]; then
     "$VPY" -m pip install -q "$AUTORL_TORCH"
-  elif ! "$VPY" -m pip install -q "torch==2.13.0" 2>/dev/null; then
+  elif "$VPY" -m pip install -q --no-index --no-deps "torch==2.13.0" 2>/dev/null; then
+    "$VPY" -m pip install -q "torch==2.13.0"  # the local CPU wheel is in place; add its deps
+  else
     "$VPY" -m pip install -q "torch>=2.3" --index-url https://download.pytorch.org/whl/cpu
   fi
 fi

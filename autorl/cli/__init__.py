@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("optuna").setLevel(max(level, logging.WARNING))
+    if level > logging.INFO:
+        # Optuna logs through its own handler; keep its per-study chatter out of the terminal.
+        import optuna.logging
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         return int(args.handler(args) or 0)
     except AutoRLError as exc:
