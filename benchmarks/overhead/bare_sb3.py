@@ -13,7 +13,6 @@ import sys
 
 import gymnasium as gym
 import numpy as np
-import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
@@ -67,8 +66,9 @@ def run(config: dict, timesteps: int, seed: int = 0) -> float:
 
 def main() -> None:
     path, timesteps = sys.argv[1], int(sys.argv[2])
-    torch.set_num_threads(torch.get_num_threads())
-    for config in json.loads(open(path).read()):
+    with open(path) as handle:
+        configs = json.load(handle)
+    for config in configs:
         print(f"score {run(config, timesteps):.1f}", flush=True)
 
 

@@ -78,12 +78,30 @@ def main() -> None:
     autorl, bare, autorl_cpu, bare_cpu = [], [], [], []
     for rep in range(args.repeats):
         storage = f"sqlite:///{tmp / f'bench{rep}.db'}"
-        wall, cpu = timed([
-            sys.executable, "-m", "autorl", "tune", "CartPole-v1", "--algo", "ppo",
-            "--trials", str(len(configs)), "--timesteps", str(args.timesteps),
-            "--enqueue", str(HERE / "configs.json"), "--pruner", "none",
-            "--validation-seeds", "0", "--storage", storage, "--no-progress",
-        ])
+        wall, cpu = timed(
+            [
+                sys.executable,
+                "-m",
+                "autorl",
+                "tune",
+                "CartPole-v1",
+                "--algo",
+                "ppo",
+                "--trials",
+                str(len(configs)),
+                "--timesteps",
+                str(args.timesteps),
+                "--enqueue",
+                str(HERE / "configs.json"),
+                "--pruner",
+                "none",
+                "--validation-seeds",
+                "0",
+                "--storage",
+                storage,
+                "--no-progress",
+            ]
+        )
         autorl.append(wall)
         autorl_cpu.append(cpu)
         wall, cpu = timed(
@@ -106,7 +124,7 @@ def main() -> None:
         "autorl_median_s": statistics.median(autorl),
         "bare_median_s": statistics.median(bare),
         "ratio_of_medians": statistics.median(autorl) / statistics.median(bare),
-        "paired_ratios": [a / b for a, b in zip(autorl, bare)],
+        "paired_ratios": [a / b for a, b in zip(autorl, bare, strict=True)],
         "autorl_cpu_s": autorl_cpu,
         "bare_cpu_s": bare_cpu,
         "cpu_ratio_of_medians": statistics.median(autorl_cpu) / statistics.median(bare_cpu),

@@ -51,19 +51,45 @@ def run_autorl(task: str) -> dict:
     storage = f"sqlite:///{BENCH_DIR / 'autorl.db'}"
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "autorl", "tune", env_id, "--algo", algo, "--trials", str(TRIALS),
-         "--timesteps", str(steps), "--jobs", "2", "--validation-seeds", str(VALIDATION_SEEDS),
-         "--storage", storage, "--study", f"bench-{task}", "--no-progress", "--sampler-seed", "0"],
-        check=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "autorl",
+            "tune",
+            env_id,
+            "--algo",
+            algo,
+            "--trials",
+            str(TRIALS),
+            "--timesteps",
+            str(steps),
+            "--jobs",
+            "2",
+            "--validation-seeds",
+            str(VALIDATION_SEEDS),
+            "--storage",
+            storage,
+            "--study",
+            f"bench-{task}",
+            "--no-progress",
+            "--sampler-seed",
+            "0",
+        ],
+        check=True,
+        cwd=ROOT,
     )
     wall = time.perf_counter() - start
     study = optuna.load_study(study_name=f"bench-{task}", storage=storage)
     done = [t for t in study.trials if t.state.is_finished()]
     validation = study.user_attrs["autorl.validation"]
     return {
-        "env": env_id, "algo": algo, "timesteps": steps, "trials": len(done),
+        "env": env_id,
+        "algo": algo,
+        "timesteps": steps,
+        "trials": len(done),
         "best_tuning_score": study.best_value,
-        "validated_mean": validation["mean"], "validated_std": validation["std"],
+        "validated_mean": validation["mean"],
+        "validated_std": validation["std"],
         "validated_scores": validation["scores"],
         "env_steps": sum(int(t.user_attrs.get("env_steps", 0)) for t in done),
         "pruned": sum(1 for t in done if t.state.name == "PRUNED"),
@@ -78,24 +104,67 @@ def run_zoo(task: str) -> dict:
     storage = f"sqlite:///{BENCH_DIR / 'zoo.db'}"
     start = time.perf_counter()
     subprocess.run(
-        [ZOO_PYTHON, "-m", "rl_zoo3.train", "--algo", algo, "--env", env_id, "-n", str(steps),
-         "-optimize", "--max-total-trials", str(TRIALS), "--n-jobs", "1", "--sampler", "tpe",
-         "--pruner", "median", "--storage", storage, "--study-name", f"zoo-{task}",
-         "-f", str(BENCH_DIR / "zoo-logs"), "--no-optim-plots", "--seed", "0"],
-        check=True, cwd=BENCH_DIR,
+        [
+            ZOO_PYTHON,
+            "-m",
+            "rl_zoo3.train",
+            "--algo",
+            algo,
+            "--env",
+            env_id,
+            "-n",
+            str(steps),
+            "-optimize",
+            "--max-total-trials",
+            str(TRIALS),
+            "--n-jobs",
+            "1",
+            "--sampler",
+            "tpe",
+            "--pruner",
+            "median",
+            "--storage",
+            storage,
+            "--study-name",
+            f"zoo-{task}",
+            "-f",
+            str(BENCH_DIR / "zoo-logs"),
+            "--no-optim-plots",
+            "--seed",
+            "0",
+        ],
+        check=True,
+        cwd=BENCH_DIR,
     )
     wall = time.perf_counter() - start
-    out = subprocess.run(
-        [ZOO_PYTHON, str(HERE / "zoo_validate.py"), storage, f"zoo-{task}", algo, env_id,
-         str(steps), str(VALIDATION_SEEDS)],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            [
+                ZOO_PYTHON,
+                str(HERE / "zoo_validate.py"),
+                storage,
+                f"zoo-{task}",
+                algo,
+                env_id,
+                str(steps),
+                str(VALIDATION_SEEDS),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     validated = json.loads(out)
     study = optuna.load_study(study_name=f"zoo-{task}", storage=storage)
     done = [t for t in study.trials if t.state.is_finished()]
     # RL Zoo evaluates once below 100k steps: every trial trains its whole budget.
     return {
-        "env": env_id, "algo": algo, "timesteps": steps, "trials": len(done),
+        "env": env_id,
+        "algo": algo,
+        "timesteps": steps,
+        "trials": len(done),
         "best_tuning_score": validated["tuning_score"],
         "validated_mean": validated["validated_mean"],
         "validated_std": validated["validated_std"],
@@ -125,7 +194,9 @@ def main() -> None:
             continue
         print(f"{arm}: running", flush=True)
         result = ARMS[arm]()
-        result["machine"] = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
+        result["machine"] = subprocess.run(
+            ["uname", "-a"], capture_output=True, text=True
+        ).stdout.strip()
         result["date"] = time.strftime("%Y-%m-%d %H:%M")
         save_result(arm, result)
         print(f"{arm}: {json.dumps(result)}", flush=True)

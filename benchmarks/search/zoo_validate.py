@@ -60,7 +60,10 @@ def main() -> None:
     probe = gym.make(env_id)
     n_actions = probe.action_space.shape[0] if probe.action_space.shape else 1
     probe.close()
-    sampled = HYPERPARAMS_SAMPLER[algo](optuna.trial.FixedTrial(best.params), n_actions, n_envs, {})
+    extra = {"using_her_replay_buffer": False, "her_kwargs": {}}
+    sampled = HYPERPARAMS_SAMPLER[algo](
+        optuna.trial.FixedTrial(best.params), n_actions, n_envs, extra
+    )
     kwargs = {k: v for k, v in defaults.items() if k not in ("n_timesteps", "n_envs", "policy")}
     if isinstance(kwargs.get("policy_kwargs"), str):
         from torch import nn  # noqa: F401  (RL Zoo's policy_kwargs strings name nn.*)
@@ -70,19 +73,24 @@ def main() -> None:
     scores = []
     for k in range(seeds):
         venv = make_vec_env(env_id, n_envs=n_envs, seed=TRAIN_SEED + k)
-        model = ALGOS[algo](defaults.get("policy", "MlpPolicy"), venv, seed=TRAIN_SEED + k,
-                            device="cpu", **kwargs)
+        model = ALGOS[algo](
+            defaults.get("policy", "MlpPolicy"), venv, seed=TRAIN_SEED + k, device="cpu", **kwargs
+        )
         model.learn(total_timesteps=timesteps)
         scores.append(evaluate(model, env_id))
         venv.close()
-    print(json.dumps({
-        "best_trial": best.number,
-        "tuning_score": best.value,
-        "validated_mean": statistics.fmean(scores),
-        "validated_std": statistics.pstdev(scores),
-        "validated_scores": scores,
-        "params": best.params,
-    }))
+    print(
+        json.dumps(
+            {
+                "best_trial": best.number,
+                "tuning_score": best.value,
+                "validated_mean": statistics.fmean(scores),
+                "validated_std": statistics.pstdev(scores),
+                "validated_scores": scores,
+                "params": best.params,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

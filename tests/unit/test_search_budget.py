@@ -170,3 +170,29 @@ def test_absurd_settings_are_refused_before_anything_is_stored(sqlite_url, chang
 def test_absurd_budgets_are_refused(sqlite_url, budget):
     with pytest.raises(StudyError, match="--trials"):
         create_or_continue("s", open_storage(sqlite_url), make_config(), budget)
+
+
+def test_trial_time_limit_is_absolute_then_relative_to_the_typical_trial(sqlite_url):
+    new_study(sqlite_url, budget=5, trial_timeout_s=600.0)
+    limits = []
+
+    def recording(spec, report=None):
+        limits.append(spec.max_wall_s)
+        return fake_train(spec, report)
+
+    run_worker(WorkerOptions(sqlite_url, "s"), train=recording)
+    # Before three finished trials only the absolute limit holds; then 5 x the median trial
+    # (a few milliseconds here), floored at 30 s.
+    assert all(600.0 - 1 < x <= 600.0 for x in limits[:3])
+    assert all(29.0 < x <= 30.0 for x in limits[3:])
+
+
+def test_a_timeout_fails_the_trial_with_its_reason(sqlite_url):
+    study = new_study(sqlite_url, budget=2, trial_timeout_s=0.5)
+
+    def slow(spec, report=None):
+        raise TrialFailure(FailureReason.TIMEOUT, f"ran past its {spec.max_wall_s:g} s limit")
+
+    run_worker(WorkerOptions(sqlite_url, "s"), train=slow)
+    reasons = {t.user_attrs[attrs.FAILURE_REASON] for t in study.get_trials()}
+    assert reasons == {"timeout"}
