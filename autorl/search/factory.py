@@ -19,9 +19,16 @@ from autorl.search.study_config import (
 log = logging.getLogger(__name__)
 
 
-def make_sampler(config: StudyConfig, budget: int) -> optuna.samplers.BaseSampler:
-    """Multivariate TPE with constant liar: parallel workers do not propose the same point."""
+def make_sampler(
+    config: StudyConfig, budget: int, worker_index: int = 0
+) -> optuna.samplers.BaseSampler:
+    """Multivariate TPE with constant liar: parallel workers do not propose the same point.
+
+    With a sampler seed, each worker of a run gets its own (seed + index): the same seed in
+    every process would make their random start-up proposals identical.
+    """
     startup = max(5, min(10, budget // 3))
+    seed = None if config.sampler_seed is None else config.sampler_seed + worker_index
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
@@ -29,7 +36,7 @@ def make_sampler(config: StudyConfig, budget: int) -> optuna.samplers.BaseSample
             multivariate=True,
             group=True,
             constant_liar=True,
-            seed=config.sampler_seed,
+            seed=seed,
         )
 
 
@@ -63,7 +70,9 @@ def stored_budget(study: optuna.Study) -> int:
     return int(study.user_attrs.get(BUDGET_ATTR, 0))
 
 
-def load_study(name: str, storage: optuna.storages.BaseStorage) -> tuple[optuna.Study, StudyConfig]:
+def load_study(
+    name: str, storage: optuna.storages.BaseStorage, worker_index: int = 0
+) -> tuple[optuna.Study, StudyConfig]:
     """Load an autorl study with its sampler and pruner; StudyError if it does not exist."""
     names = [
         s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
@@ -77,7 +86,7 @@ def load_study(name: str, storage: optuna.storages.BaseStorage) -> tuple[optuna.
     study = optuna.load_study(
         study_name=name,
         storage=storage,
-        sampler=make_sampler(config, budget),
+        sampler=make_sampler(config, budget, worker_index),
         pruner=make_pruner(config),
     )
     return study, config

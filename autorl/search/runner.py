@@ -45,6 +45,7 @@ class WorkerOptions:
     study_name: str
     device: str | None = None  # None: the study's setting
     max_trials: int | None = None  # stop after this many trials run by this worker
+    worker_index: int = 0  # distinct per process of one run: seeds its sampler differently
 
 
 def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
@@ -155,7 +156,7 @@ def run_worker(
     """Run trials of one study until its budget is reached. Returns how many this worker ran."""
     beat = HeartbeatSettings.from_env()
     storage = open_storage(options.storage_url, beat)
-    study, _ = load_study(options.study_name, storage)
+    study, _ = load_study(options.study_name, storage, options.worker_index)
     ctx = make_context(study, options.device, train)
     ran = 0
     bugs = 0

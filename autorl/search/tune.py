@@ -83,12 +83,14 @@ def resume_study(
     return study, config
 
 
-def _worker_process(storage_url: str, study_name: str, device: str | None, threads: int) -> None:
+def _worker_process(
+    storage_url: str, study_name: str, device: str | None, threads: int, index: int
+) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finish via SystemExit: re-queue
     set_threads(threads)
     try:
-        run_worker(WorkerOptions(storage_url, study_name, device))
+        run_worker(WorkerOptions(storage_url, study_name, device, worker_index=index))
     except KeyboardInterrupt:
         sys.exit(130)
 
@@ -126,7 +128,7 @@ def run_study(
     procs = [
         ctx.Process(
             target=_worker_process,
-            args=(storage_url, study.study_name, device, threads),
+            args=(storage_url, study.study_name, device, threads, i),
             name=f"autorl-worker-{i}",
         )
         for i in range(jobs)

@@ -103,6 +103,8 @@ def test_two_worker_processes_on_sqlite_finish_the_budget_exactly(tmp_path, sqli
             "--study",
             "par",
             "--no-progress",
+            "--sampler-seed",  # a seeded run: each worker must still propose its own points
+            "7",
         ],
         tmp_path,
     )
