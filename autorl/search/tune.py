@@ -95,6 +95,10 @@ def _worker_process(
         sys.exit(130)
 
 
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def check_jobs(jobs: int) -> int:
     """Refuse a worker count this machine cannot run; returns the core count."""
     cores = os.cpu_count() or 1
@@ -135,6 +139,8 @@ def run_study(
     ]
     for p in procs:
         p.start()
+    # SIGTERM to this process stops its workers too (each re-queues its running trial).
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         while any(p.is_alive() for p in procs):
             time.sleep(POLL_S)
@@ -147,6 +153,8 @@ def run_study(
         for p in procs:
             p.join(timeout=30)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     failed = [p for p in procs if p.exitcode not in (0, None)]
     if on_progress:
         on_progress(snapshot(study, started))

@@ -116,3 +116,61 @@ def test_two_worker_processes_on_sqlite_finish_the_budget_exactly(tmp_path, sqli
     workers = {t.user_attrs["worker"] for t in done}
     assert len(workers) == 2, "both worker processes ran trials"
     assert len({tuple(sorted(t.params.items())) for t in done}) == 4, "no duplicated proposals"
+
+
+def test_sigterm_to_a_parallel_run_stops_its_workers_and_requeues_their_trials(
+    tmp_path, sqlite_url
+):
+    args = [
+        "tune",
+        "CartPole-v1",
+        "--trials",
+        "4",
+        "--jobs",
+        "2",
+        "--timesteps",
+        "20000",
+        "--evaluations",
+        "2",
+        "--eval-episodes",
+        "2",
+        "--n-envs",
+        "1",
+        "--validation-seeds",
+        "0",
+        "--storage",
+        sqlite_url,
+        "--study",
+        "t",
+        "--no-progress",
+    ]
+    proc = spawn_cli(args, tmp_path)
+    try:
+        wait_for(
+            lambda: len(running(sqlite_url, "t")) == 2 or proc.poll() is not None,
+            120,
+            "two running trials",
+        )
+        assert proc.poll() is None, proc.communicate()[1]
+        workers = [int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in running(sqlite_url, "t")]
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for pid in workers:
+        wait_for(lambda pid=pid: not _alive(pid), 30, f"worker {pid} to exit")
+    after = trials(sqlite_url, "t")
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+    assert len([t for t in after if t.state == TrialState.WAITING]) == 2  # re-queued
+    assert finished_count(after) == 0
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
