@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from autorl.report import figures, fmt
+from autorl.report import cost_figures, figures, fmt
 from autorl.report.html import (
     Html,
     esc,
@@ -331,7 +331,7 @@ def _failed_rows(trials: Sequence[TrialView]) -> list[list[Any]]:
 
 
 def failures(data: ReportData) -> Html:
-    fig = figures.failures_figure(data)
+    fig = cost_figures.failures_figure(data)
     if fig is None:
         return section("failures", TITLES["failures"], note("No trial failed or was pruned."))
     failed = [t for t in data.trials if t.outcome == FAILED]
@@ -363,7 +363,7 @@ def failures(data: ReportData) -> Html:
 
 
 def cost(data: ReportData) -> Html:
-    fig = figures.cost_figure(data)
+    fig = cost_figures.cost_figure(data)
     if fig is None:
         return section(
             "cost", TITLES["cost"], note("No trial has recorded its wall-clock time yet.")
