@@ -45,32 +45,45 @@ def _is_dead_local_worker(identity: str | None) -> bool:
 
 
 def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
-    """Queue the failed trial's configuration again (heartbeat stale-trial callback too)."""
+    """Queue the failed trial's configuration again (heartbeat stale-trial callback too).
+
+    A trial stopped before it sampled everything re-queues what it had: the parameters it
+    was given from the queue, and those it sampled.
+    """
+    params = {**(trial.system_attrs.get("fixed_params") or {}), **trial.params}
     queued_attrs = {
         attrs.REQUEUED_FROM: trial.number,
         attrs.SOURCE: "requeued",
     }
-    study.enqueue_trial(trial.params, user_attrs=queued_attrs)
+    study.enqueue_trial(params, user_attrs=queued_attrs)
     log.warning(
-        "trial %d was left running by a dead worker (%s): failed and re-queued",
+        "trial %d of worker %s did not finish: failed and re-queued",
         trial.number,
-        trial.user_attrs.get(WORKER_ATTR, "unknown worker"),
+        trial.user_attrs.get(WORKER_ATTR, "unknown"),
     )
+
+
+def abandon(study: optuna.Study, trial_id: int) -> bool:
+    """Fail a RUNNING trial without a reason (so it does not count) and re-queue it.
+
+    Returns False if the trial had already finished.
+    """
+    try:
+        changed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    if changed:
+        requeue(study, study._storage.get_trial(trial_id))
+    return changed
 
 
 def recover_stale_trials(study: optuna.Study) -> int:
     """Fail and re-queue the trials of dead workers. Returns how many were recovered."""
-    storage = study._storage
     recovered = 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if not _is_dead_local_worker(trial.user_attrs.get(WORKER_ATTR)):
             continue
-        try:
-            changed = storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:
-            changed = False
-        if changed:
-            requeue(study, trial)
+        if abandon(study, trial._trial_id):
             recovered += 1
     before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     with warnings.catch_warnings():

@@ -25,7 +25,8 @@ from autorl.search.factory import load_study, stored_budget, stored_config
 from autorl.search.heartbeat import heartbeat
 from autorl.search.locks import study_lock
 from autorl.search.objective import TrainFn, TrialContext, run_trial
-from autorl.search.recovery import recover_stale_trials, requeue, worker_identity
+from autorl.search.interrupts import deferred_signals
+from autorl.search.recovery import abandon, recover_stale_trials, worker_identity
 from autorl.search.storage import open_storage
 from autorl.spaces import SearchSpace
 from autorl.training.device import resolve_device
@@ -97,11 +98,6 @@ def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:
         study.tell(trial, state=TrialState.FAIL)
         log.warning("trial %d failed (%s): %s", trial.number, exc.reason.value, exc.message)
         return exc.reason.value
-    except (KeyboardInterrupt, SystemExit):
-        # Stopped by the user: the configuration goes back to the queue, nothing counts.
-        study.tell(trial, state=TrialState.FAIL)
-        requeue(study, study.trials[trial.number])
-        raise
     except Exception as exc:  # a bug, or something we do not classify: keep the study going
         reason = FailureReason.OOM if isinstance(exc, MemoryError) else FailureReason.ERROR
         message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
@@ -161,11 +157,19 @@ def run_worker(
     ran = 0
     bugs = 0
     while options.max_trials is None or ran < options.max_trials:
-        trial = claim(study, options.storage_url)
-        if trial is None:
-            break
-        with heartbeat(storage, trial._trial_id, beat.interval_s):
-            outcome = execute(study, trial, ctx)
+        trial = None
+        try:
+            with deferred_signals():  # a stop mid-claim is handled once the trial is ours
+                trial = claim(study, options.storage_url)
+            if trial is None:
+                break
+            with heartbeat(storage, trial._trial_id, beat.interval_s):
+                outcome = execute(study, trial, ctx)
+        except (KeyboardInterrupt, SystemExit):
+            # Stopped by the user: the configuration goes back to the queue, nothing counts.
+            if trial is not None:
+                abandon(study, trial._trial_id)
+            raise
         ran += 1
         bugs = bugs + 1 if outcome == FailureReason.ERROR.value else 0
         if on_trial_end is not None:

@@ -25,8 +25,13 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 
 
 def running(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
+    """The RUNNING trials that a worker has claimed (its identity is recorded)."""
     try:
-        return [t for t in trials(url, name) if t.state == TrialState.RUNNING]
+        return [
+            t
+            for t in trials(url, name)
+            if t.state == TrialState.RUNNING and "worker" in t.user_attrs
+        ]
     except KeyError:
         return []
 

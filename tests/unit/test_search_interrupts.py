@@ -1,0 +1,70 @@
+"""Ctrl-C or SIGTERM at any moment of a worker's loop leaves no trial RUNNING."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from optuna.trial import TrialState
+
+from autorl.search import attrs, runner
+from autorl.search.accounting import finished_count
+from autorl.search.interrupts import deferred_signals
+from autorl.search.recovery import worker_identity
+from autorl.search.runner import WorkerOptions, run_worker
+from tests.unit.test_search_budget import fake_train, new_study
+
+
+def test_a_signal_inside_the_block_is_delivered_after_it():
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("after the signal")
+    assert steps == ["after the signal"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def _abandoned_and_requeued(study) -> None:
+    trials = study.get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    stopped = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(stopped) == 1 and attrs.FAILURE_REASON not in stopped[0].user_attrs
+    waiting = [t for t in trials if t.state == TrialState.WAITING]
+    assert len(waiting) == 1
+    assert waiting[0].user_attrs[attrs.REQUEUED_FROM] == stopped[0].number
+    assert finished_count(trials) == 1
+
+
+def test_ctrl_c_during_training_requeues_the_trial(sqlite_url):
+    study = new_study(sqlite_url, budget=3)
+    calls = []
+
+    def train(spec, report=None):
+        calls.append(spec)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return fake_train(spec, report)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(WorkerOptions(sqlite_url, "s"), train=train)
+    _abandoned_and_requeued(study)
+    run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)  # resume: budget exact
+    assert finished_count(study.get_trials()) == 3
+
+
+def test_a_signal_while_claiming_requeues_the_claimed_trial(sqlite_url, monkeypatch):
+    study = new_study(sqlite_url, budget=3)
+    claims = []
+
+    def identity_then_signal() -> str:
+        claims.append(1)
+        if len(claims) == 2:  # the second claim: after the trial exists, before it is returned
+            os.kill(os.getpid(), signal.SIGINT)
+        return worker_identity()
+
+    monkeypatch.setattr(runner, "worker_identity", identity_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
+    _abandoned_and_requeued(study)
