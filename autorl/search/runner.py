@@ -23,9 +23,9 @@ from autorl.search import attrs
 from autorl.search.accounting import counts_against_budget, failure_reason
 from autorl.search.factory import load_study, stored_budget, stored_config
 from autorl.search.heartbeat import heartbeat
+from autorl.search.interrupts import deferred_signals
 from autorl.search.locks import study_lock
 from autorl.search.objective import TrainFn, TrialContext, run_trial
-from autorl.search.interrupts import deferred_signals
 from autorl.search.recovery import abandon, recover_stale_trials, worker_identity
 from autorl.search.storage import open_storage
 from autorl.spaces import SearchSpace

@@ -18,10 +18,9 @@ from tests.unit.test_search_budget import fake_train, new_study
 
 def test_a_signal_inside_the_block_is_delivered_after_it():
     steps = []
-    with pytest.raises(KeyboardInterrupt):
-        with deferred_signals():
-            os.kill(os.getpid(), signal.SIGINT)
-            steps.append("after the signal")
+    with pytest.raises(KeyboardInterrupt), deferred_signals():
+        os.kill(os.getpid(), signal.SIGINT)
+        steps.append("after the signal")
     assert steps == ["after the signal"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
