@@ -1,7 +1,7 @@
 """autorl's search against the RL Zoo optimiser at the same budget (trials x timesteps).
 
 Arms (each resumable: a finished arm's result is kept in results.json and skipped on rerun;
-a half-run arm continues from its own storage in $BENCH_DIR):
+a half-run arm continues from its own storage in $BENCH_DIR, default benchmarks/search/state/):
   autorl-cartpole  autorl tune CartPole-v1 --algo ppo --trials 20 --timesteps 50000
   zoo-cartpole     python -m rl_zoo3.train --algo ppo --env CartPole-v1 -n 50000 -optimize
   autorl-pendulum  autorl tune Pendulum-v1 --algo sac --trials 20 --timesteps 10000
@@ -27,7 +27,9 @@ import optuna
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 RESULTS = HERE / "results.json"
-BENCH_DIR = Path(os.environ.get("BENCH_DIR", "/tmp/autorl-bench"))
+# The studies live in the repository (committed as they grow) so a half-run arm survives
+# the end of a session; RL Zoo's logs and models do not (see .gitignore).
+BENCH_DIR = Path(os.environ.get("BENCH_DIR", HERE / "state"))
 ZOO_PYTHON = os.environ.get("ZOO_PYTHON", "/tmp/zoo-venv/bin/python")
 TRIALS, VALIDATION_SEEDS = 20, 3
 TASKS = {
