@@ -36,3 +36,7 @@ class TrialFailure(AutoRLError):
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+class SchemaError(AutoRLError):
+    """The database's autorl tables are missing, older or newer than this version expects."""

@@ -175,3 +175,88 @@ class SeedResult:
             "wall_s": round(self.wall_s, 3),
             "pruned": self.pruned,
         }
+
+
+@dataclass(frozen=True)
+class SpaceSummary:
+    """An observation or action space reduced to what a meta-learner can compare."""
+
+    kind: str  # "discrete" | "box" | "multi_discrete" | "multi_binary" | other class name
+    shape: tuple[int, ...]
+    n: int | None = None  # number of discrete actions/values
+    low: float | None = None  # smallest finite bound over all dimensions (Box)
+    high: float | None = None  # largest finite bound over all dimensions (Box)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "shape": list(self.shape),
+            "n": self.n,
+            "low": self.low,
+            "high": self.high,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpaceSummary:
+        return cls(
+            kind=str(data["kind"]),
+            shape=tuple(int(s) for s in data.get("shape") or ()),
+            n=None if data.get("n") is None else int(data["n"]),
+            low=None if data.get("low") is None else float(data["low"]),
+            high=None if data.get("high") is None else float(data["high"]),
+        )
+
+
+FEATURES_VERSION = 1
+
+
+@dataclass(frozen=True)
+class TaskFeatures:
+    """What probing a task with a uniformly random policy tells about it (computed once)."""
+
+    observation: SpaceSummary
+    action: SpaceSummary
+    max_episode_steps: int | None
+    reward_threshold: float | None  # the env's registered "solved" return, if any
+    random_return_mean: float  # return of a uniformly random policy, over ``episodes``
+    random_return_std: float
+    random_episode_length: float  # mean episode length under the random policy
+    reward_per_step_mean: float
+    reward_per_step_std: float
+    episodes: int  # random-policy episodes the figures above were measured on
+    seed: int  # the first episode's reset seed (episode i: seed + i)
+    version: int = FEATURES_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["observation"] = self.observation.to_dict()
+        data["action"] = self.action.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskFeatures:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        values["observation"] = SpaceSummary.from_dict(data["observation"])
+        values["action"] = SpaceSummary.from_dict(data["action"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A stored task: its environment, the families it belongs to, its features if probed."""
+
+    key: str  # TaskSpec.key(): what makes the environment
+    spec: TaskSpec
+    families: tuple[str, ...] = ()
+    features: TaskFeatures | None = None
+
+
+@dataclass(frozen=True)
+class StudyLink:
+    """Which task (and algorithm) an Optuna study tunes."""
+
+    study_name: str
+    task_key: str
+    algo: str
+    family: str | None = None  # the family label the study was started under

@@ -6,7 +6,11 @@ import as entry points (``TaskSpec.entry_point="tests.fixtures.envs:CountingEnv"
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
+import sqlalchemy
 
 
 @pytest.fixture
@@ -18,3 +22,23 @@ def sqlite_url(tmp_path) -> str:
 def fast_heartbeat(monkeypatch):
     monkeypatch.setenv("AUTORL_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("AUTORL_HEARTBEAT_GRACE", "2")
+
+
+ADMIN_URL = os.environ.get("AUTORL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh database per test, dropped afterwards."""
+    name = f"autorl_test_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    except sqlalchemy.exc.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} (start it: .ci/run does): {exc}")
+    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import optuna
 import pytest
-import sqlalchemy
 
 from autorl.search.accounting import finished_count
 from tests.integration.cli_helpers import spawn_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
-
-ADMIN_URL = os.environ.get("AUTORL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture
-def pg_url():
-    """A fresh database per test, dropped afterwards."""
-    name = f"autorl_test_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    except sqlalchemy.exc.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} (start it: .ci/run does): {exc}")
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_two_workers_on_postgres_finish_the_budget_and_plain_optuna_reads_it(tmp_path, pg_url):
