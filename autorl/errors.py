@@ -40,3 +40,7 @@ class TrialFailure(AutoRLError):
 
 class SchemaError(AutoRLError):
     """The database's autorl tables are missing, older or newer than this version expects."""
+
+
+class FamilyError(AutoRLError):
+    """A task-family file is malformed."""

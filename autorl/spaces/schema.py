@@ -7,12 +7,12 @@ the source, the field as a dotted path and the reason, one line per problem, e.g
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from autorl.datafiles import pydantic_problems
 from autorl.errors import SpaceError
 from autorl.spaces import catalog
 from autorl.spaces.constraints import CONSTRAINTS, ORDER
@@ -55,35 +55,6 @@ class Document(BaseModel):
     constraints: dict[str, dict[str, Any] | None] = {}
 
 
-_PREFIX = re.compile(r"^(\[\d+\]|[A-Za-z_][\w.\[\]]*): (.*)$", re.S)
-
-
-def _join(path: str, part: str) -> str:
-    if not part:
-        return path
-    if not path:
-        return part
-    return path + part if part.startswith("[") else f"{path}.{part}"
-
-
-def _pydantic_problems(exc: ValidationError, path: str) -> list[tuple[str, str]]:
-    problems = []
-    for err in exc.errors():
-        where = path
-        for part in err["loc"]:
-            where = _join(where, f"[{part}]" if isinstance(part, int) else str(part))
-        message = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        elif err["type"] == "missing":
-            message = "required field is missing"
-        match = _PREFIX.match(message)
-        if match:
-            where, message = _join(where, match.group(1)), match.group(2)
-        problems.append((where, message))
-    return problems
-
-
 class _Checker:
     """Collects every problem of one document, then raises them together."""
 
@@ -111,7 +82,7 @@ def _parse_spec(raw: Any, path: str, chk: _Checker) -> ParamSpec | None:
     try:
         return PARAM_TYPES[kind].model_validate(raw)
     except ValidationError as exc:
-        for where, reason in _pydantic_problems(exc, path):
+        for where, reason in pydantic_problems(exc, path):
             chk.add(where, reason)
         return None
 
@@ -238,7 +209,7 @@ def _parse_constraints(algo: str, doc: Document, chk: _Checker) -> tuple[tuple[s
         try:
             parsed[name] = constraint.args.model_validate(raw or {})
         except ValidationError as exc:
-            for where, reason in _pydantic_problems(exc, path):
+            for where, reason in pydantic_problems(exc, path):
                 chk.add(where, reason)
     return tuple((name, parsed[name]) for name in ORDER if name in parsed)
 
@@ -252,7 +223,7 @@ def parse(data: Any, source: str, default_name: str = "custom") -> ParsedSpace:
     try:
         doc = Document.model_validate(data)
     except ValidationError as exc:
-        for where, reason in _pydantic_problems(exc, ""):
+        for where, reason in pydantic_problems(exc, ""):
             chk.add(where, reason)
         chk.raise_if_any()
         raise  # unreachable: there were problems

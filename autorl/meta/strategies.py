@@ -1,0 +1,179 @@
+"""Warm-start strategies: from past tasks' trials to the first K configurations of a new task.
+
+Both take plain data (``PastTask``s and a ``TargetTask``) and return ``Proposal``s, best
+first. Scores are compared across tasks only after ``normalize.task_scale``; tasks are weighed
+by ``similarity.task_weight`` and tasks of weight below ``MIN_WEIGHT`` are ignored, so
+unrelated history yields no proposals (a cold start) rather than bad ones.
+
+- ``nearest-best``: the best configuration of the most similar task, then the best of the
+  next one, and so on round-robin (auto-sklearn 1.0's nearest-neighbour warm start).
+- ``portfolio``: a greedy portfolio (auto-sklearn 2.0): each next configuration is the one
+  that most raises the weighted sum over past tasks of the best normalised score the
+  portfolio reaches there, so the first few proposals cover different tasks' optima. A
+  configuration's score on a task it was not run on is estimated from that task's nearest
+  trials in parameter space (a k-nearest-neighbour regression).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from autorl.meta.data import PastTask, PastTrial, Proposal, TargetTask
+from autorl.meta.normalize import Scale, task_scale
+from autorl.meta.params import ParamMetric, params_key
+from autorl.meta.similarity import task_weight
+
+MIN_WEIGHT = 0.05
+CANDIDATES_PER_TASK = 5
+NEIGHBOURS = 3
+
+Strategy = Callable[[Sequence[PastTask], TargetTask, int], list[Proposal]]
+
+
+@dataclass(frozen=True)
+class _Scored:
+    trial: PastTrial
+    task: PastTask
+    norm: float
+
+
+def _relevant(past: Sequence[PastTask], target: TargetTask) -> list[tuple[PastTask, float]]:
+    weighted = [(task, task_weight(task, target)) for task in past if task.key != target.key]
+    kept = [(t, w) for t, w in weighted if w >= MIN_WEIGHT and t.trials]
+    return sorted(kept, key=lambda tw: (-tw[1], tw[0].key))
+
+
+def _ranked(task: PastTask, scale: Scale) -> list[_Scored]:
+    """The task's scored trials, best first, one per distinct configuration."""
+    best: dict[str, _Scored] = {}
+    for trial in task.trials:
+        if trial.score is None:
+            continue
+        scored = _Scored(trial, task, scale(trial.score))
+        key = params_key(trial.params)
+        if key not in best or scored.norm > best[key].norm:
+            best[key] = scored
+    return sorted(best.values(), key=lambda s: (-s.norm, s.trial.number))
+
+
+def _proposal(scored: _Scored, expected: float, why: str) -> Proposal:
+    return Proposal(
+        params=dict(scored.trial.params),
+        source_task=scored.task.key,
+        source_study=scored.trial.study,
+        source_trial=scored.trial.number,
+        expected=round(expected, 4),
+        why=why,
+    )
+
+
+def nearest_best(past: Sequence[PastTask], target: TargetTask, k: int) -> list[Proposal]:
+    """Round-robin over similar tasks, most similar first: each one's next best trial."""
+    queues = [
+        (task, weight, _ranked(task, task_scale(task))) for task, weight in _relevant(past, target)
+    ]
+    proposals: list[Proposal] = []
+    seen: set[str] = set()
+    depth = 0
+    while len(proposals) < k and any(depth < len(q) for _, _, q in queues):
+        for task, weight, queue in queues:
+            if depth >= len(queue) or len(proposals) >= k:
+                continue
+            scored = queue[depth]
+            key = params_key(scored.trial.params)
+            if key in seen:
+                continue
+            seen.add(key)
+            why = f"#{depth + 1} on {task.name or task.key} (weight {weight:.2f})"
+            proposals.append(_proposal(scored, weight * scored.norm, why))
+        depth += 1
+    return proposals
+
+
+def _estimates(candidates: list[_Scored], tasks: list[tuple[PastTask, float]]) -> list[list[float]]:
+    """Normalised score of each candidate on each task: observed where run, else k-NN."""
+    pool = [c.trial.params for c in candidates]
+    for task, _ in tasks:
+        pool.extend(t.params for t in task.trials)
+    metric = ParamMetric(pool)
+    table = []
+    for cand in candidates:
+        row = []
+        for task, _ in tasks:
+            scale = task_scale(task)
+            observed = [
+                scale(t.score)
+                for t in task.trials
+                if params_key(t.params) == params_key(cand.trial.params)
+            ]
+            if observed:
+                row.append(sum(observed) / len(observed))
+                continue
+            near = sorted(
+                (
+                    (metric.distance(cand.trial.params, t.params), scale(t.score))
+                    for t in task.trials
+                ),
+                key=lambda dn: dn[0],
+            )[:NEIGHBOURS]
+            weights = [math.exp(-4 * d) for d, _ in near]
+            row.append(sum(w * n for w, (_, n) in zip(weights, near, strict=True)) / sum(weights))
+        table.append(row)
+    return table
+
+
+def _coverage(weights: list[float], covered: list[float], row: list[float]) -> float:
+    """Weighted sum over tasks of the best score with ``row`` added to the portfolio."""
+    return sum(w * max(c, r) for w, c, r in zip(weights, covered, row, strict=True))
+
+
+def portfolio(past: Sequence[PastTask], target: TargetTask, k: int) -> list[Proposal]:
+    """Greedy portfolio over the best few configurations of every similar task."""
+    tasks = _relevant(past, target)
+    candidates: list[_Scored] = []
+    seen: set[str] = set()
+    for task, _ in tasks:
+        for scored in _ranked(task, task_scale(task))[:CANDIDATES_PER_TASK]:
+            key = params_key(scored.trial.params)
+            if key not in seen:
+                seen.add(key)
+                candidates.append(scored)
+    if not candidates:
+        return []
+    table = _estimates(candidates, tasks)
+    weights = [w for _, w in tasks]
+    total_weight = sum(weights)
+    covered = [0.0] * len(tasks)  # best normalised score the portfolio reaches per task
+    chosen: list[int] = []
+    proposals: list[Proposal] = []
+    while len(proposals) < min(k, len(candidates)):
+        remaining = [i for i in range(len(candidates)) if i not in chosen]
+        gains = {i: (_coverage(weights, covered, table[i]), candidates[i].norm) for i in remaining}
+        best = max(remaining, key=gains.__getitem__)
+        chosen.append(best)
+        covered = [max(c, table[best][j]) for j, c in enumerate(covered)]
+        expected = sum(w * table[best][j] for j, w in enumerate(weights)) / total_weight
+        why = (
+            f"portfolio #{len(proposals) + 1}: covers "
+            f"{sum(w * c for w, c in zip(weights, covered, strict=True)) / total_weight:.2f} "
+            "of the similar tasks' best"
+        )
+        proposals.append(_proposal(candidates[best], expected, why))
+    return proposals
+
+
+STRATEGIES: dict[str, Strategy] = {"nearest-best": nearest_best, "portfolio": portfolio}
+DEFAULT_STRATEGY = "portfolio"
+
+
+def propose(
+    past: Sequence[PastTask], target: TargetTask, k: int, strategy: str = DEFAULT_STRATEGY
+) -> list[Proposal]:
+    """The first ``k`` configurations to try on ``target`` (fewer, or none, if history is thin)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown warm-start strategy {strategy!r}: use {', '.join(STRATEGIES)}")
+    if k < 1:
+        return []
+    return STRATEGIES[strategy](past, target, k)
