@@ -12,7 +12,7 @@ log = logging.getLogger("autorl")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autorl.cli import models, query, tune
+    from autorl.cli import db, kb, meta, models, query, tasks, tune
 
     parser = argparse.ArgumentParser(
         prog="autorl",
@@ -23,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.register(sub)
     query.register(sub)
     models.register(sub)
+    tasks.register(sub)
+    kb.register(sub)
+    meta.register(sub)
+    db.register(sub)
     return parser
 
 

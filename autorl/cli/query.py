@@ -21,8 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_storage(s)
     s.set_defaults(handler=cmd_studies)
 
-    b = sub.add_parser("best", help="print the best configuration of a study")
-    b.add_argument("study")
+    b = sub.add_parser(
+        "best", help="print the best configuration of a study, or of each task of a family"
+    )
+    b.add_argument("study", nargs="?", help="a study name (or use --family)")
+    b.add_argument("--family", help="each task's best and one configuration for the family")
+    b.add_argument("--algo", help="with --family: the algorithm (if it was tuned with several)")
     b.add_argument("--format", default="json", choices=sorted(FORMATS))
     b.add_argument("--trial", type=int, help="a chosen trial instead of the best")
     add_storage(b)
@@ -72,9 +76,43 @@ def cmd_best(args: argparse.Namespace) -> int:
     from autorl.cli.formats import render
     from autorl.search.queries import best_config
 
+    if args.family:
+        return _family_best(args)
+    if not args.study:
+        raise ValueError("give a study name, or --family NAME")
     study, url = _load(args)
     best = best_config(study, shown_url(url), args.trial)
     print(render(best, args.format))
+    return 0
+
+
+def _family_best(args: argparse.Namespace) -> int:
+    import json
+
+    import yaml
+
+    from autorl.cli.formats import render
+    from autorl.search.family_queries import family_best
+
+    result = family_best(storage_url(args), args.family, args.algo)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    elif args.format == "yaml":
+        print(
+            yaml.safe_dump(json.loads(json.dumps(result.to_dict(), default=str)), sort_keys=False)
+        )
+    elif result.recommended is None:
+        raise ValueError(f"family {args.family} has no configuration measured on its tasks yet")
+    else:
+        rec = result.recommended
+        scores = ", ".join(
+            f"{t} {s:.1f}" if s is not None else f"{t} failed" for t, s in rec.per_task.items()
+        )
+        print(
+            f"# family {result.family}: recommended configuration, measured on "
+            f"{rec.measured_on}/{rec.tasks} tasks: {scores}"
+        )
+        print(render(rec.example, args.format))
     return 0
 
 

@@ -23,13 +23,11 @@ NORMALIZE = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tune", help="create or continue a study for an environment")
-    p.add_argument("env", help="Gymnasium id, e.g. CartPole-v1 (or the id to register)")
+def add_search_options(p: argparse.ArgumentParser) -> None:
+    """What a study searches and how (shared by ``tune`` and ``family tune``)."""
     p.add_argument("--algo", default="ppo", help="ppo, a2c, dqn, sac, td3 (default ppo)")
     p.add_argument("--trials", type=int, default=20, help="budget: finished trials in total")
     p.add_argument("--timesteps", type=int, default=50_000, help="env steps per training run")
-    p.add_argument("--study", help="study name (default: ENV-ALGO, plus a hash of env options)")
     p.add_argument("--space", help="search space: a shipped name or a YAML path (default: algo)")
     p.add_argument("--seeds", type=int, default=1, help="training seeds per configuration")
     p.add_argument("--evaluations", type=int, default=10, help="evaluations per training run")
@@ -37,12 +35,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    p.add_argument("--env-kwargs", help="JSON constructor kwargs, e.g. '{\"g\": 12.0}'")
-    p.add_argument("--entry-point", help="package.module:Class to register as ENV for the run")
     p.add_argument(
-        "--env-attrs", help="JSON attributes set on the unwrapped env, e.g. '{\"length\": 1.0}'"
+        "--warm-start",
+        default="auto",
+        choices=["auto", "none"],
+        help="auto (default): start from what similar stored tasks taught; none: cold start",
     )
-    p.add_argument("--family", help="task family label")
+    p.add_argument(
+        "--warm-start-trials", type=int, default=5, help="how many first trials to propose (5)"
+    )
+    p.add_argument(
+        "--warm-start-strategy",
+        default="portfolio",
+        choices=["portfolio", "nearest-best"],
+        help="how past tasks' configurations are chosen (default portfolio)",
+    )
     p.add_argument("--n-envs", type=int, help="fix the number of parallel envs")
     p.add_argument("--normalize", choices=sorted(NORMALIZE), help="fix VecNormalize")
     p.add_argument("--trial-timeout", type=float, help="seconds a trial may take at most")
@@ -60,13 +67,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--validation-episodes", type=int, default=20)
     p.add_argument("--sampler-seed", type=int, help="seed of the sampler (reproducible proposals)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_storage(p)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tune", help="create or continue a study for an environment")
+    p.add_argument("env", help="Gymnasium id, e.g. CartPole-v1 (or the id to register)")
+    p.add_argument("--study", help="study name (default: ENV-ALGO, plus a hash of env options)")
+    p.add_argument("--env-kwargs", help="JSON constructor kwargs, e.g. '{\"g\": 12.0}'")
+    p.add_argument("--entry-point", help="package.module:Class to register as ENV for the run")
+    p.add_argument(
+        "--env-attrs", help="JSON attributes set on the unwrapped env, e.g. '{\"length\": 1.0}'"
+    )
+    p.add_argument("--family", help="task family label (warm starts prefer the same family)")
     p.add_argument(
         "--enqueue",
         type=Path,
         help="JSON list of parameter sets to try first (validated against the space)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_storage(p)
+    add_search_options(p)
     p.set_defaults(handler=cmd_tune)
 
     r = sub.add_parser(
@@ -91,7 +111,7 @@ def _task(args: argparse.Namespace) -> TaskSpec:
     )
 
 
-def _space(args: argparse.Namespace):
+def search_space(args: argparse.Namespace):
     space = load_space(args.space or args.algo)
     fixed = {}
     if args.n_envs is not None:
@@ -109,12 +129,26 @@ def default_study_name(task: TaskSpec, algo: str) -> str:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    from autorl.search.enqueue import check_configurations, enqueue, read_configurations
+    from autorl.search.enqueue import check_configurations, read_configurations
+
+    task = _task(args)
+    name = args.study or default_study_name(task, args.algo)
+    queued = read_configurations(args.enqueue) if args.enqueue else []
+    if queued:
+        check_configurations(search_space(args), queued, where=f"--enqueue {args.enqueue}: ")
+    return tune_task(args, task, name, queued)
+
+
+def tune_task(
+    args: argparse.Namespace, task: TaskSpec, name: str, queued: list[dict] | None = None
+) -> int:
+    """Create or continue study ``name`` for ``task`` with the search options in ``args``."""
+    from autorl.search.enqueue import enqueue
     from autorl.search.tune import check_jobs, start_study
+    from autorl.search.warmstart import WarmStartSettings
 
     check_jobs(args.jobs)
-    task = _task(args)
-    space = _space(args)
+    space = search_space(args)
     if space.algo != args.algo:
         raise ValueError(f"--space {args.space} is a {space.algo} space but --algo is {args.algo}")
     config = StudyConfig(
@@ -135,12 +169,15 @@ def cmd_tune(args: argparse.Namespace) -> int:
         sampler_seed=args.sampler_seed,
     )
     url = storage_url(args)
-    name = args.study or default_study_name(task, args.algo)
-    queued = read_configurations(args.enqueue) if args.enqueue else []
-    check_configurations(space, queued, where=f"--enqueue {args.enqueue}: ")
-    study, config, created = start_study(name, url, config, args.trials)
-    verb = "created" if created else "continuing"
-    print(f"{verb} study {name} in {shown_url(url)}")
+    warm = WarmStartSettings(args.warm_start, args.warm_start_trials, args.warm_start_strategy)
+    started = start_study(name, url, config, args.trials, warm)
+    study, config = started.study, started.config
+    verb = "created" if started.created else "continuing"
+    print(f"{verb} study {name} in {shown_url(url)} (task {started.task.key})")
+    if started.warm_start:
+        print(f"warm start: the first {len(started.warm_start)} trials come from similar tasks:")
+        for proposal in started.warm_start:
+            print(f"  {proposal.origin()}  {proposal.why}")
     if queued:
         added = enqueue(study, space, queued)
         print(f"queued {added} configurations from {args.enqueue}")

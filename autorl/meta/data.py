@@ -21,6 +21,7 @@ class PastTrial:
     score: float | None
     number: int = -1  # the trial's number in its study (for provenance)
     study: str = ""
+    distributions: Mapping[str, str] = field(default_factory=dict)  # Optuna's JSON, opaque here
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class _Scored:
 
 
 def _relevant(past: Sequence[PastTask], target: TargetTask) -> list[tuple[PastTask, float]]:
-    weighted = [(task, task_weight(task, target)) for task in past if task.key != target.key]
+    weighted = [(task, task_weight(task, target)) for task in past]
     kept = [(t, w) for t, w in weighted if w >= MIN_WEIGHT and t.trials]
     return sorted(kept, key=lambda tw: (-tw[1], tw[0].key))
 

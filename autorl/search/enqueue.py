@@ -57,3 +57,24 @@ def enqueue(
     added = len(study.get_trials(deepcopy=False)) - before
     log.info("queued %d configurations (%s)", added, source)
     return added
+
+
+def sample_configurations(
+    space: SearchSpace, action_space_kind: str, n: int, seed: int
+) -> list[dict[str, Any]]:
+    """``n`` distinct configurations drawn uniformly at random from the space (reproducible)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    pool: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _ in range(100 * n):
+        if len(pool) == n:
+            break
+        trial = study.ask()
+        params = space.sample(trial, action_space_kind)
+        study.tell(trial, 0.0)
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            pool.append(params)
+    return pool

@@ -19,6 +19,11 @@ from autorl.search.study_config import (
 log = logging.getLogger(__name__)
 
 
+def startup_trials(budget: int) -> int:
+    """Random trials before TPE models the results: 5 to 10, a third of the budget."""
+    return max(5, min(10, budget // 3))
+
+
 def make_sampler(
     config: StudyConfig, budget: int, worker_index: int = 0
 ) -> optuna.samplers.BaseSampler:
@@ -27,7 +32,7 @@ def make_sampler(
     With a sampler seed, each worker of a run gets its own (seed + index): the same seed in
     every process would make their random start-up proposals identical.
     """
-    startup = max(5, min(10, budget // 3))
+    startup = startup_trials(budget)
     seed = None if config.sampler_seed is None else config.sampler_seed + worker_index
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -28,6 +28,7 @@ from autorl.search.locks import study_lock
 from autorl.search.objective import TrainFn, TrialContext, run_trial
 from autorl.search.recovery import abandon, recover_stale_trials, worker_identity
 from autorl.search.storage import open_storage
+from autorl.search.warmstart import prior_sampler
 from autorl.spaces import SearchSpace
 from autorl.training.device import resolve_device
 from autorl.training.envs import probe_task
@@ -152,7 +153,10 @@ def run_worker(
     """Run trials of one study until its budget is reached. Returns how many this worker ran."""
     beat = HeartbeatSettings.from_env()
     storage = open_storage(options.storage_url, beat)
-    study, _ = load_study(options.study_name, storage, options.worker_index)
+    study, config = load_study(options.study_name, storage, options.worker_index)
+    prior = prior_sampler(study, config, options.storage_url, options.worker_index)
+    if prior is not None:
+        study.sampler = prior
     ctx = make_context(study, options.device, train)
     ran = 0
     bugs = 0

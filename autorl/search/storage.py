@@ -7,7 +7,6 @@ instead of failing with "database is locked". PostgreSQL: connections are checke
 from __future__ import annotations
 
 import logging
-import sqlite3
 import warnings
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import optuna
 from sqlalchemy.engine import make_url
 
 from autorl.config import HeartbeatSettings
+from autorl.db.engine import prepare_sqlite_file
 from autorl.errors import StudyError
 from autorl.search.recovery import requeue
 
@@ -31,14 +31,6 @@ def sqlite_path(url: str) -> Path | None:
     if parsed.database == ":memory:":
         return None
     return Path(parsed.database)
-
-
-def _prepare_sqlite(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(path, timeout=SQLITE_LOCK_TIMEOUT_S) as conn:
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        log.warning("SQLite file %s could not be put in WAL mode (mode %s)", path, mode)
 
 
 def engine_kwargs_for(url: str) -> dict:
@@ -63,7 +55,7 @@ def open_storage(
         ) from exc
     path = sqlite_path(url)
     if path is not None:
-        _prepare_sqlite(path)
+        prepare_sqlite_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -1,0 +1,60 @@
+"""``autorl meta-eval``: measure warm starting, leave one task out, on a recorded table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from autorl.cli.common import add_storage, storage_url
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    m = sub.add_parser("meta-eval", help="measure warm starting (leave-one-task-out)")
+    msub = m.add_subparsers(dest="meta_command", required=True, metavar="ACTION")
+    t = msub.add_parser("table", help="export a family's stored studies as a score table")
+    t.add_argument("family_file", type=Path, help="the family YAML the studies were tuned from")
+    t.add_argument("--algo", required=True)
+    t.add_argument("--out", type=Path, required=True, help="table file (.jsonl)")
+    add_storage(t)
+    t.set_defaults(handler=cmd_table)
+
+    r = msub.add_parser("run", help="warm vs cold search over a table, each task held out in turn")
+    r.add_argument("table", type=Path)
+    r.add_argument("--trials", type=int, default=20)
+    r.add_argument("--reps", type=int, default=3)
+    r.add_argument("--proposals", type=int, default=5, help="warm-start proposals per task")
+    r.add_argument(
+        "--history", type=Path, help="another table as the only history (e.g. another family)"
+    )
+    r.add_argument("--out", type=Path, required=True, help="folder for results.json, .md, .html")
+    r.set_defaults(handler=cmd_run)
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from autorl.families import load_family
+    from autorl.search.meta_eval import table_from_storage
+
+    family = load_family(args.family_file)
+    thresholds = {t.name: t.threshold for t in family.tasks}
+    table = table_from_storage(storage_url(args), family.name, args.algo, thresholds)
+    if not table.tasks:
+        raise ValueError(
+            f"no {args.algo} studies of family {family.name} in this storage: "
+            f"run `autorl family tune {args.family_file} --algo {args.algo}` first"
+        )
+    table.to_jsonl(args.out)
+    sizes = ", ".join(f"{name} {len(rows)}" for name, rows in table.rows.items())
+    print(f"wrote {args.out}: {len(table.common_configs())} configurations on every task ({sizes})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from autorl.meta.table import Table
+    from autorl.search.meta_report import run_and_report
+
+    table = Table.from_jsonl(args.table)
+    history = Table.from_jsonl(args.history) if args.history else None
+    summary = run_and_report(table, args.trials, args.reps, args.proposals, history, args.out)
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,155 @@
+"""Leave-one-task-out evaluation of warm starting on a recorded table (no training).
+
+For each task of the table, the others are the history: a warm arm tries the strategy's
+proposals first, then continues with a searcher; a cold arm uses the searcher alone. A
+search over a table draws from the configurations scored on every task (the pool), so every
+proposal has a known score. Metrics (per task and repetition, then summarised):
+
+- trials to threshold: the first trial whose score reaches the task's threshold (runs that
+  never reach it count as ``n_trials + 1``, and the summary says how many reached it);
+- normalised regret after t trials: 1 - normalised(best score so far), with the table's best
+  configuration for the task at 1 and the random policy at 0 (``Table.scale``);
+- first-3 hit: whether one of the first three trials reaches the threshold.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from autorl.meta.data import PastTask
+from autorl.meta.params import params_key
+from autorl.meta.strategies import propose
+from autorl.meta.table import Table
+
+# (table, held-out task, first configurations, trials, seed, history) -> configurations tried
+Searcher = Callable[[Table, str, Sequence[str], int, int, Sequence[PastTask]], list[str]]
+REGRET_AT = (5, 10, 20)
+
+
+def random_search(
+    table: Table, task: str, first: Sequence[str], n: int, seed: int, past: Sequence[PastTask] = ()
+) -> list[str]:
+    """The given first configurations, then the rest of the pool in random order."""
+    rest = [c for c in table.common_configs() if c not in first]
+    random.Random(seed).shuffle(rest)
+    return [*first, *rest][:n]
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of searching: a warm-start strategy (or none: cold) and a searcher."""
+
+    name: str
+    searcher: str
+    strategy: str | None = None
+    proposals: int = 5
+    history: Table | None = None  # default: the other tasks of the evaluated table
+
+
+@dataclass(frozen=True)
+class RunResult:
+    task: str
+    arm: str
+    rep: int
+    configs: tuple[str, ...]
+    scores: tuple[float | None, ...]
+    regret: tuple[float, ...]  # after 1, 2, ... trials
+    to_threshold: int | None  # 1-based trial index, None if never reached
+    warm_first: int  # how many of the first trials came from the strategy
+
+
+def _run(table: Table, task: str, arm: Arm, configs: list[str], rep: int, n_warm: int) -> RunResult:
+    scale = table.scale(task)
+    threshold = table.threshold(task)
+    scores = tuple(table.score(task, c) for c in configs)
+    regret, best = [], -1.0
+    to_threshold = None
+    for i, score in enumerate(scores, 1):
+        best = max(best, scale(score))
+        regret.append(round(1.0 - best, 6))
+        if to_threshold is None and score is not None and score >= threshold:
+            to_threshold = i
+    return RunResult(
+        task, arm.name, rep, tuple(configs), scores, tuple(regret), to_threshold, n_warm
+    )
+
+
+def history_for(table: Table, task: str, arm: Arm) -> list[PastTask]:
+    """What the arm knows when ``task`` is held out: the other tasks, or the arm's history."""
+    history = arm.history or table
+    return [history.past_task(n) for n in history.tasks if history is not table or n != task]
+
+
+def warm_first(table: Table, task: str, arm: Arm) -> list[str]:
+    """The arm's proposals for ``task`` as pool configurations (those outside the pool dropped)."""
+    if arm.strategy is None:
+        return []
+    past = history_for(table, task, arm)
+    pool = set(table.common_configs())
+    first = []
+    for proposal in propose(past, table.target(task), arm.proposals, arm.strategy):
+        key = params_key(proposal.params)
+        if key in pool and key not in first:
+            first.append(key)
+    return first
+
+
+def leave_one_task_out(
+    table: Table,
+    arms: Sequence[Arm],
+    searchers: dict[str, Searcher],
+    n_trials: int,
+    reps: int,
+    tasks: Sequence[str] | None = None,
+) -> list[RunResult]:
+    results = []
+    for task in tasks or list(table.tasks):
+        for arm in arms:
+            first = warm_first(table, task, arm)
+            past = history_for(table, task, arm)
+            for rep in range(reps):
+                configs = searchers[arm.searcher](table, task, first, n_trials, rep, past)
+                results.append(_run(table, task, arm, configs, rep, len(first)))
+    return results
+
+
+@dataclass(frozen=True)
+class ArmSummary:
+    arm: str
+    runs: int
+    reached: int  # runs that reached the threshold within n_trials
+    median_trials_to_threshold: float  # censored runs count as n_trials + 1
+    regret_at: dict[int, float]  # mean normalised regret after t trials
+    first3_hit_rate: float  # fraction of held-out tasks where a first-3 trial reached it
+
+
+def summarize(results: Sequence[RunResult], n_trials: int) -> list[ArmSummary]:
+    summaries = []
+    for arm in dict.fromkeys(r.arm for r in results):
+        runs = [r for r in results if r.arm == arm]
+        trials = [r.to_threshold if r.to_threshold is not None else n_trials + 1 for r in runs]
+        per_task: dict[str, list[bool]] = {}
+        for r in runs:
+            per_task.setdefault(r.task, []).append(
+                r.to_threshold is not None and r.to_threshold <= 3
+            )
+        summaries.append(
+            ArmSummary(
+                arm=arm,
+                runs=len(runs),
+                reached=sum(r.to_threshold is not None for r in runs),
+                median_trials_to_threshold=float(statistics.median(trials)),
+                regret_at={
+                    t: round(statistics.fmean(r.regret[min(t, len(r.regret)) - 1] for r in runs), 4)
+                    for t in REGRET_AT
+                    if t <= n_trials
+                },
+                first3_hit_rate=round(
+                    statistics.fmean(statistics.fmean(hits) for hits in per_task.values()), 4
+                ),
+            )
+        )
+    return summaries

@@ -1,0 +1,97 @@
+"""What earlier studies in a storage teach: their trials as plain data for the meta-learner.
+
+Trials are grouped per task and training budget (``<task key>@<timesteps>``): scores of the
+same task at another budget are not on the same scale, but the task is still similar.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl import db
+from autorl.meta import PastTask, PastTrial, TargetTask
+from autorl.search import attrs
+from autorl.search.factory import stored_config
+from autorl.search.storage import open_storage
+from autorl.types import FailureReason, TaskRecord
+
+log = logging.getLogger(__name__)
+
+# Failures that say something about the configuration; others (a bug, a broken env, a killed
+# worker) say nothing and are left out.
+CONFIG_FAILURES = {
+    FailureReason.DIVERGED.value,
+    FailureReason.TIMEOUT.value,
+    FailureReason.OOM.value,
+    FailureReason.INFEASIBLE.value,
+}
+
+
+def task_group(task_key: str, timesteps: int) -> str:
+    return f"{task_key}@{timesteps}"
+
+
+def past_trial(trial: FrozenTrial, study_name: str) -> PastTrial | None:
+    """The trial as evidence about its configuration, or None if it is no evidence."""
+    if trial.state == TrialState.COMPLETE and trial.value is not None:
+        return PastTrial(dict(trial.params), float(trial.value), trial.number, study_name)
+    if trial.state == TrialState.PRUNED and trial.intermediate_values:
+        last = trial.intermediate_values[max(trial.intermediate_values)]
+        score = float(last) if math.isfinite(last) else None
+        return PastTrial(dict(trial.params), score, trial.number, study_name)
+    failed_by_config = trial.user_attrs.get(attrs.FAILURE_REASON) in CONFIG_FAILURES
+    if trial.state == TrialState.FAIL and failed_by_config and trial.params:
+        return PastTrial(dict(trial.params), None, trial.number, study_name)
+    return None
+
+
+def past_tasks(storage_url: str, algo: str, exclude_study: str | None = None) -> list[PastTask]:
+    """Every stored task tuned with ``algo``, with its trials, families and features."""
+    links = [
+        link for link in db.study_links(storage_url, algo=algo) if link.study_name != exclude_study
+    ]
+    if not links:
+        return []
+    storage = open_storage(storage_url)
+    records: dict[str, TaskRecord] = {}
+    grouped: dict[str, list[PastTrial]] = {}
+    for link in links:
+        try:
+            study = optuna.load_study(study_name=link.study_name, storage=storage)
+        except KeyError:
+            log.info("study %s is linked to a task but no longer stored", link.study_name)
+            continue
+        timesteps = stored_config(study).timesteps
+        record = records.get(link.task_key) or db.get_task(storage_url, link.task_key)
+        if record is None:
+            continue
+        records[link.task_key] = record
+        group = grouped.setdefault(task_group(link.task_key, timesteps), [])
+        for trial in study.get_trials(deepcopy=False):
+            evidence = past_trial(trial, link.study_name)
+            if evidence is not None:
+                group.append(evidence)
+    tasks = []
+    for group, trials in grouped.items():
+        record = records[group.split("@", 1)[0]]
+        features = record.features
+        tasks.append(
+            PastTask(
+                key=group,
+                trials=tuple(trials),
+                families=record.families,
+                features=features,
+                threshold=features.reward_threshold if features is not None else None,
+                name=f"{record.spec.env_id} {record.key} @{group.split('@', 1)[1]} steps",
+            )
+        )
+    return tasks
+
+
+def target_task(record: TaskRecord, timesteps: int, family: str | None) -> TargetTask:
+    families = tuple(sorted({*record.families, *([family] if family else [])}))
+    return TargetTask(task_group(record.key, timesteps), families, record.features)
