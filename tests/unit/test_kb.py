@@ -1,0 +1,99 @@
+"""Knowledge-base files: idempotent import, and damaged or newer files refused untouched."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from autorl import db
+from autorl.search.kb import KnowledgeBaseError, export_kb, import_kb
+from autorl.types import StudyLink, TaskSpec
+
+LR = {"lr": FloatDistribution(1e-5, 1e-2, log=True)}
+
+
+def seeded_storage(url: str) -> None:
+    spec = TaskSpec("Pendulum-v1", env_kwargs={"g": 8.0})
+    record = db.register_task(url, spec, "pendulum")
+    study = optuna.create_study(study_name="p", storage=url, direction="maximize")
+    study.set_user_attr("autorl.budget", 3)
+    study.add_trials(
+        [
+            create_trial(params={"lr": 1e-3}, distributions=LR, value=-180.0),
+            create_trial(params={"lr": 1e-4}, distributions=LR, value=-900.0),
+            create_trial(
+                state=TrialState.FAIL,
+                params={"lr": 9e-3},
+                distributions=LR,
+                user_attrs={"failure_reason": "diverged"},
+            ),
+        ]
+    )
+    db.link_study(url, StudyLink("p", record.key, "ppo", "pendulum"))
+
+
+def test_export_then_import_twice_adds_everything_once(tmp_path, sqlite_url):
+    seeded_storage(sqlite_url)
+    path = tmp_path / "kb.jsonl"
+    assert export_kb(sqlite_url, path) == {"task": 1, "study": 1, "trial": 3}
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    first = import_kb(other, path)
+    assert (first.tasks, first.studies_created, first.trials_added) == (1, 1, 3)
+    again = import_kb(other, path)
+    assert (again.studies_created, again.trials_added, again.trials_skipped) == (0, 0, 3)
+    study = optuna.load_study(study_name="p", storage=other)
+    assert sorted(t.value for t in study.trials if t.value is not None) == [-900.0, -180.0]
+    assert [t.user_attrs.get("failure_reason") for t in study.trials].count("diverged") == 1
+    (record,) = db.list_tasks(other, family="pendulum")
+    assert record.spec.env_kwargs == {"g": 8.0}
+    assert db.get_study_link(other, "p").family == "pendulum"
+    assert import_kb(sqlite_url, path).trials_added == 0, "the source already has every trial"
+
+
+def _damage(path, how: str) -> None:
+    lines = path.read_text().splitlines()
+    if how == "truncated":
+        lines = lines[:-2]
+    elif how == "cut mid-line":
+        lines[-1] = lines[-1][:10]
+    elif how == "newer":
+        header = json.loads(lines[0])
+        header["version"] = 99
+        lines[0] = json.dumps(header)
+    elif how == "miscounted":
+        del lines[-2]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        ("truncated", "truncated"),
+        ("cut mid-line", "not JSON"),
+        ("newer", "newer than this autorl"),
+        ("miscounted", "the file is damaged"),
+    ],
+)
+def test_damaged_or_newer_files_are_refused_and_nothing_changes(tmp_path, sqlite_url, how, message):
+    seeded_storage(sqlite_url)
+    path = tmp_path / "kb.jsonl"
+    export_kb(sqlite_url, path)
+    _damage(path, how)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    seeded_storage(other)
+    before = [(t.number, t.value) for t in optuna.load_study(study_name="p", storage=other).trials]
+    with pytest.raises(KnowledgeBaseError, match=message):
+        import_kb(other, path)
+    after = [(t.number, t.value) for t in optuna.load_study(study_name="p", storage=other).trials]
+    assert after == before and len(db.list_tasks(other)) == 1
+
+
+def test_not_a_kb_file_is_refused(tmp_path, sqlite_url):
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"kind": "row"}\n')
+    with pytest.raises(KnowledgeBaseError, match="not an autorl knowledge-base file"):
+        import_kb(sqlite_url, path)
