@@ -21,6 +21,15 @@ def spaces_dir() -> Path:
     return Path(override) if override else project_root() / "search_spaces"
 
 
+def seed_kb_dir() -> Path | None:
+    """Knowledge-base files every warm start also learns from (``AUTORL_SEED_KB``: a folder,
+    or ``none`` to learn only from the storage). Default: ``storage/seed/`` of the checkout."""
+    override = os.environ.get("AUTORL_SEED_KB")
+    if override is not None:
+        return None if override.lower() in ("", "none") else Path(override)
+    return project_root() / "storage" / "seed"
+
+
 def default_storage_url() -> str:
     """``AUTORL_STORAGE`` if set, else a SQLite file under ``./storage/``."""
     url = os.environ.get("AUTORL_STORAGE")

@@ -22,6 +22,8 @@ def sqlite_url(tmp_path) -> str:
 def fast_heartbeat(monkeypatch):
     monkeypatch.setenv("AUTORL_HEARTBEAT_INTERVAL", "1")
     monkeypatch.setenv("AUTORL_HEARTBEAT_GRACE", "2")
+    # Tests see only the history they create, not the shipped seed knowledge base.
+    monkeypatch.setenv("AUTORL_SEED_KB", "none")
 
 
 ADMIN_URL = os.environ.get("AUTORL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

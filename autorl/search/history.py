@@ -49,7 +49,20 @@ def past_trial(trial: FrozenTrial, study_name: str) -> PastTrial | None:
     return None
 
 
-def past_tasks(storage_url: str, algo: str, exclude_study: str | None = None) -> list[PastTask]:
+def past_tasks(
+    storage_url: str, algo: str, exclude_study: str | None = None, seed: bool = True
+) -> list[PastTask]:
+    """Every task tuned with ``algo``: the storage's, then the seed knowledge base's."""
+    from autorl.search.seed_kb import seed_tasks
+
+    stored = stored_tasks(storage_url, algo, exclude_study)
+    if not seed:
+        return stored
+    known = {task.key for task in stored}
+    return stored + [task for task in seed_tasks(algo) if task.key not in known]
+
+
+def stored_tasks(storage_url: str, algo: str, exclude_study: str | None = None) -> list[PastTask]:
     """Every stored task tuned with ``algo``, with its trials, families and features."""
     links = [
         link for link in db.study_links(storage_url, algo=algo) if link.study_name != exclude_study

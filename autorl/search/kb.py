@@ -186,7 +186,7 @@ def _parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def _frozen(line: dict[str, Any]) -> FrozenTrial:
+def frozen_trial(line: dict[str, Any]) -> FrozenTrial:
     state = TrialState[line["state"]]
     if state not in EXPORTED_STATES:
         raise ValueError(f"state {state.name} is not a finished trial")
@@ -232,7 +232,7 @@ def import_kb(storage_url: str, path: Path) -> ImportCounts:
     lines = read_kb(path)
     storage = open_storage(storage_url)
     try:
-        trials = [_frozen(line) for line in lines if line["kind"] == "trial"]
+        trials = [frozen_trial(line) for line in lines if line["kind"] == "trial"]
     except (KeyError, ValueError, TypeError) as exc:
         raise KnowledgeBaseError(
             f"{path}: a trial line is malformed ({exc}); nothing imported"

@@ -11,6 +11,8 @@ from optuna.trial import TrialState, create_trial
 
 from autorl import db
 from autorl.search.kb import KnowledgeBaseError, export_kb, import_kb
+from autorl.search.study_config import StudyConfig
+from autorl.spaces import load_space
 from autorl.types import StudyLink, TaskSpec
 
 LR = {"lr": FloatDistribution(1e-5, 1e-2, log=True)}
@@ -21,6 +23,8 @@ def seeded_storage(url: str) -> None:
     record = db.register_task(url, spec, "pendulum")
     study = optuna.create_study(study_name="p", storage=url, direction="maximize")
     study.set_user_attr("autorl.budget", 3)
+    config = StudyConfig(spec, "ppo", load_space("ppo").to_dict(), timesteps=1000)
+    study.set_user_attr("autorl.config", config.to_dict())
     study.add_trials(
         [
             create_trial(params={"lr": 1e-3}, distributions=LR, value=-180.0),
@@ -97,3 +101,21 @@ def test_not_a_kb_file_is_refused(tmp_path, sqlite_url):
     path.write_text('{"kind": "row"}\n')
     with pytest.raises(KnowledgeBaseError, match="not an autorl knowledge-base file"):
         import_kb(sqlite_url, path)
+
+
+def test_a_fresh_storage_learns_from_the_seed_knowledge_base(tmp_path, sqlite_url, monkeypatch):
+    from autorl.search.history import past_tasks
+
+    seeded_storage(sqlite_url)
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    export_kb(sqlite_url, seed / "pendulum.jsonl")
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert past_tasks(fresh, "ppo") == []
+    monkeypatch.setenv("AUTORL_SEED_KB", str(seed))
+    (task,) = past_tasks(fresh, "ppo")
+    assert task.families == ("pendulum",) and len(task.trials) == 3
+    assert sorted(t.score for t in task.trials if t.score is not None) == [-900.0, -180.0]
+    assert past_tasks(fresh, "sac") == []
+    # the storage's own copy of a task wins over the seed's
+    assert len(past_tasks(sqlite_url, "ppo")) == 1
