@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from autorl.cli.common import add_storage, storage_url
+from autorl.cli.tune import add_search_options, tune_task
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--out", type=Path, required=True, help="folder for results.json, .md, .html")
     r.set_defaults(handler=cmd_run)
+
+    live = msub.add_parser(
+        "live", help="warm vs cold studies on one held-out task of a family, really trained"
+    )
+    live.add_argument("family_file", type=Path)
+    live.add_argument("--task", required=True, help="the variant to hold out")
+    live.add_argument("--reps", type=int, default=3)
+    live.add_argument("--workdir", type=Path, required=True, help="one SQLite file per run")
+    live.add_argument("--out", type=Path, required=True, help="folder for results.json, .md")
+    add_search_options(live)  # --storage: where the family's other tasks are stored
+    live.set_defaults(handler=cmd_live)
 
 
 def cmd_table(args: argparse.Namespace) -> int:
@@ -57,4 +69,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     history = Table.from_jsonl(args.history) if args.history else None
     summary = run_and_report(table, args.trials, args.reps, args.proposals, history, args.out)
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def cmd_live(args: argparse.Namespace) -> int:
+    import os
+
+    from autorl.families import load_family
+    from autorl.meta.evaluation import summarize
+    from autorl.search.meta_live import run_live
+
+    family = load_family(args.family_file)
+    chosen = [t for t in family.tasks if t.name == args.task]
+    if not chosen:
+        names = ", ".join(t.name for t in family.tasks)
+        raise ValueError(f"--task {args.task}: not a variant of {family.name} ({names})")
+    os.environ["AUTORL_SEED_KB"] = "none"  # only the family's stored history counts
+
+    def run_study(url: str, name: str, warm: bool, seed: int) -> None:
+        run_args = argparse.Namespace(
+            **{**vars(args), "storage": url, "warm_start": "auto" if warm else "none"}
+        )
+        run_args.sampler_seed = seed if args.sampler_seed is None else args.sampler_seed + seed
+        tune_task(run_args, chosen[0].spec, name)
+
+    results = run_live(
+        storage_url(args),
+        family.name,
+        args.task,
+        chosen[0].spec,
+        chosen[0].threshold,
+        args.reps,
+        args.workdir,
+        run_study,
+    )
+    summaries = summarize(results, args.trials)
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {"task": args.task, "trials": args.trials, "arms": [s.__dict__ for s in summaries]}
+    (args.out / "results.json").write_text(
+        json.dumps({**report, "runs": [r.__dict__ for r in results]}, indent=1, default=list)
+    )
+    print(json.dumps(report, indent=2))
     return 0

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from autorl.meta.data import PastTask
+from autorl.meta.normalize import Scale
 from autorl.meta.params import params_key
 from autorl.meta.strategies import propose
 from autorl.meta.table import Table
@@ -61,10 +62,17 @@ class RunResult:
     warm_first: int  # how many of the first trials came from the strategy
 
 
-def _run(table: Table, task: str, arm: Arm, configs: list[str], rep: int, n_warm: int) -> RunResult:
-    scale = table.scale(task)
-    threshold = table.threshold(task)
-    scores = tuple(table.score(task, c) for c in configs)
+def score_run(
+    task: str,
+    arm: str,
+    rep: int,
+    configs: Sequence[str],
+    scores: Sequence[float | None],
+    scale: Scale,
+    threshold: float,
+    n_warm: int,
+) -> RunResult:
+    """The metrics of one search: the scores of its trials in the order they were run."""
     regret, best = [], -1.0
     to_threshold = None
     for i, score in enumerate(scores, 1):
@@ -73,7 +81,14 @@ def _run(table: Table, task: str, arm: Arm, configs: list[str], rep: int, n_warm
         if to_threshold is None and score is not None and score >= threshold:
             to_threshold = i
     return RunResult(
-        task, arm.name, rep, tuple(configs), scores, tuple(regret), to_threshold, n_warm
+        task, arm, rep, tuple(configs), tuple(scores), tuple(regret), to_threshold, n_warm
+    )
+
+
+def _run(table: Table, task: str, arm: Arm, configs: list[str], rep: int, n_warm: int) -> RunResult:
+    scores = [table.score(task, c) for c in configs]
+    return score_run(
+        task, arm.name, rep, configs, scores, table.scale(task), table.threshold(task), n_warm
     )
 
 

@@ -89,7 +89,9 @@ def _trial_line(study: str, trial: FrozenTrial) -> dict[str, Any]:
     }
 
 
-def _export_lines(storage_url: str, family: str | None) -> Iterator[dict[str, Any]]:
+def _export_lines(
+    storage_url: str, family: str | None, exclude: frozenset[str] = frozenset()
+) -> Iterator[dict[str, Any]]:
     from autorl import db
 
     storage = open_storage(storage_url)
@@ -100,7 +102,7 @@ def _export_lines(storage_url: str, family: str | None) -> Iterator[dict[str, An
         "exported_at": _time(dt.datetime.now(dt.UTC)),
     }
     counts: Counter[str] = Counter()
-    records = db.list_tasks(storage_url, family=family)
+    records = [r for r in db.list_tasks(storage_url, family=family) if r.key not in exclude]
     for record in records:
         counts["task"] += 1
         yield {
@@ -133,9 +135,15 @@ def _export_lines(storage_url: str, family: str | None) -> Iterator[dict[str, An
     yield {"kind": "end", "counts": dict(counts)}
 
 
-def export_kb(storage_url: str, path: Path, family: str | None = None) -> dict[str, int]:
-    """Write the storage's tasks, studies and finished trials (of one family, if given)."""
-    lines = list(_export_lines(storage_url, family))
+def export_kb(
+    storage_url: str,
+    path: Path,
+    family: str | None = None,
+    exclude: frozenset[str] = frozenset(),
+) -> dict[str, int]:
+    """Write the storage's tasks, studies and finished trials (of one family, if given;
+    without the tasks whose keys are in ``exclude``)."""
+    lines = list(_export_lines(storage_url, family, exclude))
     tmp = Path(path).with_suffix(Path(path).suffix + ".part")
     tmp.write_text("".join(json.dumps(line, sort_keys=True, default=str) + "\n" for line in lines))
     tmp.replace(path)

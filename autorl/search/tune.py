@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 from autorl.meta import Proposal
 from autorl.search.accounting import best_trial, finished_count
 from autorl.search.factory import create_or_continue, load_study, set_budget, stored_budget
+from autorl.search.recovery import recover_stale_trials
 from autorl.search.runner import WorkerOptions, make_context, run_worker
 from autorl.search.storage import open_storage
 from autorl.search.study_config import StudyConfig
@@ -32,6 +33,7 @@ from autorl.types import TaskRecord, TaskSpec
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0
+STOP_GRACE_S = 10  # seconds a stopped worker has to re-queue its trial and exit
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,23 @@ def resume_study(
     return study, config
 
 
+def _stop_worker(signum: int, frame: object) -> None:
+    """SIGTERM in a worker: unwind (re-queueing the running trial); hard exit if stuck.
+
+    The SystemExit can be swallowed when the signal lands in a finaliser ("Exception
+    ignored in ..."), so an alarm makes sure the process goes; the parent then recovers
+    whatever trial it left running.
+    """
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(143))
+    signal.alarm(STOP_GRACE_S)
+    raise SystemExit(143)
+
+
 def _worker_process(
     storage_url: str, study_name: str, device: str | None, threads: int, index: int
 ) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # finish via SystemExit: re-queue
+    signal.signal(signal.SIGTERM, _stop_worker)
     set_threads(threads)
     try:
         run_worker(WorkerOptions(storage_url, study_name, device, worker_index=index))
@@ -132,6 +146,21 @@ def _worker_process(
 
 def _raise_interrupt(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+def _stop_workers(procs: list) -> None:
+    """SIGTERM each live worker; SIGKILL those still alive after the grace period."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + 2 * STOP_GRACE_S
+    for p in procs:
+        p.join(timeout=max(0.1, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            log.warning("worker %s did not stop in %d s: killed", p.pid, 2 * STOP_GRACE_S)
+            p.kill()
+            p.join(timeout=10)
 
 
 def check_jobs(jobs: int) -> int:
@@ -182,11 +211,8 @@ def run_study(
             if on_progress:
                 on_progress(snapshot(study, started))
     except KeyboardInterrupt:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=30)
+        _stop_workers(procs)
+        recover_stale_trials(study)  # what a worker that had to be killed left running
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -73,6 +73,24 @@ def test_family_tune_warm_starts_each_task_from_the_ones_before(tmp_path, sqlite
     }
 
 
+def test_live_meta_eval_holds_a_task_out_and_runs_warm_and_cold(tmp_path, sqlite_url, capsys):
+    fam = family_file(tmp_path)
+    code, _, err = tune_family(capsys, fam, sqlite_url, "--only", "default,short", "--trials", "2")
+    assert code == 0, err
+    args = ["meta-eval", "live", str(fam), "--task", "long", "--reps", "1", "--trials", "2"]
+    args += ["--workdir", str(tmp_path / "w"), "--out", str(tmp_path / "o")]
+    code, out, err = run_cli(
+        [*args, "--storage", sqlite_url, "--validation-seeds", "0", *TINY], capsys
+    )
+    assert code == 0, err
+    report = json.loads(out[out.index('{\n  "task"') :])
+    assert [a["arm"] for a in report["arms"]] == ["cold", "warm"]
+    warm = f"sqlite:///{tmp_path / 'w' / 'warm-0.db'}"
+    assert sources(warm, "live-long-warm-0")[0].startswith("warm_start:task:")
+    cold = f"sqlite:///{tmp_path / 'w' / 'cold-0.db'}"
+    assert not any(s.startswith("warm_start") for s in sources(cold, "live-long-cold-0"))
+
+
 def test_cold_start_when_asked_and_no_warm_start_across_action_kinds(tmp_path, sqlite_url, capsys):
     fam = family_file(tmp_path)
     code, _, err = tune_family(
