@@ -186,10 +186,15 @@ def run_study(
     if jobs == 1:
         set_threads(cores)
         make_context(study, device)  # fail fast on device errors before the first claim
-        run_worker(
-            WorkerOptions(storage_url, study.study_name, device),
-            on_trial_end=(lambda s: on_progress(snapshot(s, started))) if on_progress else None,
-        )
+        # SIGTERM stops this run like Ctrl-C: the running trial is re-queued.
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            run_worker(
+                WorkerOptions(storage_url, study.study_name, device),
+                on_trial_end=(lambda s: on_progress(snapshot(s, started))) if on_progress else None,
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         return
     threads = max(1, cores // jobs)
     ctx = multiprocessing.get_context("spawn")

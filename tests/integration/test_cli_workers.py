@@ -123,16 +123,15 @@ def test_two_worker_processes_on_sqlite_finish_the_budget_exactly(tmp_path, sqli
     assert len({tuple(sorted(t.params.items())) for t in done}) == 4, "no duplicated proposals"
 
 
-def test_sigterm_to_a_parallel_run_stops_its_workers_and_requeues_their_trials(
-    tmp_path, sqlite_url
-):
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigterm_stops_the_run_and_requeues_its_running_trials(tmp_path, sqlite_url, jobs):
     args = [
         "tune",
         "CartPole-v1",
         "--trials",
         "4",
         "--jobs",
-        "2",
+        str(jobs),
         "--timesteps",
         "20000",
         "--evaluations",
@@ -152,9 +151,9 @@ def test_sigterm_to_a_parallel_run_stops_its_workers_and_requeues_their_trials(
     proc = spawn_cli(args, tmp_path)
     try:
         wait_for(
-            lambda: len(running(sqlite_url, "t")) == 2 or proc.poll() is not None,
+            lambda: len(running(sqlite_url, "t")) == jobs or proc.poll() is not None,
             120,
-            "two running trials",
+            "running trials",
         )
         assert proc.poll() is None, proc.communicate()[1]
         workers = [int(t.user_attrs["worker"].rsplit(":", 1)[1]) for t in running(sqlite_url, "t")]
@@ -167,7 +166,8 @@ def test_sigterm_to_a_parallel_run_stops_its_workers_and_requeues_their_trials(
         wait_for(lambda pid=pid: not _alive(pid), 30, f"worker {pid} to exit")
     after = trials(sqlite_url, "t")
     assert not [t for t in after if t.state == TrialState.RUNNING]
-    assert len([t for t in after if t.state == TrialState.WAITING]) == 2  # re-queued
+    assert len([t for t in after if t.state == TrialState.WAITING]) == jobs  # re-queued
+    assert proc.returncode == 130
     assert finished_count(after) == 0
 
 
