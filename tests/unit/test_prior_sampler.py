@@ -1,0 +1,50 @@
+"""TPE with a fading prior: steered by past tasks at first, plain TPE once it has faded."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+from optuna.distributions import FloatDistribution
+
+from autorl.meta.normalize import Scale
+from autorl.search.prior_sampler import PriorPoint, PriorTPESampler
+
+LR = FloatDistribution(1e-6, 1.0, log=True)
+
+
+def prior_around(log_lr: float, n: int = 30) -> list[PriorPoint]:
+    """Past trials whose normalised score peaks where log10(lr) == ``log_lr``."""
+    points = []
+    for i in range(n):
+        x = -6 + 6 * i / (n - 1)
+        points.append(PriorPoint({"lr": 10**x}, {"lr": LR}, 1 - abs(x - log_lr) / 6))
+    return points
+
+
+def proposals(sampler, n: int, objective=None) -> list[float]:
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    out = []
+    for _ in range(n):
+        trial = study.ask()
+        lr = trial.suggest_float("lr", 1e-6, 1.0, log=True)
+        out.append(math.log10(lr))
+        study.tell(trial, objective(lr) if objective else 0.0)
+    return out
+
+
+def test_the_first_proposals_follow_the_prior():
+    scale = lambda scores: Scale(-1.0, max(scores, default=0.0))  # noqa: E731
+    warm = proposals(PriorTPESampler(prior_around(-3.0), scale, seed=0), 5)
+    cold = proposals(optuna.samplers.TPESampler(n_startup_trials=5, seed=0), 5)
+    assert sum(abs(x + 3) for x in warm) < sum(abs(x + 3) for x in cold)
+    assert all(abs(x + 3) < 1.5 for x in warm)
+
+
+def test_the_prior_fades_with_the_study_s_own_trials():
+    sampler = PriorTPESampler(prior_around(-3.0), lambda s: Scale(0, 1), fade_trials=10)
+    assert sampler.prior_share(0) == 30
+    assert sampler.prior_share(5) == 15
+    assert sampler.prior_share(10) == sampler.prior_share(50) == 0
+    # after it faded the sampler still proposes (plain TPE on the study's own trials)
+    assert len(proposals(sampler, 12, objective=lambda lr: -abs(math.log10(lr) + 1))) == 12
