@@ -77,15 +77,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         f = r.features
         random_return = f"{f.random_return_mean:.1f}±{f.random_return_std:.1f}" if f else "-"
         obs = "x".join(map(str, f.observation.shape)) if f else "-"
-        actions = (
-            (
-                f"{f.action.n} discrete"
-                if f.action.kind == "discrete"
-                else f"{f.action.kind} {f.action.shape}"
-            )
-            if f
-            else "-"
-        )
+        actions = _actions_text(f.action) if f else "-"
         print(
             f"{r.key:<9} {_env_text(r.spec)[:36]:<36} {','.join(r.families)[:20]:<20} "
             f"{random_return:>15} {obs:>6} {actions:<12}"
