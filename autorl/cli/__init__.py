@@ -12,7 +12,7 @@ log = logging.getLogger("autorl")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autorl.cli import db, kb, meta, models, query, tasks, tune
+    from autorl.cli import db, kb, meta, models, query, tasks, tune, worker
 
     parser = argparse.ArgumentParser(
         prog="autorl",
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb.register(sub)
     meta.register(sub)
     db.register(sub)
+    worker.register(sub)
     return parser
 
 

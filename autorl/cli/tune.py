@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
-from autorl.search.study_config import EVAL_SEED, StudyConfig
+from autorl.search.study_config import EVAL_SEED, PRIORITY_ATTR, StudyConfig
 from autorl.spaces import load_space
 from autorl.types import EvalSettings, TaskSpec
 
@@ -68,6 +68,12 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--validation-episodes", type=int, default=20)
     p.add_argument("--sampler-seed", type=int, help="seed of the sampler (reproducible proposals)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--priority", type=int, help="workers serve studies of higher priority first")
+    p.add_argument(
+        "--no-run",
+        action="store_true",
+        help="create (or extend) the study and queue its first trials; `autorl worker` runs it",
+    )
     add_storage(p)
 
 
@@ -181,6 +187,11 @@ def tune_task(
     if queued:
         added = enqueue(study, space, queued)
         print(f"queued {added} configurations from {args.enqueue}")
+    if args.priority is not None:
+        study.set_user_attr(PRIORITY_ATTR, args.priority)
+    if args.no_run:
+        print(f"study {name} is ready for `autorl worker --storage {shown_url(url)}`")
+        return 0
     return _run(study, config, url, args.jobs, args.device, not args.no_progress)
 
 

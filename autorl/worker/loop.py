@@ -1,0 +1,93 @@
+"""The worker loop: pick a study, run one trial of it, repeat; survive a database outage.
+
+One trial at a time, under Optuna's heartbeat (``autorl.search.runner``). Stale trials of
+dead workers are re-queued by the claim. SIGTERM or Ctrl-C re-queues the running trial and
+ends the loop. When the database cannot be reached the worker waits (1, 2, 4 ... 60 s) and
+tries again; no finished trial is lost, since each is stored when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+import sqlalchemy.exc
+
+from autorl.errors import AutoRLError
+from autorl.search.accounting import finished_count, running_count
+from autorl.search.factory import load_study, stored_budget
+from autorl.search.locks import study_lock
+from autorl.search.runner import WorkerOptions, make_context, run_worker
+from autorl.search.storage import open_storage
+from autorl.search.validation import stored_validation, validate_best
+from autorl.training.device import set_threads
+from autorl.worker.scheduler import next_study
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 60.0
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    storage_url: str
+    device: str | None = None  # None: each study's own setting
+    threads: int | None = None  # torch threads (None: all cores)
+    exit_when_idle: bool = False  # stop when no study has work (else poll)
+    poll_s: float = 5.0
+    max_trials: int | None = None  # stop after this many trials
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _validate_if_done(storage_url: str, name: str, device: str | None) -> None:
+    """The worker that finishes a study's budget validates its best configuration."""
+    study, config = load_study(name, open_storage(storage_url))
+    trials = study.get_trials(deepcopy=False)
+    if finished_count(trials) < stored_budget(study) or running_count(trials):
+        return
+    with study_lock(storage_url, name):
+        if stored_validation(study) is None:
+            validate_best(study, config, make_context(study, device).device)
+
+
+def serve(settings: WorkerSettings) -> int:
+    """Run trials until told to stop (or idle, or ``max_trials``). Returns trials run."""
+    if settings.threads:
+        set_threads(settings.threads)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    ran, backoff = 0, 1.0
+    broken: set[str] = set()  # studies that cannot run here (a missing env, ...)
+    storage = None
+    try:
+        while settings.max_trials is None or ran < settings.max_trials:
+            try:
+                storage = storage or open_storage(settings.storage_url)
+                name = next_study(storage, skip=broken)
+                if name is None:
+                    if settings.exit_when_idle:
+                        break
+                    time.sleep(settings.poll_s)
+                    continue
+                options = WorkerOptions(settings.storage_url, name, settings.device, max_trials=1)
+                try:
+                    ran += run_worker(options)
+                    _validate_if_done(settings.storage_url, name, settings.device)
+                except AutoRLError as exc:
+                    log.error("study %s skipped by this worker: %s", name, exc)
+                    broken.add(name)
+                backoff = 1.0
+            except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+                log.warning(
+                    "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, backoff
+                )
+                storage = None
+                time.sleep(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return ran
