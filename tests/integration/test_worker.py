@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 def create(capsys, url, study, *extra):
     code, out, err = run_cli(
-        ["tune", "CartPole-v1", "--study", study, "--no-run", "--storage", url, *extra, *TINY],
+        ["tune", "CartPole-v1", "--study", study, "--no-run", "--storage", url, *TINY, *extra],
         capsys,
     )
     assert code == 0, err
