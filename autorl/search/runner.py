@@ -31,7 +31,7 @@ from autorl.search.storage import open_storage
 from autorl.search.warmstart import prior_sampler
 from autorl.spaces import SearchSpace
 from autorl.training.device import resolve_device
-from autorl.training.envs import probe_task
+from autorl.training.gym_tasks import probe_task
 from autorl.types import FailureReason
 
 log = logging.getLogger(__name__)

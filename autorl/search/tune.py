@@ -26,7 +26,7 @@ from autorl.search.validation import validate_best
 from autorl.search.warmstart import WarmStartSettings, warm_start
 from autorl.spaces import SearchSpace
 from autorl.training.device import set_threads
-from autorl.training.envs import check_compatible
+from autorl.training.gym_tasks import check_compatible
 from autorl.training.smoke import smoke_test
 from autorl.types import TaskRecord, TaskSpec
 

@@ -12,7 +12,7 @@ import numpy as np
 from gymnasium import spaces
 
 from autorl.errors import TaskError
-from autorl.training.envs import make_env
+from autorl.training.gym_tasks import make_env
 from autorl.types import SpaceSummary, TaskFeatures, TaskSpec
 
 PROBE_EPISODES = 10
