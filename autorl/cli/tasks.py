@@ -88,7 +88,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 def cmd_family_tune(args: argparse.Namespace) -> int:
     from autorl.families import load_family
     from autorl.search.enqueue import check_configurations, read_configurations
-    from autorl.search.tune import check_tasks
+    from autorl.search.submit import check_tasks
 
     family = load_family(args.file)
     queued = read_configurations(args.enqueue) if args.enqueue else []

@@ -150,7 +150,8 @@ def tune_task(
 ) -> int:
     """Create or continue study ``name`` for ``task`` with the search options in ``args``."""
     from autorl.search.enqueue import enqueue
-    from autorl.search.tune import check_jobs, start_study
+    from autorl.search.submit import start_study
+    from autorl.search.tune import check_jobs
     from autorl.search.warmstart import WarmStartSettings
 
     check_jobs(args.jobs)
@@ -196,7 +197,8 @@ def tune_task(
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from autorl.search.tune import check_jobs, resume_study
+    from autorl.search.submit import resume_study
+    from autorl.search.tune import check_jobs
 
     check_jobs(args.jobs)
     url = storage_url(args)

@@ -14,21 +14,13 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from autorl.meta import Proposal
 from autorl.search.accounting import best_trial, finished_count
-from autorl.search.factory import create_or_continue, load_study, set_budget, stored_budget
+from autorl.search.factory import stored_budget
 from autorl.search.recovery import recover_stale_trials
 from autorl.search.runner import WorkerOptions, make_context, run_worker
-from autorl.search.storage import open_storage
 from autorl.search.study_config import StudyConfig
-from autorl.search.tasks import register_study
 from autorl.search.validation import validate_best
-from autorl.search.warmstart import WarmStartSettings, warm_start
-from autorl.spaces import SearchSpace
 from autorl.training.device import set_threads
-from autorl.training.gym_tasks import check_compatible
-from autorl.training.smoke import smoke_test
-from autorl.types import TaskRecord, TaskSpec
 
 log = logging.getLogger(__name__)
 
@@ -60,64 +52,6 @@ def snapshot(study: optuna.Study, started: float) -> Progress:
         best=None if best is None else best.value,
         elapsed_s=time.monotonic() - started,
     )
-
-
-def preflight(config: StudyConfig) -> None:
-    """Refuse a task the algorithm cannot act in, or an env that cannot be built, up front."""
-    SearchSpace.from_dict(config.space)
-    check_compatible(config.algo, config.task)
-    smoke_test(config.task)
-
-
-@dataclass(frozen=True)
-class Started:
-    """A study ready to run: created or continued, its task registered, maybe warm-started."""
-
-    study: optuna.Study
-    config: StudyConfig
-    created: bool
-    task: TaskRecord
-    warm_start: list[Proposal]
-
-
-def check_tasks(algo: str, tasks: list[TaskSpec]) -> None:
-    """Refuse a family before any of it runs if one of its tasks cannot be built or acted in."""
-    for task in tasks:
-        check_compatible(algo, task)
-
-
-def start_study(
-    name: str,
-    storage_url: str,
-    config: StudyConfig,
-    budget: int,
-    warm: WarmStartSettings | None = None,
-) -> Started:
-    """Create the study (or continue it with a new budget) after checking the task.
-
-    The task is registered (its features probed once) and linked to the study; a new study
-    is warm-started from similar stored tasks unless ``warm.mode`` is ``none``.
-    """
-    warm = warm or WarmStartSettings()
-    warm.check()
-    preflight(config)
-    storage = open_storage(storage_url)
-    study, config, created = create_or_continue(name, storage, config, budget)
-    record = register_study(storage_url, name, config)
-    proposals = warm_start(study, config, storage_url, record, warm) if created else []
-    return Started(study, config, created, record, proposals)
-
-
-def resume_study(
-    name: str, storage_url: str, budget: int | None
-) -> tuple[optuna.Study, StudyConfig]:
-    storage = open_storage(storage_url)
-    study, config = load_study(name, storage)
-    if budget is not None:
-        set_budget(study, budget)
-    preflight(config)
-    register_study(storage_url, name, config)
-    return study, config
 
 
 def _stop_worker(signum: int, frame: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autorl.errors import TaskError
-from autorl.training.envs import make_env
+from autorl.training.gym_tasks import make_env
 from autorl.types import TaskSpec
 
 SMOKE_STEPS = 32
