@@ -12,7 +12,7 @@ log = logging.getLogger("autorl")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autorl.cli import db, kb, meta, models, query, tasks, tune, worker
+    from autorl.cli import db, kb, meta, models, query, serve, tasks, tune, worker
 
     parser = argparse.ArgumentParser(
         prog="autorl",
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     meta.register(sub)
     db.register(sub)
     worker.register(sub)
+    serve.register(sub)
     return parser
 
 

@@ -64,7 +64,10 @@ def _recommend(
     measured: dict[str, dict[str, float | None]] = {}
     for task, rows in table.rows.items():
         for key, row in rows.items():
-            measured.setdefault(key, {})[task] = row.score
+            if key in examples:  # completed somewhere: a configuration that can be shown
+                measured.setdefault(key, {})[task] = row.score
+    if not measured:
+        return None
     scales = {task: table.scale(task) for task in table.tasks}
     most = max(len(m) for m in measured.values())
     need = min(most, max(1, math.ceil(len(table.tasks) / 2)))

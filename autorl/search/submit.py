@@ -6,15 +6,17 @@ running the trials is ``autorl.search.tune`` / ``autorl worker``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import optuna
 
+from autorl.errors import StudyError
 from autorl.meta import Proposal
 from autorl.search.factory import create_or_continue, load_study, set_budget
 from autorl.search.storage import open_storage
-from autorl.search.study_config import StudyConfig
-from autorl.search.tasks import register_study
+from autorl.search.study_config import STATE_ATTR, StudyConfig
+from autorl.search.tasks import register, register_study
 from autorl.search.warmstart import WarmStartSettings, warm_start
 from autorl.spaces import SearchSpace
 from autorl.training.gym_tasks import check_compatible
@@ -40,6 +42,15 @@ class Started:
     warm_start: list[Proposal]
 
 
+def refuse_cancelled(study: optuna.Study) -> None:
+    """A cancelled study stays cancelled: its results are kept, but it runs no more trials."""
+    if study.user_attrs.get(STATE_ATTR) == "cancelled":
+        raise StudyError(
+            f"study {study.study_name!r} was cancelled; its results are kept, but it runs no "
+            "more trials. Start a new study (--study NAME) to tune this task again."
+        )
+
+
 def check_tasks(algo: str, tasks: list[TaskSpec]) -> None:
     """Refuse a family before any of it runs if one of its tasks cannot be built or acted in."""
     for task in tasks:
@@ -61,7 +72,10 @@ def start_study(
     warm = warm or WarmStartSettings()
     warm.check()
     preflight(config)
+    register(storage_url, config.task)  # a task that cannot be registered stores no study
     storage = open_storage(storage_url)
+    with contextlib.suppress(KeyError):  # KeyError: a new study
+        refuse_cancelled(optuna.load_study(study_name=name, storage=storage))
     study, config, created = create_or_continue(name, storage, config, budget)
     record = register_study(storage_url, name, config)
     proposals = warm_start(study, config, storage_url, record, warm) if created else []
@@ -73,6 +87,7 @@ def resume_study(
 ) -> tuple[optuna.Study, StudyConfig]:
     storage = open_storage(storage_url)
     study, config = load_study(name, storage)
+    refuse_cancelled(study)
     if budget is not None:
         set_budget(study, budget)
     preflight(config)

@@ -119,3 +119,17 @@ def test_a_fresh_storage_learns_from_the_seed_knowledge_base(tmp_path, sqlite_ur
     assert past_tasks(fresh, "sac") == []
     # the storage's own copy of a task wins over the seed's
     assert len(past_tasks(sqlite_url, "ppo")) == 1
+
+
+def test_family_best_of_a_family_without_completed_trials_recommends_nothing(sqlite_url):
+    from autorl.search.family_queries import family_best
+
+    spec = TaskSpec("Pendulum-v1")
+    record = db.register_task(sqlite_url, spec, "empty")
+    study = optuna.create_study(study_name="e", storage=sqlite_url, direction="maximize")
+    config = StudyConfig(spec, "ppo", load_space("ppo").to_dict(), timesteps=1000)
+    study.set_user_attr("autorl.config", config.to_dict())
+    study.enqueue_trial({"learning_rate": 1e-3})
+    db.link_study(sqlite_url, StudyLink("e", record.key, "ppo", "empty"))
+    result = family_best(sqlite_url, "empty")
+    assert result.per_task == {} and result.recommended is None

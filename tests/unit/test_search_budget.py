@@ -196,3 +196,16 @@ def test_a_timeout_fails_the_trial_with_its_reason(sqlite_url):
     run_worker(WorkerOptions(sqlite_url, "s"), train=slow)
     reasons = {t.user_attrs[attrs.FAILURE_REASON] for t in study.get_trials()}
     assert reasons == {"timeout"}
+
+
+def test_a_cancelled_study_is_not_continued_and_keeps_its_budget(sqlite_url):
+    from autorl.search.study_config import STATE_ATTR
+    from autorl.search.submit import resume_study, start_study
+
+    study = new_study(sqlite_url, budget=2)
+    study.set_user_attr(STATE_ATTR, "cancelled")
+    with pytest.raises(StudyError, match="was cancelled"):
+        start_study("s", sqlite_url, make_config(), 5)
+    with pytest.raises(StudyError, match="was cancelled"):
+        resume_study("s", sqlite_url, 5)
+    assert study.user_attrs["autorl.budget"] == 2

@@ -1,0 +1,35 @@
+"""The FastAPI application: ``create_app(settings)``; nothing happens at import time.
+
+The API validates, stores and queues; ``autorl worker`` processes run the trials. It never
+imports torch or Stable-Baselines3 (``tests/unit/test_api_no_torch.py`` holds it to that).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from autorl.api import errors
+from autorl.api.routes import families, health, metrics, studies
+from autorl.api.settings import ApiSettings
+from autorl.api.store import StorageCache
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: ApiSettings) -> FastAPI:
+    """An app serving ``settings.storage_url``; the storage is opened on first use."""
+    app = FastAPI(
+        title="autorl",
+        summary="Hyperparameter search for reinforcement learning: submit studies, read results.",
+        version="1",
+    )
+    app.state.settings = settings
+    app.state.storage = StorageCache(settings.storage_url)
+    errors.install(app)
+    for module in (health, studies, families, metrics):
+        app.include_router(module.router)
+    if settings.dev and not settings.token_value:
+        log.warning("development mode without AUTORL_API_TOKEN: writes are open to anyone")
+    return app

@@ -1,0 +1,130 @@
+"""Errors as JSON: every refusal says what to change; only genuine bugs answer 500.
+
+Bodies are ``{"detail": message, "error": kind}``. Library errors map by class; the API's
+own refusals (unknown study, conflicting state, limits) are the classes below.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from autorl.errors import (
+    AutoRLError,
+    FamilyError,
+    IncompatibleAlgorithm,
+    SchemaError,
+    SpaceError,
+    StudyError,
+    TaskError,
+)
+
+log = logging.getLogger(__name__)
+
+
+class NotFound(AutoRLError):
+    """The named study or family is not in this storage (404)."""
+
+
+class Conflict(AutoRLError):
+    """The request contradicts the stored state: cancelled study, smaller budget ... (409)."""
+
+
+class Unprocessable(AutoRLError):
+    """The request is well-formed but refused: a limit, an entry point not allowed ... (422)."""
+
+
+class TooMany(AutoRLError):
+    """A server-wide limit is reached; retry once some work is done (429)."""
+
+
+class StorageUnavailable(AutoRLError):
+    """The storage cannot be reached or its schema needs an upgrade (503)."""
+
+
+# Most specific first: the first class an error is an instance of decides its status.
+STATUS: tuple[tuple[type[AutoRLError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (TooMany, 429),
+    (StorageUnavailable, 503),
+    (SchemaError, 503),
+    (Unprocessable, 422),
+    (SpaceError, 422),
+    (TaskError, 422),
+    (IncompatibleAlgorithm, 422),
+    (FamilyError, 422),
+    (StudyError, 409),  # a study that cannot be created or continued as asked
+)
+
+
+def status_for(exc: AutoRLError) -> int:
+    for cls, status in STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def error_response(status: int, detail: str, kind: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail, "error": kind, **extra})
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+        return ".".join(parts) if parts else "body"
+    if parts and parts[0] in ("query", "path", "header"):
+        return f"{parts[0]} parameter {'.'.join(parts[1:])}"
+    return ".".join(parts)
+
+
+def describe(error: dict[str, Any]) -> str:
+    """One validation problem as ``field: what is wrong``."""
+    kind = error.get("type", "")
+    if kind == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "malformed")
+        return f"the request body is not valid JSON ({reason})"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        message = "unknown field (not part of this request's schema)"
+    where = _location(tuple(error.get("loc", ())))
+    return f"{where}: {message}" if where and where != "body" else message
+
+
+async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = [describe(e) for e in exc.errors()]
+    return error_response(
+        422,
+        "; ".join(problems),
+        "validation",
+        problems=problems,
+    )
+
+
+async def _autorl_error(_: Request, exc: Exception) -> JSONResponse:
+    status = status_for(exc) if isinstance(exc, AutoRLError) else 400
+    return error_response(status, str(exc), type(exc).__name__)
+
+
+async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("storage unreachable: %s", exc)
+    return error_response(503, "the storage database cannot be reached; retry later", "storage")
+
+
+async def _bug(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error (logged on the server)", "internal")
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(AutoRLError, _autorl_error)
+    app.add_exception_handler(OperationalError, _database_down)
+    app.add_exception_handler(Exception, _bug)

@@ -1,0 +1,166 @@
+"""``/v1/studies``: submit, list and read studies; pause, resume, cancel; grow budgets."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import optuna
+from fastapi import APIRouter, Query, Response, status
+
+from autorl import db
+from autorl.api import store, submission
+from autorl.api.deps import ReadAuth, SettingsDep, StorageDep, StorageUrl, WriteAuth
+from autorl.api.errors import Conflict, TooMany, Unprocessable
+from autorl.api.schemas import BudgetUpdate, ListOf, StudyCreate, StudyPublic, TrialPublic
+from autorl.api.settings import ApiSettings
+from autorl.api.views import study_public, trial_public
+from autorl.errors import StudyError
+from autorl.search.factory import set_budget, stored_budget
+from autorl.search.study_config import CONFIG_ATTR, PRIORITY_ATTR
+from autorl.search.submit import start_study
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/studies", tags=["studies"])
+
+
+def _check_room(storage: optuna.storages.BaseStorage, settings: ApiSettings) -> None:
+    """Refuse one more open study when ``max_concurrent_studies`` are open."""
+    count = store.open_study_count(storage)
+    if count >= settings.max_concurrent_studies:
+        raise TooMany(
+            f"{count} studies are open (not done, not cancelled), the limit of this server "
+            f"(AUTORL_API_MAX_CONCURRENT_STUDIES={settings.max_concurrent_studies}); cancel "
+            "one or wait for one to finish"
+        )
+
+
+def _budget_for(existing: optuna.Study | None, name: str, trials: int) -> int:
+    """The budget to store: the asked one for a new study; never less than the stored one."""
+    if existing is None:
+        return trials
+    if store.operator_state(existing) == store.CANCELLED:
+        raise Conflict(f"study {name!r} is cancelled; submit it under another name")
+    return max(trials, stored_budget(existing))
+
+
+@router.post("", response_model=StudyPublic, status_code=status.HTTP_201_CREATED)
+def create_study(
+    body: StudyCreate,
+    response: Response,
+    _: WriteAuth,
+    settings: SettingsDep,
+    storage: StorageDep,
+    url: StorageUrl,
+) -> StudyPublic:
+    """Create a study and queue its warm-start trials (workers run it); with the name and
+    settings of a stored study, continue it (200) with a budget that never shrinks."""
+    submission.check_limits(body, settings)
+    submission.check_code(body, settings)
+    task = submission.task_of(body)
+    name = submission.study_name(body, task)
+    config = submission.study_config(body, task, submission.space_of(body))
+    db.ensure_schema(url)  # refuse an old schema before the study is created
+    existing = store.find_study(storage, name)
+    if existing is not None and CONFIG_ATTR not in existing.user_attrs:
+        raise Conflict(f"a study named {name!r} exists but was not created by autorl")
+    budget = _budget_for(existing, name, body.trials)
+    if existing is None or store.study_state(existing) == "done":
+        _check_room(storage, settings)
+    try:
+        started = start_study(name, url, config, budget, submission.warm_settings(body))
+    except StudyError as exc:  # stored with other settings (the schema bounds the rest)
+        raise Conflict(str(exc)) from exc
+    started.study.set_user_attr(PRIORITY_ATTR, body.priority)
+    log.info("%s study %s (budget %d)", "created" if started.created else "continued", name, budget)
+    if not started.created:
+        response.status_code = status.HTTP_200_OK
+    return study_public(started.study)
+
+
+@router.get("", response_model=ListOf[StudyPublic])
+def list_studies(_: ReadAuth, storage: StorageDep) -> ListOf[StudyPublic]:
+    studies = [study_public(s) for s in store.autorl_studies(storage)]
+    return ListOf[StudyPublic](data=studies, count=len(studies))
+
+
+@router.get("/{study_id}", response_model=StudyPublic)
+def get_study(study_id: str, _: ReadAuth, storage: StorageDep) -> StudyPublic:
+    return study_public(store.get_study(storage, study_id))
+
+
+@router.get("/{study_id}/trials", response_model=ListOf[TrialPublic])
+def list_trials(
+    study_id: str,
+    _: ReadAuth,
+    storage: StorageDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> ListOf[TrialPublic]:
+    """Trials ordered by number; ``count`` is the study's total."""
+    trials = sorted(
+        store.get_study(storage, study_id).get_trials(deepcopy=False), key=lambda t: t.number
+    )
+    page = [trial_public(t) for t in trials[offset : offset + limit]]
+    return ListOf[TrialPublic](data=page, count=len(trials))
+
+
+@router.post("/{study_id}/pause", response_model=StudyPublic)
+def pause(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
+    """Workers take no new trial of it; running trials finish."""
+    study = store.get_study(storage, study_id)
+    _refuse_cancelled(study, "paused")
+    store.set_operator_state(study, store.PAUSED)
+    return study_public(study)
+
+
+@router.post("/{study_id}/resume", response_model=StudyPublic)
+def resume(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
+    study = store.get_study(storage, study_id)
+    _refuse_cancelled(study, "resumed")
+    if store.operator_state(study) is not None:
+        store.set_operator_state(study, None)
+    return study_public(study)
+
+
+@router.post("/{study_id}/cancel", response_model=StudyPublic)
+def cancel(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
+    """For good: workers take no new trial of it, and it cannot be resumed."""
+    study = store.get_study(storage, study_id)
+    if store.operator_state(study) != store.CANCELLED:
+        store.set_operator_state(study, store.CANCELLED)
+    return study_public(study)
+
+
+@router.patch("/{study_id}/budget", response_model=StudyPublic)
+def grow_budget(
+    study_id: str,
+    body: BudgetUpdate,
+    _: WriteAuth,
+    settings: SettingsDep,
+    storage: StorageDep,
+) -> StudyPublic:
+    """Set the total budget of finished trials: it may grow or stay, never shrink."""
+    study = store.get_study(storage, study_id)
+    _refuse_cancelled(study, "given more budget")
+    current = stored_budget(study)
+    if body.trials < current:
+        raise Conflict(
+            f"study {study_id!r} has a budget of {current} trials; a budget can only grow "
+            f"(asked {body.trials})"
+        )
+    if body.trials > settings.max_trials:
+        raise Unprocessable(
+            f"trials {body.trials} is over this server's limit of {settings.max_trials} "
+            "(AUTORL_API_MAX_TRIALS)"
+        )
+    if body.trials > current and store.study_state(study) == "done":
+        _check_room(storage, settings)  # more budget reopens it
+    set_budget(study, body.trials)
+    return study_public(study)
+
+
+def _refuse_cancelled(study: optuna.Study, verb: str) -> None:
+    if store.operator_state(study) == store.CANCELLED:
+        raise Conflict(f"study {study.study_name!r} is cancelled and cannot be {verb}")

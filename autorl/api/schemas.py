@@ -1,0 +1,124 @@
+"""Request and response bodies: one schema family per entity; unknown fields are refused."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Algo = Literal["ppo", "a2c", "dqn", "sac", "td3"]
+State = Literal["open", "running", "done", "paused", "cancelled"]
+
+MAX_NAME = 200
+
+T = TypeVar("T")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StudyCreate(_Strict):
+    """A new study (or, with the same settings, more budget for an existing one)."""
+
+    env_id: str = Field(min_length=1, max_length=MAX_NAME)
+    entry_point: str | None = Field(default=None, min_length=3, max_length=500)
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    env_attrs: dict[str, Any] = Field(default_factory=dict)
+    family: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    algo: Algo
+    trials: int = Field(ge=1, le=100_000, description="budget: finished trials in total")
+    timesteps: int = Field(ge=100, le=1_000_000_000, description="env steps per training run")
+    space: str | None = Field(default=None, min_length=1, max_length=100)
+    space_inline: dict[str, Any] | None = None
+    seeds: int = Field(default=1, ge=1, le=100)
+    evaluations: int = Field(default=10, ge=1, le=1000)
+    eval_episodes: int = Field(default=5, ge=1, le=10_000)
+    pruner: Literal["median", "hyperband", "none"] = "median"
+    validation_seeds: int = Field(default=3, ge=0, le=100)
+    warm_start: Literal["auto", "none"] = "auto"
+    warm_start_trials: int = Field(default=5, ge=0, le=100)
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+
+    @field_validator("env_id")
+    @classmethod
+    def _env_id_is_one_word(cls, value: str) -> str:
+        if any(c.isspace() for c in value) or not value.isprintable():
+            raise ValueError("an environment id has no spaces or control characters")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_a_url(cls, value: str | None) -> str | None:
+        if value is not None and ("/" in value or not value.isprintable()):
+            raise ValueError("a study name is part of URLs: no '/' and no control characters")
+        return value
+
+    @field_validator("family")
+    @classmethod
+    def _family_is_trimmed(cls, value: str | None) -> str | None:
+        if value is not None and value != value.strip():
+            raise ValueError("a family name cannot start or end with spaces")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StudyCreate:
+        if self.space is not None and self.space_inline is not None:
+            raise ValueError(
+                "give either space (a shipped space's name) or space_inline (a space "
+                "document), not both"
+            )
+        if self.evaluations > self.timesteps:
+            raise ValueError(
+                f"evaluations ({self.evaluations}) cannot exceed timesteps ({self.timesteps})"
+            )
+        return self
+
+
+class BudgetUpdate(_Strict):
+    trials: int = Field(ge=1, le=100_000, description="new total budget (only grows)")
+
+
+class StudyPublic(BaseModel):
+    id: str  # the study name
+    env_id: str
+    algo: str
+    family: str | None
+    state: State
+    trials_done: int
+    budget: int
+    running: int
+    best: float | None
+    validated_best: float | None
+    failures: dict[str, int]  # reason -> trials
+    priority: int
+    warm_start: list[str]  # origins of the queued warm-start configurations
+
+
+class TrialPublic(BaseModel):
+    number: int
+    state: str  # waiting | running | complete | pruned | fail
+    value: float | None
+    params: dict[str, Any]
+    source: str | None
+    failure_reason: str | None
+    env_steps: int | None
+    wall_s: float | None
+
+
+class FamilyPublic(BaseModel):
+    name: str
+    tasks: int
+
+
+class ListOf(BaseModel, Generic[T]):
+    """A list response: ``count`` is the total, ``data`` this page."""
+
+    data: list[T]
+    count: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    storage: bool

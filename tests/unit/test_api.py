@@ -1,0 +1,357 @@
+"""The HTTP API through FastAPI's TestClient on a SQLite storage (no training, no worker)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import optuna
+import pytest
+from pydantic import ValidationError
+from starlette.exceptions import StarletteDeprecationWarning
+
+from autorl.api import ApiSettings, create_app
+from autorl.api.submission import module_allowed
+from autorl.errors import AutoRLError
+from autorl.spaces import load_space
+
+with warnings.catch_warnings():  # starlette wants httpx2; httpx still works
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from fastapi.testclient import TestClient
+
+TOKEN = "t0ken-for-tests"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CARTPOLE: dict[str, Any] = {
+    "env_id": "CartPole-v1",
+    "algo": "ppo",
+    "trials": 3,
+    "timesteps": 1000,
+    "warm_start": "none",
+}
+
+
+def client_for(url: str, **settings: Any) -> TestClient:
+    return TestClient(create_app(ApiSettings(storage_url=url, token=TOKEN, **settings)))
+
+
+@pytest.fixture
+def client(sqlite_url) -> TestClient:
+    return client_for(sqlite_url)
+
+
+def stored(url: str) -> int:
+    return len(optuna.get_all_study_summaries(storage=url, include_best_trial=False))
+
+
+def create(client: TestClient, **body: Any) -> dict[str, Any]:
+    response = client.post("/v1/studies", json={**CARTPOLE, **body}, headers=AUTH)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def add_completed_trials(url: str, name: str, values: list[float]) -> None:
+    """Trials as if a worker had run them: sampled from the space, scored ``values``."""
+    study = optuna.load_study(study_name=name, storage=url)
+    space = load_space("ppo")
+    for value in values:
+        trial = study.ask()
+        space.sample(trial, "discrete")
+        trial.set_user_attr("config", {"algo": "ppo", "policy": "MlpPolicy", "sb3_kwargs": {}})
+        study.tell(trial, value)
+
+
+# --- studies: create, read, control ---------------------------------------------------------
+
+
+def test_create_list_get_and_continue(client, sqlite_url):
+    study = create(client)
+    assert study["id"] == "CartPole-v1-ppo"
+    assert study["state"] == "open" and study["budget"] == 3 and study["trials_done"] == 0
+    assert study["best"] is None and study["failures"] == {} and study["priority"] == 0
+
+    listed = client.get("/v1/studies").json()
+    assert listed["count"] == 1 and listed["data"][0]["id"] == "CartPole-v1-ppo"
+    assert client.get("/v1/studies/CartPole-v1-ppo").json() == study
+    assert client.get("/v1/studies/CartPole-v1-ppo/trials").json() == {"data": [], "count": 0}
+
+    # The same settings again continue the study: 200, and the budget never shrinks.
+    again = client.post("/v1/studies", json={**CARTPOLE, "trials": 2}, headers=AUTH)
+    assert again.status_code == 200 and again.json()["budget"] == 3
+    more = client.post("/v1/studies", json={**CARTPOLE, "trials": 5, "priority": 2}, headers=AUTH)
+    assert more.status_code == 200 and more.json()["budget"] == 5
+    assert more.json()["priority"] == 2
+    assert stored(sqlite_url) == 1
+
+
+def test_default_name_of_a_custom_task_carries_its_key(client):
+    study = create(client, env_attrs={"length": 0.6})
+    assert study["id"].startswith("CartPole-v1-ppo-") and len(study["id"]) == 24
+
+
+def test_same_name_other_settings_is_a_conflict(client, sqlite_url):
+    create(client, name="mine")
+    response = client.post(
+        "/v1/studies", json={**CARTPOLE, "name": "mine", "timesteps": 2000}, headers=AUTH
+    )
+    assert response.status_code == 409
+    assert "already exists with other settings" in response.json()["detail"]
+    assert "timesteps" in response.json()["detail"]
+
+
+def test_pause_resume_cancel(client):
+    create(client)
+    path = "/v1/studies/CartPole-v1-ppo"
+    assert client.post(f"{path}/pause", headers=AUTH).json()["state"] == "paused"
+    assert client.get(path).json()["state"] == "paused"
+    assert client.post(f"{path}/resume", headers=AUTH).json()["state"] == "open"
+    assert client.post(f"{path}/cancel", headers=AUTH).json()["state"] == "cancelled"
+    for action in ("resume", "pause"):
+        response = client.post(f"{path}/{action}", headers=AUTH)
+        assert response.status_code == 409 and "cancelled" in response.json()["detail"]
+    refused = client.patch(f"{path}/budget", json={"trials": 9}, headers=AUTH)
+    assert refused.status_code == 409
+    resubmitted = client.post("/v1/studies", json=CARTPOLE, headers=AUTH)
+    assert resubmitted.status_code == 409 and "another name" in resubmitted.json()["detail"]
+
+
+def test_budget_grows_never_shrinks(client):
+    create(client)
+    path = "/v1/studies/CartPole-v1-ppo/budget"
+    assert client.patch(path, json={"trials": 3}, headers=AUTH).json()["budget"] == 3
+    assert client.patch(path, json={"trials": 8}, headers=AUTH).json()["budget"] == 8
+    shrink = client.patch(path, json={"trials": 4}, headers=AUTH)
+    assert shrink.status_code == 409 and "only grow" in shrink.json()["detail"]
+    over = client.patch(path, json={"trials": 20_000}, headers=AUTH)
+    assert over.status_code == 422 and "AUTORL_API_MAX_TRIALS" in over.json()["detail"]
+    zero = client.patch(path, json={"trials": 0}, headers=AUTH)
+    assert zero.status_code == 422 and "trials" in zero.json()["detail"]
+    assert client.get("/v1/studies/CartPole-v1-ppo").json()["budget"] == 8
+
+
+def test_warm_start_queues_trials_and_family_best(client, sqlite_url):
+    first = create(client, family="cartpole-physics", name="short")
+    add_completed_trials(sqlite_url, "short", [20.0, 90.0, 50.0])
+    assert client.get("/v1/studies/short").json()["best"] == 90.0
+
+    second = create(
+        client,
+        family="cartpole-physics",
+        env_attrs={"length": 0.6},
+        name="long",
+        trials=6,
+        warm_start="auto",
+        warm_start_trials=2,
+    )
+    assert first["warm_start"] == [] and len(second["warm_start"]) == 2
+    page = client.get("/v1/studies/long/trials").json()
+    assert page["count"] == 2
+    assert [t["state"] for t in page["data"]] == ["waiting", "waiting"]
+    assert all(t["source"].startswith("warm_start:") and t["params"] for t in page["data"])
+    assert client.get("/v1/studies/long/trials?offset=1&limit=1").json()["data"] == page["data"][1:]
+    limit = client.get("/v1/studies/long/trials?limit=0")
+    assert limit.status_code == 422 and "limit" in limit.json()["detail"]
+
+    families = client.get("/v1/families").json()
+    assert families == {"data": [{"name": "cartpole-physics", "tasks": 2}], "count": 1}
+    best = client.get("/v1/families/cartpole-physics/best?algorithm=ppo").json()
+    assert best["family"] == "cartpole-physics" and best["algo"] == "ppo"
+    assert best["tasks"]["short"]["score"] == 90.0
+
+    text = client.get("/metrics").text
+    assert 'autorl_trials_total{state="finished"} 3' in text
+    assert 'autorl_trials_total{state="running"} 0' in text
+    assert "autorl_queue_depth 2" in text
+
+
+def test_family_without_results_and_unknown_family(client):
+    create(client, family="fresh")
+    best = client.get("/v1/families/fresh/best")
+    assert best.status_code == 200
+    assert best.json() == {"family": "fresh", "algo": "ppo", "tasks": {}, "recommended": None}
+    assert client.get("/v1/families/fresh/best?algorithm=a2c").status_code == 404
+    unknown = client.get("/v1/families/nope/best")
+    assert unknown.status_code == 404 and "'nope'" in unknown.json()["detail"]
+
+
+def test_metrics_and_health_on_an_empty_storage(client):
+    assert client.get("/healthz").json() == {"status": "ok", "storage": True}
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    assert "# TYPE autorl_trials_total gauge" in response.text
+    assert "autorl_queue_depth 0" in response.text
+    paths = client.get("/openapi.json").json()["paths"]
+    expected = {"/v1/studies", "/v1/studies/{study_id}/budget", "/v1/families/{name}/best"}
+    assert expected <= set(paths)
+
+
+def test_health_reports_an_unreachable_storage():
+    app = client_for("postgresql://nobody@127.0.0.1:1/none")
+    assert app.get("/healthz").json() == {"status": "ok", "storage": False}
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+def test_writes_need_the_token(client, sqlite_url):
+    missing = client.post("/v1/studies", json=CARTPOLE)
+    assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    wrong = client.post("/v1/studies", json=CARTPOLE, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and "not valid" in wrong.json()["detail"]
+    assert client.post("/v1/studies/x/cancel").status_code == 401
+    assert client.patch("/v1/studies/x/budget", json={"trials": 3}).status_code == 401
+    assert client.get("/v1/studies").status_code == 200  # reads are open by default
+    assert stored(sqlite_url) == 0
+
+
+def test_reads_closed_when_not_open(sqlite_url):
+    client = client_for(sqlite_url, open_reads=False)
+    for path in ("/v1/studies", "/v1/families", "/metrics", "/v1/studies/x"):
+        assert client.get(path).status_code == 401, path
+    assert client.get("/v1/studies", headers=AUTH).status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("token", [None, "", "change-me", "changeme", "short"])
+def test_settings_refuse_placeholder_tokens(token):
+    with pytest.raises(ValidationError, match="AUTORL_API_TOKEN") as refused:
+        ApiSettings(storage_url="sqlite://", token=token)
+    assert "input_value" not in str(refused.value)  # the token is never echoed
+    assert ApiSettings(storage_url="sqlite://", token=token, dev=True).dev
+
+
+def test_dev_without_token_leaves_writes_open(sqlite_url):
+    client = TestClient(create_app(ApiSettings(storage_url=sqlite_url, dev=True)))
+    assert client.post("/v1/studies", json=CARTPOLE).status_code == 201
+
+
+def test_settings_from_env():
+    settings = ApiSettings.from_env(
+        {
+            "AUTORL_STORAGE": "sqlite:///x.db",
+            "AUTORL_API_TOKEN": TOKEN,
+            "AUTORL_API_OPEN_READS": "false",
+            "AUTORL_API_MAX_TIMESTEPS": "50_000",
+            "AUTORL_API_MAX_TRIALS": "40",
+            "AUTORL_API_MAX_CONCURRENT_STUDIES": "2",
+            "AUTORL_API_ENTRY_POINTS": "tests.fixtures, mypkg.envs:",
+        }
+    )
+    assert settings.storage_url == "sqlite:///x.db" and settings.token_value == TOKEN
+    assert not settings.open_reads
+    assert (settings.max_timesteps, settings.max_trials, settings.max_concurrent_studies) == (
+        50_000,
+        40,
+        2,
+    )
+    assert settings.allowed_entry_points == ["tests.fixtures", "mypkg.envs:"]
+    assert "t0ken" not in repr(settings)
+    override = ApiSettings.from_env({"AUTORL_API_TOKEN": TOKEN}, storage_url="sqlite:///y.db")
+    assert override.storage_url == "sqlite:///y.db" and override.open_reads
+    for name, value in (("AUTORL_API_MAX_TRIALS", "many"), ("AUTORL_API_MAX_TRIALS", "0")):
+        with pytest.raises(AutoRLError, match=name):
+            ApiSettings.from_env({"AUTORL_API_TOKEN": TOKEN, name: value})
+    with pytest.raises(AutoRLError, match="AUTORL_API_TOKEN"):
+        ApiSettings.from_env({"AUTORL_API_TOKEN": "change-me"})
+
+
+# --- bad input: a 4xx with a useful message, and nothing stored -------------------------------
+
+BAD_SPACE = {"algo": "ppo", "params": {"learning_rate": {"type": "float", "low": -1, "high": 1}}}
+BAD_SPACE["params"]["learning_rate"]["log"] = True
+
+BAD_BODIES = [
+    ({"surprise": 1}, 422, "surprise: unknown field"),
+    ({"env_id": "CartPol-v1"}, 422, "Did you mean 'CartPole-v1'"),
+    ({"entry_point": "os:system"}, 422, "AUTORL_API_ENTRY_POINTS"),
+    ({"env_id": "os:Evil-v0"}, 422, "AUTORL_API_ENTRY_POINTS"),
+    ({"trials": -1}, 422, "trials: Input should be greater than or equal to 1"),
+    ({"trials": 10**9}, 422, "trials"),
+    ({"trials": 20_000}, 422, "AUTORL_API_MAX_TRIALS"),
+    ({"timesteps": -5}, 422, "timesteps: Input should be greater than or equal to 100"),
+    ({"timesteps": 10**8}, 422, "AUTORL_API_MAX_TIMESTEPS"),
+    ({"timesteps": "lots"}, 422, "timesteps"),
+    ({"evaluations": 2000, "timesteps": 1000}, 422, "evaluations"),
+    ({"space_inline": BAD_SPACE}, 422, "space_inline: params.learning_rate.low"),
+    ({"space_inline": {"algo": "ppo"}}, 422, "space_inline"),
+    ({"space": "ppo", "space_inline": BAD_SPACE}, 422, "not both"),
+    ({"space": "../../pyproject"}, 422, "not a shipped search space"),
+    ({"space": "sac"}, 422, "is for sac, but algo is ppo"),
+    ({"env_id": "Pendulum-v1", "algo": "dqn"}, 422, "DQN needs a Discrete action space"),
+    ({"algo": "xyz"}, 422, "algo"),
+    ({"name": "a/b"}, 422, "name"),
+    ({"family": " padded "}, 422, "family"),
+    ({"env_kwargs": {"no_such_kwarg": 1}}, 422, "no_such_kwarg"),
+    ({"env_attrs": {"no_such_attr": 1}}, 422, "no_such_attr"),
+    ({"pruner": "sometimes"}, 422, "pruner"),
+]
+
+
+@pytest.mark.parametrize(("change", "status", "says"), BAD_BODIES)
+def test_bad_input_is_refused_and_nothing_is_stored(client, sqlite_url, change, status, says):
+    create(client, name="existing")
+    response = client.post("/v1/studies", json={**CARTPOLE, **change}, headers=AUTH)
+    assert response.status_code == status, response.text
+    assert says in response.json()["detail"]
+    assert stored(sqlite_url) == 1
+
+
+def test_malformed_json_and_missing_fields(client, sqlite_url):
+    headers = {**AUTH, "Content-Type": "application/json"}
+    broken = client.post("/v1/studies", content="{not json", headers=headers)
+    assert broken.status_code == 422 and "not valid JSON" in broken.json()["detail"]
+    missing = client.post("/v1/studies", json={"env_id": "CartPole-v1"}, headers=AUTH)
+    assert missing.status_code == 422
+    assert {"algo: Field required", "trials: Field required"} <= set(missing.json()["problems"])
+    assert client.post("/v1/studies", json=[1, 2], headers=AUTH).status_code == 422
+    assert stored(sqlite_url) == 0
+
+
+def test_unknown_study_is_404_naming_it(client):
+    for method, path in (
+        ("get", "/v1/studies/ghost"),
+        ("get", "/v1/studies/ghost/trials"),
+        ("post", "/v1/studies/ghost/pause"),
+        ("post", "/v1/studies/ghost/cancel"),
+    ):
+        response = client.request(method, path, headers=AUTH)
+        assert response.status_code == 404 and "'ghost'" in response.json()["detail"], path
+    budget = client.patch("/v1/studies/ghost/budget", json={"trials": 4}, headers=AUTH)
+    assert budget.status_code == 404
+
+
+def test_too_many_open_studies(sqlite_url):
+    client = client_for(sqlite_url, max_concurrent_studies=1)
+    create(client, name="one")
+    refused = client.post("/v1/studies", json={**CARTPOLE, "name": "two"}, headers=AUTH)
+    assert refused.status_code == 429
+    assert "AUTORL_API_MAX_CONCURRENT_STUDIES=1" in refused.json()["detail"]
+    assert stored(sqlite_url) == 1
+    # Continuing the open study is not one more; a cancelled one makes room.
+    assert client.post("/v1/studies", json={**CARTPOLE, "name": "one"}, headers=AUTH).is_success
+    client.post("/v1/studies/one/cancel", headers=AUTH)
+    create(client, name="two")
+
+
+def test_allowed_entry_point(sqlite_url):
+    client = client_for(sqlite_url, allowed_entry_points=["tests.fixtures"])
+    study = create(client, env_id="ApiCounting-v0", entry_point="tests.fixtures.envs:CountingEnv")
+    assert study["env_id"] == "ApiCounting-v0"
+    assert module_allowed("tests.fixtures.envs:CountingEnv", ["tests.fixtures"])
+    assert not module_allowed("tests.fixtures_evil:X", ["tests.fixtures"])
+    assert module_allowed("mypkg.envs:X", ["mypkg.envs:"])
+    assert not module_allowed("anything:X", [])
+
+
+def test_bugs_answer_500_json_not_a_traceback(sqlite_url):
+    app = create_app(ApiSettings(storage_url=sqlite_url, token=TOKEN))
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    response = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert response.status_code == 500
+    assert response.json() == {
+        "detail": "internal error (logged on the server)",
+        "error": "internal",
+    }
