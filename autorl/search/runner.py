@@ -30,6 +30,7 @@ from autorl.search.recovery import abandon, recover_stale_trials, worker_identit
 from autorl.search.storage import open_storage
 from autorl.search.warmstart import prior_sampler
 from autorl.spaces import SearchSpace
+from autorl.stop import raise_if_stopped
 from autorl.training.device import resolve_device
 from autorl.training.gym_tasks import probe_task
 from autorl.types import FailureReason
@@ -161,6 +162,7 @@ def run_worker(
     ran = 0
     bugs = 0
     while options.max_trials is None or ran < options.max_trials:
+        raise_if_stopped()
         trial = None
         try:
             with deferred_signals():  # a stop mid-claim is handled once the trial is ours

@@ -20,6 +20,7 @@ from autorl.search.recovery import recover_stale_trials
 from autorl.search.runner import WorkerOptions, make_context, run_worker
 from autorl.search.study_config import StudyConfig
 from autorl.search.validation import validate_best
+from autorl.stop import clear_stop, request_stop
 from autorl.training.device import set_threads
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ def _stop_worker(signum: int, frame: object) -> None:
     ignored in ..."), so an alarm makes sure the process goes; the parent then recovers
     whatever trial it left running.
     """
+    request_stop()
     signal.signal(signal.SIGALRM, lambda *_: os._exit(143))
     signal.alarm(STOP_GRACE_S)
     raise SystemExit(143)
@@ -79,6 +81,7 @@ def _worker_process(
 
 
 def _raise_interrupt(*_: object) -> None:
+    request_stop()  # raised again by the training loop if this one is swallowed
     raise KeyboardInterrupt
 
 
@@ -115,6 +118,7 @@ def run_study(
     """Run trials until the budget is reached: in this process, or in ``jobs`` processes."""
     started = time.monotonic()
     cores = check_jobs(jobs)
+    clear_stop()  # a new run: an earlier stop in this process is done with
     if on_progress:
         on_progress(snapshot(study, started))
     if jobs == 1:

@@ -25,6 +25,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from autorl.errors import TrialFailure
+from autorl.stop import raise_if_stopped
 from autorl.types import FailureReason
 
 _INVALID_DISTRIBUTION = re.compile(
@@ -140,6 +141,7 @@ class TrialGuard(VecEnvWrapper):
                 f"the policy produced NaN/inf actions during {self.label} "
                 f"(after {self._calls * self.num_envs} env steps); {DIVERGED_HINT}",
             )
+        raise_if_stopped()  # a SIGTERM whose exception was swallowed is raised here again
         if self._calls % self.check_every == 0 and self.deadline.expired():
             raise TrialFailure(
                 FailureReason.TIMEOUT,

@@ -22,6 +22,7 @@ from autorl.search.locks import study_lock
 from autorl.search.runner import WorkerOptions, make_context, run_worker
 from autorl.search.storage import open_storage
 from autorl.search.validation import stored_validation, validate_best
+from autorl.stop import clear_stop, request_stop
 from autorl.training.device import set_threads
 from autorl.worker.scheduler import next_study
 
@@ -41,6 +42,7 @@ class WorkerSettings:
 
 
 def _interrupt(*_: object) -> None:
+    request_stop()
     raise KeyboardInterrupt
 
 
@@ -59,6 +61,7 @@ def serve(settings: WorkerSettings) -> int:
     """Run trials until told to stop (or idle, or ``max_trials``). Returns trials run."""
     if settings.threads:
         set_threads(settings.threads)
+    clear_stop()
     previous = signal.signal(signal.SIGTERM, _interrupt)
     ran, backoff = 0, 1.0
     broken: set[str] = set()  # studies that cannot run here (a missing env, ...)

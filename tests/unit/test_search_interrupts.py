@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+import numpy as np
 import pytest
 from optuna.trial import TrialState
 
@@ -67,3 +68,25 @@ def test_a_signal_while_claiming_requeues_the_claimed_trial(sqlite_url, monkeypa
     with pytest.raises(KeyboardInterrupt):
         run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
     _abandoned_and_requeued(study)
+
+
+def test_a_swallowed_stop_is_raised_again_by_the_training_loop(sqlite_url):
+    """A signal whose exception was lost in a finaliser still stops the run at the next step."""
+    import gymnasium as gym
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from autorl.stop import clear_stop, request_stop
+    from autorl.training.guards import Deadline, TrialGuard
+
+    guard = TrialGuard(DummyVecEnv([lambda: gym.make("CartPole-v1")]), Deadline(None))
+    guard.reset()
+    request_stop()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            guard.step(np.zeros((guard.num_envs,), dtype=np.int64))
+        study = new_study(sqlite_url, budget=2)
+        with pytest.raises(KeyboardInterrupt):
+            run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
+        assert study.get_trials() == []  # stopped before claiming anything
+    finally:
+        clear_stop()
