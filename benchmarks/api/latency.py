@@ -1,8 +1,9 @@
 """API latency with 10,000 stored trials: p50 and p99 of the read endpoints.
 
-A PostgreSQL database `autorl_bench_api` (created if missing, kept: filling it is slow, so a
-rerun continues the filling) gets one family of 5 tasks, each a study of 2,000 completed trials (parameters sampled from the PPO space, scores random), submitted
-through the API and filled with Optuna's ``add_trials``. Requests go through FastAPI's
+A PostgreSQL database `autorl_bench_api` (created if missing and kept: filling it is slow,
+so a rerun continues the filling) gets one family of 5 tasks, each a study of 2,000
+completed trials (parameters sampled from the PPO space, scores random), submitted through
+the API and filled with Optuna's ``add_trials``. Requests go through FastAPI's
 in-process test client (no network), after 5 warm-up requests each.
 Usage: python benchmarks/api/latency.py [ADMIN_URL] [REQUESTS]
 """
