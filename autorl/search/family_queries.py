@@ -56,7 +56,7 @@ class FamilyBest:
 
 
 def _recommend(
-    storage_url: str, family: str, algo: str, examples: dict[str, BestConfig]
+    storage_url: str, family: str, algo: str, examples: dict[str, tuple[optuna.Study, int]]
 ) -> Recommendation | None:
     table = table_from_storage(storage_url, family, algo)
     if not table.tasks:
@@ -87,7 +87,7 @@ def _recommend(
         per_task=measured[best_key],
         measured_on=len(measured[best_key]),
         tasks=len(table.tasks),
-        example=examples[best_key],
+        example=best_config(examples[best_key][0], storage_url, examples[best_key][1]),
     )
 
 
@@ -107,7 +107,7 @@ def family_best(storage_url: str, family: str, algo: str | None = None) -> Famil
     algo = algo or algos[0]
     storage = open_storage(storage_url)
     per_task: dict[str, BestConfig] = {}
-    examples: dict[str, BestConfig] = {}
+    examples: dict[str, tuple[optuna.Study, int]] = {}  # configuration -> a trial that ran it
     for link in links:
         study = optuna.load_study(study_name=link.study_name, storage=storage)
         name = link.study_name.removeprefix(f"{family}-").removesuffix(f"-{algo}")
@@ -116,7 +116,5 @@ def family_best(storage_url: str, family: str, algo: str | None = None) -> Famil
         except StudyError:
             continue  # no completed trial yet
         for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            key = params_key(trial.params)
-            if key not in examples:
-                examples[key] = best_config(study, storage_url, trial.number)
+            examples.setdefault(params_key(trial.params), (study, trial.number))
     return FamilyBest(family, algo, per_task, _recommend(storage_url, family, algo, examples))
