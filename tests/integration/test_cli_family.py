@@ -39,6 +39,13 @@ def tune_family(capsys, fam, url, *options):
     return run_cli([*args, *TINY], capsys)
 
 
+def tune_one(capsys, env, url):
+    """``autorl tune ENV`` for one tiny trial without validation."""
+    return run_cli(
+        ["tune", env, "--trials", "1", "--storage", url, "--validation-seeds", "0", *TINY], capsys
+    )
+
+
 def sources(url, study):
     return [t.user_attrs.get("source", "") for t in trials(url, study)]
 
@@ -98,20 +105,7 @@ def test_cold_start_when_asked_and_no_warm_start_across_action_kinds(tmp_path, s
     )
     assert code == 0, err
     assert not any(s.startswith("warm_start") for s in sources(sqlite_url, "cp-short-ppo"))
-    code, out, err = run_cli(
-        [
-            "tune",
-            "Pendulum-v1",
-            "--trials",
-            "1",
-            "--storage",
-            sqlite_url,
-            "--validation-seeds",
-            "0",
-            *TINY,
-        ],
-        capsys,
-    )
+    code, out, err = tune_one(capsys, "Pendulum-v1", sqlite_url)
     assert code == 0, err
     assert "warm start" not in out  # CartPole's discrete-action history says nothing here
 
@@ -191,20 +185,7 @@ def test_kb_export_import_is_idempotent_and_meta_eval_runs_on_the_table(
 def test_a_bad_family_is_refused_before_anything_is_stored(
     tmp_path, sqlite_url, capsys, change, message
 ):
-    run_cli(
-        [
-            "tune",
-            "CartPole-v1",
-            "--trials",
-            "1",
-            "--storage",
-            sqlite_url,
-            "--validation-seeds",
-            "0",
-            *TINY,
-        ],
-        capsys,
-    )
+    tune_one(capsys, "CartPole-v1", sqlite_url)
     before = trials(sqlite_url, "CartPole-v1-ppo")
     fam = family_file(tmp_path, {**FAMILY, **change})
     code, out, err = run_cli(

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 
 from autorl import db
-from autorl.db import schema
-from autorl.db.models import Base
 from autorl.errors import SchemaError
 from autorl.types import StudyLink, TaskSpec
 from tests.concurrency import ensure_schema_at_once
+from tests.db_checks import migration_drift
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -47,18 +44,7 @@ def test_initialise_and_round_trip(pg_url):
     db.link_study(pg_url, StudyLink("s1", record.key, "ppo", family="poles"))
     assert db.study_links(pg_url, family="poles") == [StudyLink("s1", record.key, "ppo", "poles")]
 
-    engine = sqlalchemy.create_engine(pg_url)
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "include_name": schema.include_name,
-                "include_object": schema.include_object,
-                "compare_type": True,
-            },
-        )
-        assert compare_metadata(context, Base.metadata) == []
-    engine.dispose()
+    assert migration_drift(pg_url) == []
 
 
 def test_an_unknown_revision_is_refused(pg_url):

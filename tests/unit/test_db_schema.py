@@ -8,17 +8,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-import sqlalchemy
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 
 from autorl import db
 from autorl.cli import main
 from autorl.db import schema
-from autorl.db.models import Base
 from autorl.errors import SchemaError
 from autorl.types import TaskSpec
 from tests.concurrency import ensure_schema_at_once
+from tests.db_checks import migration_drift
 
 SPEC = TaskSpec(env_id="CartPole-v1")
 
@@ -94,18 +91,7 @@ def test_a_fresh_database_is_initialised_on_first_use(sqlite_url):
 
 def test_the_migrations_build_exactly_the_models(sqlite_url):
     db.ensure_schema(sqlite_url)
-    engine = sqlalchemy.create_engine(sqlite_url)
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn,
-            opts={
-                "include_name": schema.include_name,
-                "include_object": schema.include_object,
-                "compare_type": True,
-            },
-        )
-        assert compare_metadata(context, Base.metadata) == []
-    engine.dispose()
+    assert migration_drift(sqlite_url) == []
 
 
 def test_an_older_schema_is_refused_naming_the_upgrade_command(
