@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI
 
 from autorl.api import errors
+from autorl.api.result_cache import ResultCache
 from autorl.api.routes import families, health, metrics, studies
 from autorl.api.settings import ApiSettings
 from autorl.api.store import StorageCache
@@ -27,6 +28,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.storage = StorageCache(settings.storage_url)
+    app.state.results = ResultCache()
     errors.install(app)
     for module in (health, studies, families, metrics):
         app.include_router(module.router)

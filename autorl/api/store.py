@@ -1,22 +1,25 @@
 """The API's reads and writes of stored studies (Optuna's storage), as small functions.
 
 Everything the routes need beyond ``autorl.search``: find a study by name, list autorl's
-studies, read and set the operator state (paused/cancelled), count trials by state.
+studies, read and set the operator state (paused/cancelled), count trials by state. Counts
+come from SQL aggregates (``autorl.search.trial_stats``), never from loading every trial.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
 
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
-from autorl.search.queries import summarize
+from autorl.search.accounting import study_state as budget_state
 from autorl.search.storage import open_storage
-from autorl.search.study_config import CONFIG_ATTR, STATE_ATTR
+from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, STATE_ATTR
+from autorl.search.trial_stats import TrialCounts, study_counts, study_ids
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +65,51 @@ def get_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
     return study
 
 
-def autorl_studies(storage: optuna.storages.BaseStorage) -> list[optuna.Study]:
-    """Every study autorl created in this storage, oldest first."""
-    return [
-        optuna.load_study(study_name=s.study_name, storage=storage)
-        for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
-        if CONFIG_ATTR in s.user_attrs
-    ]
+@dataclass(frozen=True)
+class StudyRecord:
+    """What the API shows of a study: its name, attributes and trial counts."""
+
+    name: str
+    user_attrs: dict[str, Any]
+    counts: TrialCounts
+
+    @property
+    def budget(self) -> int:
+        return int(self.user_attrs.get(BUDGET_ATTR, 0))
+
+    @property
+    def state(self) -> str:
+        """``cancelled``; else ``done`` once the budget is reached; else ``paused``; else
+        ``running`` or ``open``."""
+        operator = _operator(self.user_attrs)
+        if operator == CANCELLED:
+            return CANCELLED
+        state = budget_state(self.counts.finished, self.counts.running, self.budget)
+        return operator if operator == PAUSED and state != "done" else state
+
+
+def record_of(storage: optuna.storages.BaseStorage, study: optuna.Study) -> StudyRecord:
+    study_id = storage.get_study_id_from_name(study.study_name)
+    counts = study_counts(storage, [study_id])[study_id]
+    return StudyRecord(study.study_name, study.user_attrs, counts)
+
+
+def autorl_records(storage: optuna.storages.BaseStorage) -> list[StudyRecord]:
+    """Every study autorl created in this storage, oldest first (three queries in all)."""
+    studies = [s for s in storage.get_all_studies() if CONFIG_ATTR in s.user_attrs]
+    ids = study_ids(storage)
+    counts = study_counts(storage, [ids[s.study_name] for s in studies])
+    return [StudyRecord(s.study_name, s.user_attrs, counts[ids[s.study_name]]) for s in studies]
+
+
+def _operator(user_attrs: dict[str, Any]) -> str | None:
+    value = user_attrs.get(STATE_ATTR)
+    return value if value in (PAUSED, CANCELLED) else None
 
 
 def operator_state(study: optuna.Study) -> str | None:
     """``paused``, ``cancelled`` or None (active), as set through the API or by hand."""
-    value = study.user_attrs.get(STATE_ATTR)
-    return value if value in (PAUSED, CANCELLED) else None
+    return _operator(study.user_attrs)
 
 
 def set_operator_state(study: optuna.Study, state: str | None) -> None:
@@ -83,20 +118,10 @@ def set_operator_state(study: optuna.Study, state: str | None) -> None:
     log.info("study %s: state %s", study.study_name, state or "active")
 
 
-def study_state(study: optuna.Study, budget_state: str | None = None) -> str:
-    """What a user sees: ``cancelled``; else ``done`` once the budget is reached; else
-    ``paused``; else ``running`` or ``open`` (``budget_state``: summarize()'s, if known)."""
-    operator = operator_state(study)
-    if operator == CANCELLED:
-        return CANCELLED
-    state = budget_state or summarize(study).state
-    return operator if operator == PAUSED and state != "done" else state
+def study_state(storage: optuna.storages.BaseStorage, study: optuna.Study) -> str:
+    return record_of(storage, study).state
 
 
 def open_study_count(storage: optuna.storages.BaseStorage) -> int:
     """Studies that are neither done nor cancelled (paused ones included)."""
-    return sum(1 for study in autorl_studies(storage) if study_state(study) not in CLOSED)
-
-
-def waiting_count(trials: list[FrozenTrial]) -> int:
-    return sum(1 for t in trials if t.state == TrialState.WAITING)
+    return sum(1 for record in autorl_records(storage) if record.state not in CLOSED)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import optuna
 
-from autorl.search.accounting import finished_count, running_count
 from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, PRIORITY_ATTR, STATE_ATTR
+from autorl.search.trial_stats import study_counts, study_ids
 
 INACTIVE = ("paused", "cancelled")
 
@@ -28,22 +28,23 @@ class Candidate:
 
 
 def open_studies(storage: optuna.storages.BaseStorage) -> list[Candidate]:
-    """Studies with budget left, best candidate first."""
+    """Studies with budget left, best candidate first (three queries whatever the number of
+    studies and trials: the claim of every worker runs this)."""
+    studies = [
+        s
+        for s in storage.get_all_studies()
+        if CONFIG_ATTR in s.user_attrs and s.user_attrs.get(STATE_ATTR) not in INACTIVE
+    ]
+    ids = study_ids(storage)
+    counts = study_counts(storage, [ids[s.study_name] for s in studies])
     found = []
-    for summary in optuna.get_all_study_summaries(storage, include_best_trial=False):
-        attrs = summary.user_attrs
-        if CONFIG_ATTR not in attrs or attrs.get(STATE_ATTR) in INACTIVE:
-            continue
-        budget = int(attrs.get(BUDGET_ATTR, 0))
-        study_id = storage.get_study_id_from_name(summary.study_name)
-        trials = storage.get_all_trials(study_id, deepcopy=False)
-        used = finished_count(trials) + running_count(trials)
+    for study in studies:
+        study_id = ids[study.study_name]
+        budget = int(study.user_attrs.get(BUDGET_ATTR, 0))
+        used = counts[study_id].finished + counts[study_id].running
         if used < budget:
-            found.append(
-                Candidate(
-                    summary.study_name, int(attrs.get(PRIORITY_ATTR, 0)), used / budget, study_id
-                )
-            )
+            priority = int(study.user_attrs.get(PRIORITY_ATTR, 0))
+            found.append(Candidate(study.study_name, priority, used / budget, study_id))
     return sorted(found, key=lambda c: (-c.priority, c.progress, c.study_id))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from typing import Any
 
@@ -163,11 +164,30 @@ def test_warm_start_queues_trials_and_family_best(client, sqlite_url):
     assert "autorl_queue_depth 2" in text
 
 
+def test_family_best_is_cached_and_refreshed_when_a_trial_finishes(client, sqlite_url):
+    create(client, family="cartpole-physics", name="short")
+    add_completed_trials(sqlite_url, "short", [20.0, 90.0])
+    path = "/v1/families/cartpole-physics/best"
+    first = client.get(path).json()
+    assert first["stale"] is False and first["tasks"]["short"]["score"] == 90.0
+    assert client.get(path).json() == first  # unchanged data: the cached answer
+
+    add_completed_trials(sqlite_url, "short", [95.0])
+    served = client.get(path).json()  # at once: the previous answer, marked stale
+    assert served["stale"] is True and served["tasks"]["short"]["score"] == 90.0
+    deadline = time.monotonic() + 30
+    while (fresh := client.get(path).json())["stale"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert fresh["stale"] is False and fresh["tasks"]["short"]["score"] == 95.0
+    assert fresh["as_of"] >= first["as_of"]
+
+
 def test_family_without_results_and_unknown_family(client):
     create(client, family="fresh")
     best = client.get("/v1/families/fresh/best")
     assert best.status_code == 200
-    assert best.json() == {"family": "fresh", "algo": "ppo", "tasks": {}, "recommended": None}
+    expected = {"family": "fresh", "algo": "ppo", "tasks": {}, "recommended": None, "stale": False}
+    assert best.json() == expected
     assert client.get("/v1/families/fresh/best?algorithm=a2c").status_code == 404
     unknown = client.get("/v1/families/nope/best")
     assert unknown.status_code == 404 and "'nope'" in unknown.json()["detail"]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 import optuna
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from optuna.trial import TrialState
 
 from autorl import db
-from autorl.api import store
 from autorl.api.deps import ReadAuth, StorageDep, StorageUrl
 from autorl.api.errors import NotFound, Unprocessable
+from autorl.api.result_cache import ResultCache
 from autorl.api.schemas import Algo, FamilyPublic, ListOf
 from autorl.api.views import json_safe
 from autorl.search.family_queries import family_best
+from autorl.search.trial_stats import study_counts, study_ids
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
 
@@ -46,25 +49,47 @@ def _algorithm(url: str, family: str, algorithm: str | None) -> tuple[str, list[
     return algos[0], [link.study_name for link in links]
 
 
-def _has_results(storage: optuna.storages.BaseStorage, names: list[str]) -> bool:
-    for name in names:
-        study = store.find_study(storage, name)
-        if study is not None and study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            return True
-    return False
+def _fingerprint(storage: optuna.storages.BaseStorage, names: list[str]) -> tuple:
+    """Changes whenever a trial of these studies finishes or their attributes change."""
+    ids = study_ids(storage)
+    present = sorted(ids[name] for name in names if name in ids)
+    counts = study_counts(storage, present)
+    return tuple(
+        (
+            study_id,
+            tuple(sorted(counts[study_id].by_state.items())),
+            json.dumps(storage.get_study_user_attrs(study_id), sort_keys=True, default=str),
+        )
+        for study_id in present
+    )
+
+
+def _completed(fingerprint: tuple) -> bool:
+    return any(dict(states).get(TrialState.COMPLETE.name) for _id, states, _attrs in fingerprint)
 
 
 @router.get("/{name}/best")
 def best_of_family(
     name: str,
     _: ReadAuth,
+    request: Request,
     url: StorageUrl,
     storage: StorageDep,
     algorithm: Algo | None = None,
 ) -> dict[str, Any]:
     """Each task's best configuration and one recommendation for the whole family
-    (``tasks`` is empty and ``recommended`` null until a trial of the family completes)."""
+    (``tasks`` is empty and ``recommended`` null until a trial of the family completes).
+    Answers are cached until a trial of the family finishes; then the previous answer is
+    served with ``stale: true`` while a fresh one is computed (``as_of`` says when)."""
     algo, studies = _algorithm(url, name, algorithm)
-    if not _has_results(storage, studies):
-        return {"family": name, "algo": algo, "tasks": {}, "recommended": None}
-    return json_safe(family_best(url, name, algo).to_dict())
+    fingerprint = _fingerprint(storage, studies)
+    if not _completed(fingerprint):
+        return {"family": name, "algo": algo, "tasks": {}, "recommended": None, "stale": False}
+    cache: ResultCache = request.app.state.results
+    cached = cache.get(
+        ("family-best", name, algo),
+        (tuple(studies), fingerprint),
+        lambda: json_safe(family_best(url, name, algo).to_dict()),
+    )
+    as_of = datetime.fromtimestamp(cached.computed_at, UTC).isoformat(timespec="seconds")
+    return {**cached.value, "stale": cached.stale, "as_of": as_of}

@@ -9,7 +9,6 @@ from fastapi.responses import PlainTextResponse
 
 from autorl.api import store
 from autorl.api.deps import ReadAuth, StorageDep
-from autorl.search.accounting import failure_counts, finished_count, running_count
 
 router = APIRouter(tags=["metrics"])
 
@@ -50,11 +49,10 @@ def metrics(_: ReadAuth, storage: StorageDep) -> PlainTextResponse:
     failures: Counter[str] = Counter()
     studies: Counter[str] = Counter()
     waiting = 0
-    for study in store.autorl_studies(storage):
-        found = study.get_trials(deepcopy=False)
-        trials["finished"] += finished_count(found)
-        trials["running"] += running_count(found)
-        failures.update(failure_counts(found))
-        waiting += store.waiting_count(found)
-        studies[store.study_state(study)] += 1
+    for record in store.autorl_records(storage):
+        trials["finished"] += record.counts.finished
+        trials["running"] += record.counts.running
+        failures.update(record.counts.failures)
+        waiting += record.counts.waiting
+        studies[record.state] += 1
     return PlainTextResponse(render(trials, failures, waiting, studies), media_type=CONTENT_TYPE)

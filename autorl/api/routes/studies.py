@@ -19,6 +19,7 @@ from autorl.errors import StudyError
 from autorl.search.factory import set_budget, stored_budget
 from autorl.search.study_config import CONFIG_ATTR, PRIORITY_ATTR
 from autorl.search.submit import start_study
+from autorl.search.trial_stats import study_counts, trial_page
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def create_study(
     if existing is not None and CONFIG_ATTR not in existing.user_attrs:
         raise Conflict(f"a study named {name!r} exists but was not created by autorl")
     budget = _budget_for(existing, name, body.trials)
-    if existing is None or store.study_state(existing) == "done":
+    if existing is None or store.study_state(storage, existing) == "done":
         _check_room(storage, settings)
     try:
         started = start_study(name, url, config, budget, submission.warm_settings(body))
@@ -76,18 +77,18 @@ def create_study(
     log.info("%s study %s (budget %d)", "created" if started.created else "continued", name, budget)
     if not started.created:
         response.status_code = status.HTTP_200_OK
-    return study_public(started.study)
+    return _public(storage, started.study)
 
 
 @router.get("", response_model=ListOf[StudyPublic])
 def list_studies(_: ReadAuth, storage: StorageDep) -> ListOf[StudyPublic]:
-    studies = [study_public(s) for s in store.autorl_studies(storage)]
+    studies = [study_public(record) for record in store.autorl_records(storage)]
     return ListOf[StudyPublic](data=studies, count=len(studies))
 
 
 @router.get("/{study_id}", response_model=StudyPublic)
 def get_study(study_id: str, _: ReadAuth, storage: StorageDep) -> StudyPublic:
-    return study_public(store.get_study(storage, study_id))
+    return _public(storage, store.get_study(storage, study_id))
 
 
 @router.get("/{study_id}/trials", response_model=ListOf[TrialPublic])
@@ -99,11 +100,11 @@ def list_trials(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ListOf[TrialPublic]:
     """Trials ordered by number; ``count`` is the study's total."""
-    trials = sorted(
-        store.get_study(storage, study_id).get_trials(deepcopy=False), key=lambda t: t.number
-    )
-    page = [trial_public(t) for t in trials[offset : offset + limit]]
-    return ListOf[TrialPublic](data=page, count=len(trials))
+    study = store.get_study(storage, study_id)
+    internal_id = storage.get_study_id_from_name(study.study_name)
+    total = study_counts(storage, [internal_id])[internal_id].total
+    page = [trial_public(t) for t in trial_page(storage, internal_id, offset, limit)]
+    return ListOf[TrialPublic](data=page, count=total)
 
 
 @router.post("/{study_id}/pause", response_model=StudyPublic)
@@ -112,7 +113,7 @@ def pause(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     study = store.get_study(storage, study_id)
     _refuse_cancelled(study, "paused")
     store.set_operator_state(study, store.PAUSED)
-    return study_public(study)
+    return _public(storage, study)
 
 
 @router.post("/{study_id}/resume", response_model=StudyPublic)
@@ -121,7 +122,7 @@ def resume(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     _refuse_cancelled(study, "resumed")
     if store.operator_state(study) is not None:
         store.set_operator_state(study, None)
-    return study_public(study)
+    return _public(storage, study)
 
 
 @router.post("/{study_id}/cancel", response_model=StudyPublic)
@@ -130,7 +131,7 @@ def cancel(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     study = store.get_study(storage, study_id)
     if store.operator_state(study) != store.CANCELLED:
         store.set_operator_state(study, store.CANCELLED)
-    return study_public(study)
+    return _public(storage, study)
 
 
 @router.patch("/{study_id}/budget", response_model=StudyPublic)
@@ -155,10 +156,14 @@ def grow_budget(
             f"trials {body.trials} is over this server's limit of {settings.max_trials} "
             "(AUTORL_API_MAX_TRIALS)"
         )
-    if body.trials > current and store.study_state(study) == "done":
+    if body.trials > current and store.study_state(storage, study) == "done":
         _check_room(storage, settings)  # more budget reopens it
     set_budget(study, body.trials)
-    return study_public(study)
+    return _public(storage, study)
+
+
+def _public(storage: optuna.storages.BaseStorage, study: optuna.Study) -> StudyPublic:
+    return study_public(store.record_of(storage, study))
 
 
 def _refuse_cancelled(study: optuna.Study, verb: str) -> None:

@@ -1,0 +1,96 @@
+"""The SQL reads of ``autorl.search.trial_stats`` agree with Optuna's own view of a study.
+
+A study holds every kind of trial the service meets (completed, pruned, failed with and
+without a reason, infeasible, running, queued, an infinite value); the aggregates and pages
+read with SQL must equal what ``autorl.search.accounting`` computes from ``get_trials()``,
+on SQLite and on PostgreSQL (whose enum and float types differ).
+"""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from autorl.search import attrs
+from autorl.search.accounting import best_trial, failure_counts, failure_reason, finished_count
+from autorl.search.storage import open_storage
+from autorl.search.trial_stats import study_counts, study_ids, trial_page
+
+
+def _fill(study: optuna.Study) -> None:
+    def finished(state: TrialState, value: float | None = None, reason: str | None = None):
+        trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-5, 1e-2, log=True)})
+        trial.set_user_attr(attrs.SOURCE, "sampler")
+        trial.set_user_attr(attrs.ENV_STEPS, 1000)
+        trial.set_user_attr(attrs.WALL_S, 1.5)
+        if reason is not None:
+            trial.set_user_attr(attrs.FAILURE_REASON, reason)
+        study.tell(trial, value, state=state)
+
+    for value in (10.0, 250.5, -3.0):
+        finished(TrialState.COMPLETE, value)
+    finished(TrialState.PRUNED)
+    finished(TrialState.PRUNED, reason="timeout")
+    finished(TrialState.FAIL, reason="diverged")
+    finished(TrialState.FAIL, reason="infeasible")
+    finished(TrialState.FAIL)  # a dead worker's trial: re-queued, not counted
+    study.ask()  # running
+    study.enqueue_trial({"lr": 0.001})  # waiting, with the parameters it will get
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def storage(request, tmp_path):
+    url = (
+        f"sqlite:///{tmp_path / 'stats.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    return open_storage(url)
+
+
+def test_counts_and_best_equal_optunas_view(storage):
+    study = optuna.create_study(study_name="mixed", storage=storage, direction="maximize")
+    _fill(study)
+    empty = optuna.create_study(study_name="empty", storage=storage, direction="maximize")
+    ids = study_ids(storage)
+    counts = study_counts(storage, [ids["mixed"], ids["empty"]])
+    trials = study.get_trials(deepcopy=False)
+
+    mixed = counts[ids["mixed"]]
+    assert mixed.finished == finished_count(trials) == 6
+    assert mixed.failures == failure_counts(trials)
+    assert mixed.best == best_trial(trials).value == 250.5
+    assert (mixed.running, mixed.waiting, mixed.total) == (1, 1, len(trials))
+    assert counts[ids["empty"]].total == 0 and counts[ids["empty"]].best is None
+    assert empty.get_trials() == []
+
+
+def test_an_infinite_value_is_the_best(storage):
+    study = optuna.create_study(study_name="inf", storage=storage, direction="maximize")
+    study.add_trial(optuna.trial.create_trial(value=5.0))
+    study.add_trial(optuna.trial.create_trial(value=math.inf))
+    study_id = study_ids(storage)["inf"]
+    assert study_counts(storage, [study_id])[study_id].best == math.inf
+
+
+def test_a_page_equals_the_same_slice_of_get_trials(storage):
+    study = optuna.create_study(study_name="paged", storage=storage, direction="maximize")
+    _fill(study)
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    study_id = study_ids(storage)["paged"]
+
+    page = trial_page(storage, study_id, offset=2, limit=6)
+
+    assert [row.number for row in page] == [t.number for t in trials[2:8]]
+    for row, trial in zip(page, trials[2:8], strict=True):
+        assert row.state == trial.state.name
+        assert row.value == trial.value
+        assert row.params == trial.params
+        assert row.failure_reason == failure_reason(trial)
+        assert row.user_attrs[attrs.ENV_STEPS] == 1000
+    queued = trial_page(storage, study_id, offset=len(trials) - 1, limit=5)
+    assert [(row.state, row.params) for row in queued] == [("WAITING", {"lr": 0.001})]
+    assert trial_page(storage, study_id, offset=len(trials), limit=5) == []
