@@ -12,7 +12,7 @@ log = logging.getLogger("autorl")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autorl.cli import db, kb, meta, models, query, serve, tasks, tune, worker
+    from autorl.cli import db, kb, meta, models, query, remote, serve, tasks, tune, worker
 
     parser = argparse.ArgumentParser(
         prog="autorl",
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.register(sub)
     worker.register(sub)
     serve.register(sub)
+    remote.register(sub)
     return parser
 
 

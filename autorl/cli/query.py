@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autorl.cli.common import add_storage, shown_url, storage_url
+from autorl.cli.common import add_storage, print_table, shown_url, storage_url
 
 if TYPE_CHECKING:  # Optuna is imported by the handlers: `autorl --help` stays instant
     import optuna
@@ -57,9 +57,7 @@ def cmd_studies(args: argparse.Namespace) -> int:
         (r.name, r.env_id, r.algo, r.state, f"{r.done}/{r.budget}", _fmt(r.best), _fmt(r.validated))
         for r in rows
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *table, strict=False)]
-    for row in (header, *table):
-        print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
+    print_table(header, table)
     return 0
 
 
