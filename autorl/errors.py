@@ -25,6 +25,10 @@ class StudyError(AutoRLError):
     """A study cannot be created, found or continued as asked."""
 
 
+class StorageUnreachable(StudyError):
+    """The database cannot be reached now (down, refusing connections): worth a retry."""
+
+
 class ArtifactError(AutoRLError):
     """A saved model cannot be loaded: a file is missing or is not what it should be."""
 

@@ -20,6 +20,7 @@ from autorl.errors import (
     IncompatibleAlgorithm,
     SchemaError,
     SpaceError,
+    StorageUnreachable,
     StudyError,
     TaskError,
 )
@@ -53,6 +54,7 @@ STATUS: tuple[tuple[type[AutoRLError], int], ...] = (
     (Conflict, 409),
     (TooMany, 429),
     (StorageUnavailable, 503),
+    (StorageUnreachable, 503),
     (SchemaError, 503),
     (Unprocessable, 422),
     (SpaceError, 422),

@@ -79,9 +79,7 @@ def load_study(
     name: str, storage: optuna.storages.BaseStorage, worker_index: int = 0
 ) -> tuple[optuna.Study, StudyConfig]:
     """Load an autorl study with its sampler and pruner; StudyError if it does not exist."""
-    names = [
-        s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
-    ]
+    names = [s.study_name for s in storage.get_all_studies()]
     if name not in names:
         hint = f" Studies here: {', '.join(sorted(names))}." if names else " There are none yet."
         raise StudyError(f"no study named {name!r} in this storage.{hint}")

@@ -215,9 +215,7 @@ def frozen_trial(line: dict[str, Any]) -> FrozenTrial:
 
 def _check_studies(lines: list[dict[str, Any]], storage: optuna.storages.BaseStorage) -> None:
     """Refuse before writing if a study of the same name exists with other settings."""
-    existing = {
-        s.study_name: s for s in optuna.get_all_study_summaries(storage, include_best_trial=False)
-    }
+    existing = {s.study_name: s for s in storage.get_all_studies()}
     for line in lines:
         if line["kind"] != "study" or line["name"] not in existing:
             continue

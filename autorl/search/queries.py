@@ -76,7 +76,7 @@ def summarize(study: optuna.Study) -> StudySummary:
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
     out = []
-    for s in optuna.get_all_study_summaries(storage, include_best_trial=False):
+    for s in storage.get_all_studies():
         if CONFIG_ATTR not in s.user_attrs:
             continue
         out.append(summarize(optuna.load_study(study_name=s.study_name, storage=storage)))

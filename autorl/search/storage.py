@@ -11,11 +11,12 @@ import warnings
 from pathlib import Path
 
 import optuna
+import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
 from autorl.config import HeartbeatSettings
 from autorl.db.engine import prepare_sqlite_file
-from autorl.errors import StudyError
+from autorl.errors import StorageUnreachable, StudyError
 from autorl.search.recovery import requeue
 
 log = logging.getLogger(__name__)
@@ -66,5 +67,23 @@ def open_storage(
                 grace_period=heartbeat.grace_s,
                 heartbeat_stale_trial_callback=requeue,
             )
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+        raise StorageUnreachable(f"cannot reach storage {url} now: {exc}") from exc
     except Exception as exc:
         raise StudyError(f"cannot open storage {url}: {exc}") from exc
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it: Optuna wraps driver errors) says the database
+    cannot be reached now, rather than that a request was wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(
+            current,
+            (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, StorageUnreachable),
+        ):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

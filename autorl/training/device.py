@@ -23,15 +23,21 @@ def resolve_device(requested: str, policy: str) -> str:
         if policy in IMAGE_POLICIES and torch.cuda.is_available():
             return "cuda"
         return "cpu"
-    if requested.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"--device {requested}: no CUDA device is visible to torch here; "
-                "use --device cpu or auto"
-            )
+    if requested == "cpu":
         return requested
-    if requested != "cpu":
+    index = requested.removeprefix("cuda").removeprefix(":")
+    if not requested.startswith("cuda") or not (index == "" or index.isdigit()):
         raise ValueError(f"--device {requested!r}: use auto, cpu, cuda or cuda:N")
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"--device {requested}: no CUDA device is visible to torch here; "
+            "use --device cpu or auto"
+        )
+    count = torch.cuda.device_count()
+    if index and int(index) >= count:
+        raise ValueError(
+            f"--device {requested}: torch sees {count} CUDA device(s), cuda:0..cuda:{count - 1}"
+        )
     return requested
 
 

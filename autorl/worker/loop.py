@@ -13,17 +13,15 @@ import signal
 import time
 from dataclasses import dataclass
 
-import sqlalchemy.exc
-
 from autorl.errors import AutoRLError
-from autorl.search.accounting import finished_count, running_count
 from autorl.search.factory import load_study, stored_budget
 from autorl.search.locks import study_lock
 from autorl.search.runner import WorkerOptions, make_context, run_worker
-from autorl.search.storage import open_storage
+from autorl.search.storage import is_unreachable, open_storage
+from autorl.search.trial_stats import study_counts
 from autorl.search.validation import stored_validation, validate_best
 from autorl.stop import clear_stop, request_stop
-from autorl.training.device import set_threads
+from autorl.training.device import resolve_device, set_threads
 from autorl.worker.scheduler import next_study
 
 log = logging.getLogger(__name__)
@@ -48,9 +46,11 @@ def _interrupt(*_: object) -> None:
 
 def _validate_if_done(storage_url: str, name: str, device: str | None) -> None:
     """The worker that finishes a study's budget validates its best configuration."""
-    study, config = load_study(name, open_storage(storage_url))
-    trials = study.get_trials(deepcopy=False)
-    if finished_count(trials) < stored_budget(study) or running_count(trials):
+    storage = open_storage(storage_url)
+    study, config = load_study(name, storage)
+    study_id = storage.get_study_id_from_name(name)
+    counts = study_counts(storage, [study_id])[study_id]
+    if counts.finished < stored_budget(study) or counts.running:
         return
     with study_lock(storage_url, name):
         if stored_validation(study) is None:
@@ -59,6 +59,8 @@ def _validate_if_done(storage_url: str, name: str, device: str | None) -> None:
 
 def serve(settings: WorkerSettings) -> int:
     """Run trials until told to stop (or idle, or ``max_trials``). Returns trials run."""
+    if settings.device is not None:
+        resolve_device(settings.device, "MlpPolicy")  # a bad --device fails before any claim
     if settings.threads:
         set_threads(settings.threads)
     clear_stop()
@@ -81,10 +83,14 @@ def serve(settings: WorkerSettings) -> int:
                     ran += run_worker(options)
                     _validate_if_done(settings.storage_url, name, settings.device)
                 except AutoRLError as exc:
+                    if is_unreachable(exc):
+                        raise  # an outage, not a problem of the study
                     log.error("study %s skipped by this worker: %s", name, exc)
                     broken.add(name)
                 backoff = 1.0
-            except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
                 log.warning(
                     "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, backoff
                 )

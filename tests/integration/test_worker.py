@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
+import sqlalchemy
 from optuna.trial import TrialState
 
 from autorl.search.accounting import finished_count
+from tests.conftest import ADMIN_URL
 from tests.integration.cli_helpers import TINY, run_cli, spawn_cli, trials
 from tests.integration.test_cli_workers import running, wait_for
 
@@ -66,4 +69,44 @@ def test_three_workers_on_postgres_finish_exactly_and_a_killed_one_is_replaced(
     assert after[killed.number].state == TrialState.FAIL
     retried = [t for t in after if t.user_attrs.get("requeued_from") == killed.number]
     assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
+    assert not [t for t in after if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+def _connections(admin_url: str, database: str, allow: bool) -> None:
+    """Take a database away (refuse and cut every connection) or give it back."""
+    engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        flag = "true" if allow else "false"
+        conn.execute(sqlalchemy.text(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {flag}'))
+        if not allow:
+            conn.execute(
+                sqlalchemy.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"
+                ),
+                {"d": database},
+            )
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_worker_waits_out_a_database_outage_and_finishes_the_budget(tmp_path, pg_url, capsys):
+    create(capsys, pg_url, "outage", "--trials", "4", "--validation-seeds", "0")
+    worker = spawn_cli(
+        ["worker", "--exit-when-idle", "--poll", "0.5", "--storage", pg_url], tmp_path
+    )
+    database = pg_url.rsplit("/", 1)[1]
+    try:
+        wait_for(lambda: finished_count(trials(pg_url, "outage")) >= 1, 120, "a finished trial")
+        before = {t.number: t.value for t in trials(pg_url, "outage") if t.value is not None}
+        _connections(ADMIN_URL, database, allow=False)
+        time.sleep(6)
+        assert worker.poll() is None, worker.communicate()[1][-3000:]
+    finally:
+        _connections(ADMIN_URL, database, allow=True)
+    _out, err = worker.communicate(timeout=300)
+    assert worker.returncode == 0, err
+    assert "database unreachable" in err
+    after = trials(pg_url, "outage")
+    assert finished_count(after) == 4
+    assert all(after[number].value == value for number, value in before.items())
     assert not [t for t in after if t.state in (TrialState.RUNNING, TrialState.WAITING)]
