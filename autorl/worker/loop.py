@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 
 from autorl.errors import AutoRLError
-from autorl.search.factory import load_study, stored_budget
+from autorl.search.factory import load_study
 from autorl.search.locks import study_lock
 from autorl.search.runner import WorkerOptions, make_context, run_worker
 from autorl.search.storage import is_unreachable, open_storage
+from autorl.search.study_config import BUDGET_ATTR
 from autorl.search.trial_stats import study_counts
 from autorl.search.validation import stored_validation, validate_best
 from autorl.stop import clear_stop, request_stop
@@ -47,11 +48,12 @@ def _interrupt(*_: object) -> None:
 def _validate_if_done(storage_url: str, name: str, device: str | None) -> None:
     """The worker that finishes a study's budget validates its best configuration."""
     storage = open_storage(storage_url)
-    study, config = load_study(name, storage)
     study_id = storage.get_study_id_from_name(name)
     counts = study_counts(storage, [study_id])[study_id]
-    if counts.finished < stored_budget(study) or counts.running:
+    budget = int(storage.get_study_user_attrs(study_id).get(BUDGET_ATTR, 0))
+    if counts.finished < budget or counts.running:
         return
+    study, config = load_study(name, storage)
     with study_lock(storage_url, name):
         if stored_validation(study) is None:
             validate_best(study, config, make_context(study, device).device)

@@ -110,3 +110,24 @@ def test_a_worker_waits_out_a_database_outage_and_finishes_the_budget(tmp_path, 
     assert finished_count(after) == 4
     assert all(after[number].value == value for number, value in before.items())
     assert not [t for t in after if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+
+
+@pytest.mark.postgres
+def test_a_worker_holds_a_handful_of_connections_however_many_trials_it_runs(
+    tmp_path, pg_url, capsys
+):
+    """One engine per process and URL: the server's max_connections bounds the workers."""
+    create(capsys, pg_url, "conns", "--trials", "3", "--validation-seeds", "0")
+    admin = sqlalchemy.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    query = sqlalchemy.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d")
+    database = pg_url.rsplit("/", 1)[1]
+    samples = []
+    with admin.connect() as conn:
+        baseline = conn.execute(query, {"d": database}).scalar_one()  # this test's own
+        worker = spawn_cli(["worker", "--exit-when-idle", "--storage", pg_url], tmp_path)
+        while worker.poll() is None:
+            samples.append(conn.execute(query, {"d": database}).scalar_one() - baseline)
+            time.sleep(0.05)
+    admin.dispose()
+    assert worker.returncode == 0 and "worker ran 3 trials" in worker.communicate()[0]
+    assert 1 <= max(samples) <= 3
