@@ -14,6 +14,7 @@ reason means); here they are applied to grouped rows instead of trials.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import Counter
@@ -23,7 +24,7 @@ from typing import Any
 
 import optuna
 import sqlalchemy as sa
-from optuna.distributions import json_to_distribution
+from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.trial import TrialState
 
 from autorl.search import attrs
@@ -219,6 +220,12 @@ def _first_values(conn: sa.Connection, ids: list[int]) -> dict[int, float | None
     return {tid: _stored_value(v, kind) for tid, v, kind in conn.execute(query)} if ids else {}
 
 
+@functools.lru_cache(maxsize=4096)
+def _distribution(text: str) -> BaseDistribution:
+    """A parsed distribution: the same few JSON texts repeat on every trial of a study."""
+    return json_to_distribution(text)
+
+
 def _params_of(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     if not ids:
@@ -227,7 +234,7 @@ def _params_of(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]]
         _params.c.trial_id, _params.c.param_name, _params.c.param_value, _params.c.distribution_json
     ).where(_params.c.trial_id.in_(ids))
     for tid, name, internal, dist in conn.execute(query):
-        out.setdefault(tid, {})[name] = json_to_distribution(dist).to_external_repr(internal)
+        out.setdefault(tid, {})[name] = _distribution(dist).to_external_repr(internal)
     return out
 
 

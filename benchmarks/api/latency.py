@@ -1,10 +1,12 @@
 """API latency with 10,000 stored trials: p50 and p99 of the read endpoints.
 
-A PostgreSQL database `autorl_bench_api` (created if missing and kept: filling it is slow,
-so a rerun continues the filling) gets one family of 5 tasks, each a study of 2,000
-completed trials (parameters sampled from the PPO space, scores random), submitted through
-the API and filled with Optuna's ``add_trials``. Requests go through FastAPI's
-in-process test client (no network), after 5 warm-up requests each.
+A PostgreSQL database `autorl_bench_api` (created if missing and kept, so a rerun skips the
+filling) gets one family of 5 tasks, each a study of 2,000 completed trials (parameters
+sampled from the PPO space, scores random), submitted through the API. The first study is
+filled with Optuna's ``add_trials`` (5-10 trials/s here); the others get copies of its
+trials made in SQL, with their scores rescaled per study (``copy_trials``), since only the
+number of rows matters to the reads measured. Requests go through FastAPI's in-process
+test client (no network), after 5 warm-up requests each.
 Usage: python benchmarks/api/latency.py [ADMIN_URL] [REQUESTS]
 """
 
@@ -64,6 +66,10 @@ def fill(url: str, client: TestClient) -> list[str]:
         response.raise_for_status()
         name = response.json()["id"]
         names.append(name)
+        if i > 0:
+            added = copy_trials(url, names[0], name)
+            print(f"{name}: copied {added} trials of {names[0]} in SQL", flush=True)
+            continue
         study = optuna.load_study(study_name=name, storage=url)
         missing = TRIALS - len(study.get_trials(deepcopy=False))
         sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=i))
@@ -86,6 +92,45 @@ def fill(url: str, client: TestClient) -> list[str]:
             per_trial = (time.perf_counter() - started) / len(trials) * 1000
             print(f"{name}: added {len(trials)} trials, {per_trial:.0f} ms each", flush=True)
     return names
+
+
+COPIES = {
+    # table: (its columns besides trial_id, what each copy gets); x is the source row
+    "trial_params": ("param_name, param_value, distribution_json",
+                     "x.param_name, x.param_value, x.distribution_json"),
+    "trial_values": ("objective, value, value_type", "x.objective, x.value * :scale, x.value_type"),
+    "trial_user_attributes": ("key, value_json", "x.key, x.value_json"),
+}  # fmt: skip
+
+
+def copy_trials(url: str, source: str, target: str) -> int:
+    """Give ``target`` the trials of ``source`` it does not have yet (by number), in SQL."""
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as conn:
+        ids = dict(conn.execute(sqlalchemy.text("SELECT study_name, study_id FROM studies")).all())
+        args = {"src": ids[source], "dst": ids[target], "scale": 1 + 0.05 * ids[target]}
+        added = conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO trials (number, study_id, state, datetime_start, datetime_complete) "
+                "SELECT number, :dst, state, datetime_start, datetime_complete FROM trials o "
+                "WHERE o.study_id = :src AND o.number >= "
+                "(SELECT count(*) FROM trials WHERE study_id = :dst) ORDER BY o.number"
+            ),
+            args,
+        ).rowcount
+        for table, (columns, values) in COPIES.items():
+            conn.execute(
+                sqlalchemy.text(
+                    f"INSERT INTO {table} (trial_id, {columns}) SELECT n.trial_id, {values} "
+                    f"FROM {table} x JOIN trials o ON o.trial_id = x.trial_id "
+                    "JOIN trials n ON n.study_id = :dst AND n.number = o.number "
+                    f"WHERE o.study_id = :src AND NOT EXISTS "
+                    f"(SELECT 1 FROM {table} y WHERE y.trial_id = n.trial_id)"
+                ),
+                args,
+            )
+    engine.dispose()
+    return added
 
 
 def timed(client: TestClient, path: str) -> dict[str, float]:
