@@ -12,6 +12,7 @@ import optuna
 
 from autorl.errors import SpaceError, TrialFailure
 from autorl.search import attrs
+from autorl.search.outage import retry_on_outage, unless_outage
 from autorl.search.study_config import StudyConfig
 from autorl.spaces import SearchSpace
 from autorl.training.trainer import train_and_evaluate
@@ -35,8 +36,15 @@ class TrialContext:
 
 def _reporter(trial: optuna.Trial, offset: int):
     def report(step: int, value: float) -> bool:
-        trial.report(value, offset + step)
-        return not trial.should_prune()
+        """Store the evaluation; False if the trial should stop (never during an outage)."""
+
+        def store_and_ask() -> bool:
+            trial.report(value, offset + step)
+            return not trial.should_prune()
+
+        return unless_outage(
+            f"trial {trial.number}: evaluation at step {step}", store_and_ask, True
+        )
 
     return report
 
@@ -80,9 +88,16 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
                     f"pruned at seed {k} after {result.env_steps} steps (score {result.score:.2f})"
                 )
     finally:
-        trial.set_user_attr(attrs.SEEDS, [r.to_dict() for r in results])
-        trial.set_user_attr(attrs.ENV_STEPS, sum(r.env_steps for r in results))
-
-    scores = [r.score for r in results]
-    trial.set_user_attr(attrs.SCORE_STD, statistics.pstdev(scores) if len(scores) > 1 else 0.0)
+        scores = [r.score for r in results]
+        store = {
+            attrs.SEEDS: [r.to_dict() for r in results],
+            attrs.ENV_STEPS: sum(r.env_steps for r in results),
+            attrs.SCORE_STD: statistics.pstdev(scores) if len(scores) > 1 else 0.0,
+        }
+        retry_on_outage(f"trial {trial.number}: results", lambda: _set_attrs(trial, store))
     return statistics.fmean(scores)
+
+
+def _set_attrs(trial: optuna.Trial, values: dict[str, object]) -> None:
+    for key, value in values.items():
+        trial.set_user_attr(key, value)

@@ -26,8 +26,10 @@ from autorl.search.heartbeat import heartbeat
 from autorl.search.interrupts import deferred_signals
 from autorl.search.locks import study_lock
 from autorl.search.objective import TrainFn, TrialContext, run_trial
+from autorl.search.outage import retry_on_outage
 from autorl.search.recovery import abandon, recover_stale_trials, worker_identity
-from autorl.search.storage import open_storage
+from autorl.search.storage import is_unreachable, open_storage
+from autorl.search.trial_stats import study_counts
 from autorl.search.warmstart import prior_sampler
 from autorl.spaces import SearchSpace
 from autorl.stop import raise_if_stopped
@@ -92,34 +94,56 @@ def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:
     try:
         value = run_trial(trial, ctx, limit)
     except optuna.TrialPruned as exc:
-        _finish(trial, started, FailureReason.PRUNED, str(exc))
-        study.tell(trial, state=TrialState.PRUNED)
+        _finish(study, trial, started, TrialState.PRUNED, FailureReason.PRUNED, str(exc))
         return "pruned"
     except TrialFailure as exc:
-        _finish(trial, started, exc.reason, exc.message)
-        study.tell(trial, state=TrialState.FAIL)
+        _finish(study, trial, started, TrialState.FAIL, exc.reason, exc.message)
         log.warning("trial %d failed (%s): %s", trial.number, exc.reason.value, exc.message)
         return exc.reason.value
     except Exception as exc:  # a bug, or something we do not classify: keep the study going
+        if is_unreachable(exc):
+            raise  # an outage outside the retried writes: the worker waits it out
         reason = FailureReason.OOM if isinstance(exc, MemoryError) else FailureReason.ERROR
         message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
-        _finish(trial, started, reason, message)
-        study.tell(trial, state=TrialState.FAIL)
+        _finish(study, trial, started, TrialState.FAIL, reason, message)
         log.error("trial %d failed with an unexpected error: %s", trial.number, exc)
         return reason.value
-    trial.set_user_attr(attrs.WALL_S, round(time.monotonic() - started, 3))
-    study.tell(trial, value)
+    wall = round(time.monotonic() - started, 3)
+
+    def store() -> None:
+        trial.set_user_attr(attrs.WALL_S, wall)
+        study.tell(trial, value)
+
+    retry_on_outage(f"trial {trial.number}: score", store)
     return "complete"
 
 
-def _finish(trial: optuna.Trial, started: float, reason: FailureReason, message: str) -> None:
-    trial.set_user_attr(attrs.WALL_S, round(time.monotonic() - started, 3))
-    trial.set_user_attr(attrs.FAILURE_REASON, reason.value)
-    trial.set_user_attr(attrs.FAILURE_MESSAGE, message[:4000])
+def _finish(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    started: float,
+    state: TrialState,
+    reason: FailureReason,
+    message: str,
+) -> None:
+    """Store why the trial has no score and end it (retried through a database outage)."""
+    wall = round(time.monotonic() - started, 3)
+
+    def store() -> None:
+        trial.set_user_attr(attrs.WALL_S, wall)
+        trial.set_user_attr(attrs.FAILURE_REASON, reason.value)
+        trial.set_user_attr(attrs.FAILURE_MESSAGE, message[:4000])
+        study.tell(trial, state=state)
+
+    retry_on_outage(f"trial {trial.number}: {reason.value}", store)
 
 
-def _env_always_fails(study: optuna.Study) -> str | None:
+def _env_always_fails(study: optuna.Study, storage: optuna.storages.RDBStorage) -> str | None:
     """The message of the env errors if every one of the first finished trials hit one."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    counts = study_counts(storage, [study_id])[study_id]
+    if counts.by_state.get(TrialState.COMPLETE.name) or counts.finished < ENV_ERROR_ABORT_AFTER:
+        return None  # decided without loading the trials (this runs after every trial)
     finished = [t for t in study.get_trials(deepcopy=False) if counts_against_budget(t)]
     if len(finished) < ENV_ERROR_ABORT_AFTER:
         return None
@@ -185,7 +209,7 @@ def run_worker(
                 f"{bugs} trials in a row failed with unexpected errors; last: "
                 f"{study.trials[trial.number].user_attrs.get(attrs.FAILURE_MESSAGE)}"
             )
-        env_message = _env_always_fails(study)
+        env_message = _env_always_fails(study, storage)
         if env_message is not None:
             raise StudyError(
                 f"the environment failed in each of the first {ENV_ERROR_ABORT_AFTER} trials; "
