@@ -18,7 +18,8 @@ from autorl.search.accounting import (
     study_state,
 )
 from autorl.search.factory import stored_budget
-from autorl.search.study_config import CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
+from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
+from autorl.search.trial_stats import study_counts, study_ids
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,28 @@ def summarize(study: optuna.Study) -> StudySummary:
 
 
 def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
+    """Every autorl study of the storage, from SQL counts (no trial is loaded)."""
+    studies = [s for s in storage.get_all_studies() if CONFIG_ATTR in s.user_attrs]
+    ids = study_ids(storage)
+    counts = study_counts(storage, [ids[s.study_name] for s in studies])
     out = []
-    for s in storage.get_all_studies():
-        if CONFIG_ATTR not in s.user_attrs:
-            continue
-        out.append(summarize(optuna.load_study(study_name=s.study_name, storage=storage)))
+    for s in studies:
+        config = StudyConfig.from_dict(s.user_attrs[CONFIG_ATTR])
+        found = counts[ids[s.study_name]]
+        budget = int(s.user_attrs.get(BUDGET_ATTR, 0))
+        validation = s.user_attrs.get(VALIDATION_ATTR)
+        out.append(
+            StudySummary(
+                name=s.study_name,
+                env_id=config.task.env_id,
+                algo=config.algo,
+                state=study_state(found.finished, found.running, budget),
+                done=found.finished,
+                budget=budget,
+                best=found.best,
+                validated=None if not validation else validation.get("mean"),
+            )
+        )
     return out
 
 
