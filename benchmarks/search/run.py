@@ -48,6 +48,13 @@ def save_result(arm: str, result: dict) -> None:
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True))
 
 
+def _seconds(trial: optuna.trial.FrozenTrial) -> float:
+    """Wall-clock seconds a finished trial ran (start to completion, as Optuna stored them)."""
+    if trial.datetime_start is None or trial.datetime_complete is None:
+        return 0.0
+    return (trial.datetime_complete - trial.datetime_start).total_seconds()
+
+
 def run_autorl(task: str) -> dict:
     env_id, algo, steps = TASKS[task]
     storage = f"sqlite:///{BENCH_DIR / 'autorl.db'}"
@@ -94,6 +101,7 @@ def run_autorl(task: str) -> dict:
         "validated_std": validation["std"],
         "validated_scores": validation["scores"],
         "env_steps": sum(int(t.user_attrs.get("env_steps", 0)) for t in done),
+        "trial_seconds_total": round(sum(_seconds(t) for t in done)),
         "pruned": sum(1 for t in done if t.state.name == "PRUNED"),
         "failed": sum(1 for t in done if t.state.name == "FAIL"),
         "wall_s_last_session": round(wall, 1),
@@ -171,7 +179,10 @@ def run_zoo(task: str) -> dict:
         "validated_mean": validated["validated_mean"],
         "validated_std": validated["validated_std"],
         "validated_scores": validated["validated_scores"],
-        "env_steps": sum(steps if t.state.name == "COMPLETE" else 0 for t in done),
+        # Pruning happens at the only evaluation, after the whole run: pruned trials trained
+        # their full budget too.
+        "env_steps": sum(steps for t in done if t.state.name in ("COMPLETE", "PRUNED")),
+        "trial_seconds_total": round(sum(_seconds(t) for t in done)),
         "pruned": sum(1 for t in done if t.state.name == "PRUNED"),
         "failed": sum(1 for t in done if t.state.name == "FAIL"),
         "wall_s_last_session": round(wall, 1),
