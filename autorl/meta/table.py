@@ -39,6 +39,7 @@ class TableRow:
     params: Mapping[str, Any]
     score: float | None
     distributions: Mapping[str, Any] = field(default_factory=dict)  # Optuna's JSON form
+    trial: int | None = None  # the stored trial it came from, where known (not exported)
 
 
 @dataclass

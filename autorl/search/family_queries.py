@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from autorl.errors import StudyError
-from autorl.meta.params import params_key
+from autorl.meta.table import Table
 from autorl.search.meta_eval import table_from_storage
 from autorl.search.queries import BestConfig, best_config
 from autorl.search.storage import open_storage
@@ -56,9 +55,11 @@ class FamilyBest:
 
 
 def _recommend(
-    storage_url: str, family: str, algo: str, examples: dict[str, tuple[optuna.Study, int]]
+    storage_url: str,
+    table: Table,
+    examples: dict[str, tuple[optuna.Study, int]],
+    storage: optuna.storages.RDBStorage,
 ) -> Recommendation | None:
-    table = table_from_storage(storage_url, family, algo)
     if not table.tasks:
         return None
     measured: dict[str, dict[str, float | None]] = {}
@@ -87,7 +88,9 @@ def _recommend(
         per_task=measured[best_key],
         measured_on=len(measured[best_key]),
         tasks=len(table.tasks),
-        example=best_config(examples[best_key][0], storage_url, examples[best_key][1]),
+        example=best_config(
+            examples[best_key][0], storage_url, examples[best_key][1], storage=storage
+        ),
     )
 
 
@@ -106,15 +109,18 @@ def family_best(storage_url: str, family: str, algo: str | None = None) -> Famil
         )
     algo = algo or algos[0]
     storage = open_storage(storage_url)
+    table = table_from_storage(storage_url, family, algo)
     per_task: dict[str, BestConfig] = {}
     examples: dict[str, tuple[optuna.Study, int]] = {}  # configuration -> a trial that ran it
     for link in links:
         study = optuna.load_study(study_name=link.study_name, storage=storage)
         name = link.study_name.removeprefix(f"{family}-").removesuffix(f"-{algo}")
         try:
-            per_task[name] = best_config(study, storage_url)
+            per_task[name] = best_config(study, storage_url, storage=storage)
         except StudyError:
             continue  # no completed trial yet
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-            examples.setdefault(params_key(trial.params), (study, trial.number))
-    return FamilyBest(family, algo, per_task, _recommend(storage_url, family, algo, examples))
+        for key, row in sorted(table.rows.get(name, {}).items()):
+            if row.score is not None and row.trial is not None:
+                examples.setdefault(key, (study, row.trial))
+    recommended = _recommend(storage_url, table, examples, storage)
+    return FamilyBest(family, algo, per_task, recommended)

@@ -18,10 +18,12 @@ from optuna.trial import TrialState, create_trial
 from autorl.meta import PastTask, scale_for
 from autorl.meta.params import ParamMetric, params_key
 from autorl.meta.table import Table, TableRow, TableTask
+from autorl.search import attrs
 from autorl.search.factory import stored_config
 from autorl.search.history import task_group
 from autorl.search.prior_sampler import PriorTPESampler, prior_points
 from autorl.search.storage import open_storage
+from autorl.search.trial_stats import stored_trials
 
 log = logging.getLogger(__name__)
 
@@ -124,23 +126,23 @@ def table_from_storage(
                 threshold=(thresholds or {}).get(name),
             )
         )
-        for trial in study.get_trials(
-            deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)
-        ):
+        study_id = storage.get_study_id_from_name(link.study_name)
+        finished = stored_trials(
+            storage, study_id, (TrialState.COMPLETE, TrialState.FAIL), (attrs.FAILURE_REASON,)
+        )
+        for trial in finished:
             if not trial.params or (
-                trial.state == TrialState.FAIL and "failure_reason" not in trial.user_attrs
+                trial.state == TrialState.FAIL.name and attrs.FAILURE_REASON not in trial.user_attrs
             ):
                 continue  # a trial of a killed worker: re-queued, not a result
             table.add_row(
                 TableRow(
                     task=name,
                     config=params_key(trial.params),
-                    params=dict(trial.params),
-                    score=trial.value if trial.state == TrialState.COMPLETE else None,
-                    distributions={
-                        k: optuna.distributions.distribution_to_json(d)
-                        for k, d in trial.distributions.items()
-                    },
+                    params=trial.params,
+                    score=trial.value if trial.state == TrialState.COMPLETE.name else None,
+                    distributions=trial.distributions,
+                    trial=trial.number,
                 )
             )
     return table

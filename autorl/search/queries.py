@@ -19,7 +19,7 @@ from autorl.search.accounting import (
 )
 from autorl.search.factory import stored_budget
 from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
-from autorl.search.trial_stats import study_counts, study_ids
+from autorl.search.trial_stats import study_counts, study_ids, trial_id_of
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,26 @@ def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
     return out
 
 
-def _pick(study: optuna.Study, number: int | None) -> FrozenTrial:
-    trials = study.get_trials(deepcopy=False)
+def _picked_by_sql(
+    study: optuna.Study, number: int | None, storage: optuna.storages.RDBStorage
+) -> FrozenTrial | None:
+    """The trial ``_pick`` would choose, read alone (None: not there, or no completed one)."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    trial_id = trial_id_of(storage, study_id, number)
+    if trial_id is None:
+        return None
+    trial = storage.get_trial(trial_id)
+    return trial if number is not None or attrs.CONFIG in trial.user_attrs else None
+
+
+def _pick(
+    study: optuna.Study, number: int | None, storage: optuna.storages.RDBStorage | None = None
+) -> FrozenTrial:
+    if storage is not None:
+        found = _picked_by_sql(study, number, storage)
+        if found is not None and attrs.CONFIG in found.user_attrs:
+            return found
+    trials = study.get_trials(deepcopy=False)  # the general path, and every error message
     if number is None:
         best = best_trial(trials)
         if best is None:
@@ -120,9 +138,15 @@ def _pick(study: optuna.Study, number: int | None) -> FrozenTrial:
     return trial
 
 
-def best_config(study: optuna.Study, storage_url: str, number: int | None = None) -> BestConfig:
-    """The best completed trial (or trial ``number``) with its provenance."""
-    trial = _pick(study, number)
+def best_config(
+    study: optuna.Study,
+    storage_url: str,
+    number: int | None = None,
+    storage: optuna.storages.RDBStorage | None = None,
+) -> BestConfig:
+    """The best completed trial (or trial ``number``) with its provenance (``storage``, the
+    study's RDB storage, lets it read that one trial instead of all of them)."""
+    trial = _pick(study, number, storage)
     config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
     seeds = trial.user_attrs.get(attrs.SEEDS, [])
     validation = study.user_attrs.get(VALIDATION_ATTR)

@@ -192,7 +192,7 @@ def trial_page(
         rows = conn.execute(page).all()
         ids = [r.trial_id for r in rows]
         values = _first_values(conn, ids)
-        params = _params_of(conn, ids)
+        params, _ = _params_of(conn, ids)
         user = _attrs_of(conn, _user_attrs, ids, _PAGE_ATTRS)
         fixed = _attrs_of(conn, _system_attrs, ids, ("fixed_params",))
     return [
@@ -226,16 +226,21 @@ def _distribution(text: str) -> BaseDistribution:
     return json_to_distribution(text)
 
 
-def _params_of(conn: sa.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
+def _params_of(
+    conn: sa.Connection, ids: list[int]
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, str]]]:
+    """Each trial's parameters (external values) and their distributions (JSON)."""
+    params: dict[int, dict[str, Any]] = {}
+    distributions: dict[int, dict[str, str]] = {}
     if not ids:
-        return out
+        return params, distributions
     query = sa.select(
         _params.c.trial_id, _params.c.param_name, _params.c.param_value, _params.c.distribution_json
     ).where(_params.c.trial_id.in_(ids))
     for tid, name, internal, dist in conn.execute(query):
-        out.setdefault(tid, {})[name] = _distribution(dist).to_external_repr(internal)
-    return out
+        params.setdefault(tid, {})[name] = _distribution(dist).to_external_repr(internal)
+        distributions.setdefault(tid, {})[name] = dist
+    return params, distributions
 
 
 def _attrs_of(
@@ -250,3 +255,78 @@ def _attrs_of(
     for tid, key, value in conn.execute(query):
         out.setdefault(tid, {})[key] = json.loads(value)
     return out
+
+
+@dataclass(frozen=True)
+class StoredTrial:
+    """A finished trial's parameters (with their distributions' JSON), value and chosen
+    user attributes: what tables of results are built from."""
+
+    number: int
+    state: str
+    value: float | None
+    params: dict[str, Any]
+    distributions: dict[str, str]  # name -> Optuna's JSON form
+    user_attrs: dict[str, Any]
+
+
+def stored_trials(
+    storage: optuna.storages.BaseStorage,
+    study_id: int,
+    states: Sequence[TrialState],
+    user_attr_keys: Sequence[str] = (),
+) -> list[StoredTrial]:
+    """The study's trials in ``states``, by number, in four queries (2,000 trials of 20
+    parameters: well under a second, where ``get_trials`` takes seconds)."""
+    names = [state.name for state in states]
+    query = (
+        sa.select(_trials.c.trial_id, _trials.c.number, _trials.c.state)
+        .where(_trials.c.study_id == study_id, sa.cast(_trials.c.state, sa.String).in_(names))
+        .order_by(_trials.c.number)
+    )
+    with _engine(storage).connect() as conn:
+        rows = conn.execute(query).all()
+        ids = [r.trial_id for r in rows]
+        values = _first_values(conn, ids)
+        params, distributions = _params_of(conn, ids)
+        user = _attrs_of(conn, _user_attrs, ids, user_attr_keys) if user_attr_keys else {}
+    return [
+        StoredTrial(
+            number=r.number,
+            state=r.state,
+            value=values.get(r.trial_id),
+            params=params.get(r.trial_id, {}),
+            distributions=distributions.get(r.trial_id, {}),
+            user_attrs=user.get(r.trial_id, {}),
+        )
+        for r in rows
+    ]
+
+
+def trial_id_of(
+    storage: optuna.storages.BaseStorage, study_id: int, number: int | None = None
+) -> int | None:
+    """The id of trial ``number``, or of the completed trial with the highest value."""
+    if number is not None:
+        query = sa.select(_trials.c.trial_id).where(
+            _trials.c.study_id == study_id, _trials.c.number == number
+        )
+    else:
+        rank = sa.case(
+            (sa.cast(_values.c.value_type, sa.String) == "INF_POS", 2),
+            (sa.cast(_values.c.value_type, sa.String) == "FINITE", 1),
+            else_=0,
+        )
+        query = (
+            sa.select(_trials.c.trial_id)
+            .select_from(_trials.join(_values, _values.c.trial_id == _trials.c.trial_id))
+            .where(
+                _trials.c.study_id == study_id,
+                sa.cast(_trials.c.state, sa.String) == TrialState.COMPLETE.name,
+                _values.c.objective == 0,
+            )
+            .order_by(rank.desc(), _values.c.value.desc(), _trials.c.number)
+            .limit(1)
+        )
+    with _engine(storage).connect() as conn:
+        return conn.execute(query).scalar_one_or_none()

@@ -17,7 +17,13 @@ from optuna.trial import TrialState
 from autorl.search import attrs
 from autorl.search.accounting import best_trial, failure_counts, failure_reason, finished_count
 from autorl.search.storage import open_storage
-from autorl.search.trial_stats import study_counts, study_ids, trial_page
+from autorl.search.trial_stats import (
+    stored_trials,
+    study_counts,
+    study_ids,
+    trial_id_of,
+    trial_page,
+)
 
 
 def _fill(study: optuna.Study) -> None:
@@ -94,3 +100,29 @@ def test_a_page_equals_the_same_slice_of_get_trials(storage):
     queued = trial_page(storage, study_id, offset=len(trials) - 1, limit=5)
     assert [(row.state, row.params) for row in queued] == [("WAITING", {"lr": 0.001})]
     assert trial_page(storage, study_id, offset=len(trials), limit=5) == []
+
+
+def test_stored_trials_and_the_best_trial_id_equal_optunas_view(storage):
+    study = optuna.create_study(study_name="rows", storage=storage, direction="maximize")
+    _fill(study)
+    study_id = study_ids(storage)["rows"]
+    states = (TrialState.COMPLETE, TrialState.FAIL)
+    expected = [t for t in study.get_trials(deepcopy=False) if t.state in states]
+
+    rows = stored_trials(storage, study_id, states, (attrs.FAILURE_REASON,))
+
+    assert [(r.number, r.state, r.value) for r in rows] == [
+        (t.number, t.state.name, t.value) for t in expected
+    ]
+    for row, trial in zip(rows, expected, strict=True):
+        assert row.params == trial.params
+        assert row.distributions == {
+            k: optuna.distributions.distribution_to_json(d) for k, d in trial.distributions.items()
+        }
+        assert row.user_attrs.get(attrs.FAILURE_REASON) == trial.user_attrs.get(
+            attrs.FAILURE_REASON
+        )
+    best = best_trial(study.get_trials(deepcopy=False))
+    assert trial_id_of(storage, study_id) == best._trial_id
+    assert trial_id_of(storage, study_id, 4) == study.trials[4]._trial_id
+    assert trial_id_of(storage, study_id, 99) is None
