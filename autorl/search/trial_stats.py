@@ -32,6 +32,9 @@ from autorl.search.accounting import NOT_COUNTED
 from autorl.types import FailureReason
 
 _studies = sa.table("studies", sa.column("study_id"), sa.column("study_name"))
+_study_attrs = sa.table(
+    "study_user_attributes", sa.column("study_id"), sa.column("key"), sa.column("value_json")
+)
 _trials = sa.table(
     "trials",
     sa.column("trial_id"),
@@ -124,6 +127,22 @@ def study_ids(storage: optuna.storages.BaseStorage) -> dict[str, int]:
     """Every study's id by name (one query)."""
     with _engine(storage).connect() as conn:
         return dict(conn.execute(sa.select(_studies.c.study_name, _studies.c.study_id)).all())
+
+
+def study_attr_texts(
+    storage: optuna.storages.BaseStorage, study_ids: Sequence[int]
+) -> dict[int, dict[str, str]]:
+    """Each study's user attributes as stored (JSON text, unparsed), in one query."""
+    out: dict[int, dict[str, str]] = {i: {} for i in study_ids}
+    if not study_ids:
+        return out
+    query = sa.select(_study_attrs.c.study_id, _study_attrs.c.key, _study_attrs.c.value_json)
+    with _engine(storage).connect() as conn:
+        for study_id, key, value in conn.execute(
+            query.where(_study_attrs.c.study_id.in_(study_ids))
+        ):
+            out[study_id][key] = value
+    return out
 
 
 def study_counts(

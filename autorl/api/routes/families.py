@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from autorl.api.result_cache import ResultCache
 from autorl.api.schemas import Algo, FamilyPublic, ListOf
 from autorl.api.views import json_safe
 from autorl.search.family_queries import family_best
-from autorl.search.trial_stats import study_counts, study_ids
+from autorl.search.trial_stats import study_attr_texts, study_counts, study_ids
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
 
@@ -54,11 +53,12 @@ def _fingerprint(storage: optuna.storages.BaseStorage, names: list[str]) -> tupl
     ids = study_ids(storage)
     present = sorted(ids[name] for name in names if name in ids)
     counts = study_counts(storage, present)
+    attrs = study_attr_texts(storage, present)
     return tuple(
         (
             study_id,
             tuple(sorted(counts[study_id].by_state.items())),
-            json.dumps(storage.get_study_user_attrs(study_id), sort_keys=True, default=str),
+            tuple(sorted(attrs[study_id].items())),
         )
         for study_id in present
     )
