@@ -21,7 +21,7 @@ from autorl.search.storage import is_unreachable, open_storage
 from autorl.search.study_config import BUDGET_ATTR
 from autorl.search.trial_stats import study_counts
 from autorl.search.validation import stored_validation, validate_best
-from autorl.stop import clear_stop, request_stop
+from autorl.stop import clear_stop, raise_if_stopped, request_stop
 from autorl.training.device import resolve_device, set_threads
 from autorl.worker.scheduler import next_study
 
@@ -59,6 +59,15 @@ def _validate_if_done(storage_url: str, name: str, device: str | None) -> None:
             validate_best(study, config, make_context(study, device).device)
 
 
+def _sleep_unless_stopped(seconds: float) -> None:
+    """Sleep, waking every 0.5 s to honour a stop request whose exception was lost."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        raise_if_stopped()
+        time.sleep(min(0.5, left))
+    raise_if_stopped()
+
+
 def serve(settings: WorkerSettings) -> int:
     """Run trials until told to stop (or idle, or ``max_trials``). Returns trials run."""
     if settings.device is not None:
@@ -72,13 +81,14 @@ def serve(settings: WorkerSettings) -> int:
     storage = None
     try:
         while settings.max_trials is None or ran < settings.max_trials:
+            raise_if_stopped()  # a SIGTERM swallowed in a finaliser still ends the loop
             try:
                 storage = storage or open_storage(settings.storage_url)
                 name = next_study(storage, skip=broken)
                 if name is None:
                     if settings.exit_when_idle:
                         break
-                    time.sleep(settings.poll_s)
+                    _sleep_unless_stopped(settings.poll_s)
                     continue
                 options = WorkerOptions(settings.storage_url, name, settings.device, max_trials=1)
                 try:
@@ -97,7 +107,7 @@ def serve(settings: WorkerSettings) -> int:
                     "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, backoff
                 )
                 storage = None
-                time.sleep(backoff)
+                _sleep_unless_stopped(backoff)
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
     finally:
         signal.signal(signal.SIGTERM, previous)
