@@ -9,7 +9,7 @@ from autorl.api.schemas import StudyPublic, TrialPublic
 from autorl.api.store import StudyRecord
 from autorl.search import attrs
 from autorl.search.study_config import CONFIG_ATTR, PRIORITY_ATTR, VALIDATION_ATTR, StudyConfig
-from autorl.search.trial_stats import TrialRow
+from autorl.search.trial_stats import StoredTrial
 from autorl.search.warmstart import WARM_START_ATTR
 
 
@@ -42,7 +42,7 @@ def study_public(record: StudyRecord) -> StudyPublic:
     )
 
 
-def trial_public(trial: TrialRow) -> TrialPublic:
+def trial_public(trial: StoredTrial) -> TrialPublic:
     steps = trial.user_attrs.get(attrs.ENV_STEPS)
     return TrialPublic(
         number=trial.number,

@@ -91,14 +91,16 @@ class TrialCounts:
 
 
 @dataclass(frozen=True)
-class TrialRow:
-    """The parts of a trial a listing shows."""
+class StoredTrial:
+    """A trial's parameters (with their distributions' JSON), value and chosen user
+    attributes: what listings and tables of results are built from."""
 
     number: int
-    state: str  # TrialState name
+    state: str
     value: float | None
-    params: dict[str, Any]  # sampled, or for a queued trial the ones it will be given
-    user_attrs: dict[str, Any]  # source, failure_reason, env_steps, wall_s where stored
+    params: dict[str, Any]
+    distributions: dict[str, str]  # name -> Optuna's JSON form
+    user_attrs: dict[str, Any]
 
     @property
     def failure_reason(self) -> str | None:
@@ -198,8 +200,9 @@ def study_counts(
 
 def trial_page(
     storage: optuna.storages.BaseStorage, study_id: int, offset: int, limit: int
-) -> list[TrialRow]:
-    """Trials ``offset .. offset+limit`` of a study by number (five queries per page)."""
+) -> list[StoredTrial]:
+    """Trials ``offset .. offset+limit`` of a study by number (five queries per page); a
+    queued trial shows the parameters it will be given."""
     page = (
         sa.select(_trials.c.trial_id, _trials.c.number, _trials.c.state)
         .where(_trials.c.study_id == study_id)
@@ -211,15 +214,16 @@ def trial_page(
         rows = conn.execute(page).all()
         ids = [r.trial_id for r in rows]
         values = _first_values(conn, ids)
-        params, _ = _params_of(conn, ids)
+        params, distributions = _params_of(conn, ids)
         user = _attrs_of(conn, _user_attrs, ids, _PAGE_ATTRS)
         fixed = _attrs_of(conn, _system_attrs, ids, ("fixed_params",))
     return [
-        TrialRow(
+        StoredTrial(
             number=r.number,
             state=r.state,
             value=values.get(r.trial_id),
             params=params.get(r.trial_id) or _queued_params(fixed.get(r.trial_id)),
+            distributions=distributions.get(r.trial_id, {}),
             user_attrs=user.get(r.trial_id, {}),
         )
         for r in rows
@@ -274,19 +278,6 @@ def _attrs_of(
     for tid, key, value in conn.execute(query):
         out.setdefault(tid, {})[key] = json.loads(value)
     return out
-
-
-@dataclass(frozen=True)
-class StoredTrial:
-    """A finished trial's parameters (with their distributions' JSON), value and chosen
-    user attributes: what tables of results are built from."""
-
-    number: int
-    state: str
-    value: float | None
-    params: dict[str, Any]
-    distributions: dict[str, str]  # name -> Optuna's JSON form
-    user_attrs: dict[str, Any]
 
 
 def stored_trials(
