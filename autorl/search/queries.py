@@ -104,13 +104,12 @@ def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
 def _picked_by_sql(
     study: optuna.Study, number: int | None, storage: optuna.storages.RDBStorage
 ) -> FrozenTrial | None:
-    """The trial ``_pick`` would choose, read alone (None: not there, or no completed one)."""
+    """The trial ``_pick`` would choose, read alone (None: no such trial, or none completed)."""
     study_id = storage.get_study_id_from_name(study.study_name)
     trial_id = trial_id_of(storage, study_id, number)
     if trial_id is None:
         return None
-    trial = storage.get_trial(trial_id)
-    return trial if number is not None or attrs.CONFIG in trial.user_attrs else None
+    return storage.get_trial(trial_id)
 
 
 def _pick(
