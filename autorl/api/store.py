@@ -17,9 +17,10 @@ import optuna
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
 from autorl.search.accounting import study_state as budget_state
+from autorl.search.queries import counted_studies
 from autorl.search.storage import open_storage
 from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, STATE_ATTR
-from autorl.search.trial_stats import TrialCounts, study_counts, study_ids
+from autorl.search.trial_stats import TrialCounts, study_counts
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,7 @@ def record_of(storage: optuna.storages.BaseStorage, study: optuna.Study) -> Stud
 
 def autorl_records(storage: optuna.storages.BaseStorage) -> list[StudyRecord]:
     """Every study autorl created in this storage, oldest first (three queries in all)."""
-    studies = [s for s in storage.get_all_studies() if CONFIG_ATTR in s.user_attrs]
-    ids = study_ids(storage)
-    counts = study_counts(storage, [ids[s.study_name] for s in studies])
-    return [StudyRecord(s.study_name, s.user_attrs, counts[ids[s.study_name]]) for s in studies]
+    return [StudyRecord(s.name, s.user_attrs, s.counts) for s in counted_studies(storage)]
 
 
 def _operator(user_attrs: dict[str, Any]) -> str | None:

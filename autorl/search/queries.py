@@ -19,7 +19,7 @@ from autorl.search.accounting import (
 )
 from autorl.search.factory import stored_budget
 from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
-from autorl.search.trial_stats import study_counts, study_ids, trial_id_of
+from autorl.search.trial_stats import TrialCounts, study_counts, study_ids, trial_id_of
 
 
 @dataclass(frozen=True)
@@ -75,20 +75,39 @@ def summarize(study: optuna.Study) -> StudySummary:
     )
 
 
-def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
-    """Every autorl study of the storage, from SQL counts (no trial is loaded)."""
+@dataclass(frozen=True)
+class CountedStudy:
+    """An autorl study's attributes and trial counts, read without loading a trial."""
+
+    name: str
+    study_id: int
+    user_attrs: dict[str, Any]
+    counts: TrialCounts
+
+
+def counted_studies(storage: optuna.storages.BaseStorage) -> list[CountedStudy]:
+    """Every study autorl created in the storage, oldest first (three queries in all: the
+    API, ``autorl studies`` and every worker's claim read this)."""
     studies = [s for s in storage.get_all_studies() if CONFIG_ATTR in s.user_attrs]
     ids = study_ids(storage)
     counts = study_counts(storage, [ids[s.study_name] for s in studies])
+    return [
+        CountedStudy(s.study_name, ids[s.study_name], s.user_attrs, counts[ids[s.study_name]])
+        for s in studies
+    ]
+
+
+def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
+    """Every autorl study of the storage, from SQL counts (no trial is loaded)."""
     out = []
-    for s in studies:
+    for s in counted_studies(storage):
         config = StudyConfig.from_dict(s.user_attrs[CONFIG_ATTR])
-        found = counts[ids[s.study_name]]
+        found = s.counts
         budget = int(s.user_attrs.get(BUDGET_ATTR, 0))
         validation = s.user_attrs.get(VALIDATION_ATTR)
         out.append(
             StudySummary(
-                name=s.study_name,
+                name=s.name,
                 env_id=config.task.env_id,
                 algo=config.algo,
                 state=study_state(found.finished, found.running, budget),

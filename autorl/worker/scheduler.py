@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import optuna
 
-from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, PRIORITY_ATTR, STATE_ATTR
-from autorl.search.trial_stats import study_counts, study_ids
+from autorl.search.queries import counted_studies
+from autorl.search.study_config import BUDGET_ATTR, PRIORITY_ATTR, STATE_ATTR
 
 INACTIVE = ("paused", "cancelled")
 
@@ -30,21 +30,15 @@ class Candidate:
 def open_studies(storage: optuna.storages.BaseStorage) -> list[Candidate]:
     """Studies with budget left, best candidate first (three queries whatever the number of
     studies and trials: the claim of every worker runs this)."""
-    studies = [
-        s
-        for s in storage.get_all_studies()
-        if CONFIG_ATTR in s.user_attrs and s.user_attrs.get(STATE_ATTR) not in INACTIVE
-    ]
-    ids = study_ids(storage)
-    counts = study_counts(storage, [ids[s.study_name] for s in studies])
     found = []
-    for study in studies:
-        study_id = ids[study.study_name]
+    for study in counted_studies(storage):
+        if study.user_attrs.get(STATE_ATTR) in INACTIVE:
+            continue
         budget = int(study.user_attrs.get(BUDGET_ATTR, 0))
-        used = counts[study_id].finished + counts[study_id].running
+        used = study.counts.finished + study.counts.running
         if used < budget:
             priority = int(study.user_attrs.get(PRIORITY_ATTR, 0))
-            found.append(Candidate(study.study_name, priority, used / budget, study_id))
+            found.append(Candidate(study.name, priority, used / budget, study.study_id))
     return sorted(found, key=lambda c: (-c.priority, c.progress, c.study_id))
 
 
