@@ -37,14 +37,18 @@ def main() -> None:
     p.add_argument("--step", type=int, default=8)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--name", help="output name (default: FAMILY-ALGO-TIMESTEPS)")
+    p.add_argument("--only", help="comma-separated variants (default: all of the family)")
+    p.add_argument("--configs", type=int, help="stop at this many configurations per task")
     args = p.parse_args()
     pool = json.loads(args.pool.read_text())
     name = args.name or f"{args.family.stem}-{args.algo}-{args.timesteps}"
     state = HERE / "state"
     state.mkdir(exist_ok=True)
     storage = f"sqlite:///{state / name}.db"
-    for budget in range(args.step, len(pool) + args.step, args.step):
-        budget = min(budget, len(pool))
+    size = min(len(pool), args.configs or len(pool))
+    only = ["--only", args.only] if args.only else []
+    for budget in range(args.step, size + args.step, args.step):
+        budget = min(budget, size)
         started = time.perf_counter()
         autorl(
             "family", "tune", str(args.family), "--algo", args.algo,
@@ -52,7 +56,7 @@ def main() -> None:
             "--enqueue", str(args.pool), "--pruner", "none", "--warm-start", "none",
             "--validation-seeds", "0", "--evaluations", "4", "--eval-episodes", "5",
             "--timeout-factor", "1000", "--jobs", str(args.jobs), "--no-progress",
-            "--storage", storage,
+            "--storage", storage, *only,
         )  # fmt: skip
         autorl(
             "meta-eval", "table", str(args.family), "--algo", args.algo,
