@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -69,7 +70,9 @@ def main() -> None:
     with open(path) as handle:
         configs = json.load(handle)
     for config in configs:
-        print(f"score {run(config, timesteps):.1f}", flush=True)
+        started = time.perf_counter()
+        score = run(config, timesteps)
+        print(f"score {score:.1f} seconds {time.perf_counter() - started:.3f}", flush=True)
 
 
 if __name__ == "__main__":

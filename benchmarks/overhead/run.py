@@ -3,7 +3,7 @@
 Runs ``autorl tune`` with the configurations enqueued (pruner off, no validation) and the bare
 SB3 script, alternating, REPEATS times; records wall-clock medians and their ratio with the
 machine. Usage: python benchmarks/overhead/run.py [--repeats 3] [--timesteps 20000]
-Results: benchmarks/overhead/results.json and results.md (appended per run).
+Results: benchmarks/overhead/results-TIMESTEPS.json (the latest run at that budget).
 """
 
 from __future__ import annotations
@@ -35,15 +35,35 @@ def resolved_configs(timesteps: int) -> Path:
     return path
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """Wall-clock and CPU (user + system) seconds of a command and its children."""
+def timed(cmd: list[str]) -> tuple[float, float, str]:
+    """Wall-clock and CPU (user + system) seconds of a command and its children, and its output."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.run(
+        cmd, check=True, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ).stdout
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, cpu, out
+
+
+def bare_trial_seconds(output: str) -> float:
+    """Sum of the bare script's per-configuration times (training and evaluation)."""
+    return sum(float(line.split()[3]) for line in output.splitlines() if line.startswith("score"))
+
+
+def autorl_trial_seconds(storage: str) -> float:
+    """Sum of the stored trials' durations (start to completion, as Optuna recorded them)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name="CartPole-v1-ppo", storage=storage)
+    return sum(
+        (t.datetime_complete - t.datetime_start).total_seconds()
+        for t in study.get_trials(deepcopy=False)
+        if t.datetime_complete is not None and t.datetime_start is not None
+    )
 
 
 def machine() -> dict:
@@ -75,10 +95,10 @@ def main() -> None:
     configs = json.loads((HERE / "configs.json").read_text())
     resolved = resolved_configs(args.timesteps)
     tmp = Path(tempfile.mkdtemp())
-    autorl, bare, autorl_cpu, bare_cpu = [], [], [], []
+    autorl, bare, autorl_cpu, bare_cpu, autorl_trials, bare_trials = [], [], [], [], [], []
     for rep in range(args.repeats):
         storage = f"sqlite:///{tmp / f'bench{rep}.db'}"
-        wall, cpu = timed(
+        wall, cpu, _ = timed(
             [
                 sys.executable,
                 "-m",
@@ -104,14 +124,17 @@ def main() -> None:
         )
         autorl.append(wall)
         autorl_cpu.append(cpu)
-        wall, cpu = timed(
+        autorl_trials.append(autorl_trial_seconds(storage))
+        wall, cpu, out = timed(
             [sys.executable, str(HERE / "bare_sb3.py"), str(resolved), str(args.timesteps)]
         )
         bare.append(wall)
         bare_cpu.append(cpu)
+        bare_trials.append(bare_trial_seconds(out))
         print(
-            f"repeat {rep}: autorl {autorl[-1]:.1f} s ({autorl_cpu[-1]:.1f} s CPU), "
-            f"bare SB3 {bare[-1]:.1f} s ({bare_cpu[-1]:.1f} s CPU)",
+            f"repeat {rep}: autorl {autorl[-1]:.1f} s ({autorl_cpu[-1]:.1f} s CPU, trials "
+            f"{autorl_trials[-1]:.1f} s), bare SB3 {bare[-1]:.1f} s ({bare_cpu[-1]:.1f} s CPU, "
+            f"runs {bare_trials[-1]:.1f} s)",
             flush=True,
         )
     result = {
@@ -128,8 +151,14 @@ def main() -> None:
         "autorl_cpu_s": autorl_cpu,
         "bare_cpu_s": bare_cpu,
         "cpu_ratio_of_medians": statistics.median(autorl_cpu) / statistics.median(bare_cpu),
+        # the training runs alone (no process start-up, imports, storage creation)
+        "autorl_trials_s": autorl_trials,
+        "bare_runs_s": bare_trials,
+        "trials_ratio_of_medians": (
+            statistics.median(autorl_trials) / statistics.median(bare_trials)
+        ),
     }
-    (HERE / "results.json").write_text(json.dumps(result, indent=2))
+    (HERE / f"results-{args.timesteps}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
 
 
