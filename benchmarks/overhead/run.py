@@ -120,6 +120,8 @@ def main() -> None:
                 "--storage",
                 storage,
                 "--no-progress",
+                "--warm-start",
+                "none",  # exactly the enqueued configurations, nothing proposed from history
             ]
         )
         autorl.append(wall)

@@ -83,6 +83,8 @@ def run_autorl(task: str) -> dict:
             "--no-progress",
             "--sampler-seed",
             "0",
+            "--warm-start",
+            "none",  # a cold search, like RL Zoo's: no shipped history
         ],
         check=True,
         cwd=ROOT,
