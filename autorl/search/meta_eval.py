@@ -2,12 +2,16 @@
 
 ``tpe_search`` is what autorl's own sampler would do on a table: multivariate TPE proposes a
 point, the nearest configuration of the pool not yet tried is "trained" (its recorded score
-is looked up), and TPE is told that configuration and score.
+is looked up), and TPE is told that configuration and score. TPE's random start-up trials
+are uniform picks from the untried pool instead: the pool is itself a uniform sample of the
+space, while mapping uniform points to their nearest pool configuration would favour
+configurations with large empty neighbourhoods (the same ones in every task and repetition).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import warnings
 from collections.abc import Sequence
 
@@ -39,9 +43,16 @@ def _distributions(rows: Sequence[TableRow]) -> dict[str, BaseDistribution]:
 
 
 def _lookup_search(
-    table: Table, task: str, first: Sequence[str], n: int, sampler: optuna.samplers.BaseSampler
+    table: Table,
+    task: str,
+    first: Sequence[str],
+    n: int,
+    sampler: optuna.samplers.BaseSampler,
+    seed: int,
+    random_until: int,
 ) -> list[str]:
-    """``first``, then the sampler's proposals mapped to the nearest untried pool configuration."""
+    """``first``, random pool picks up to ``random_until`` trials, then the sampler's proposals
+    mapped to the nearest untried pool configuration."""
     pool = table.common_configs()
     rows = [table.rows[task][c] for c in pool]
     dists = _distributions(rows)
@@ -65,6 +76,9 @@ def _lookup_search(
 
     for config in first[:n]:
         tell(config)
+    rng = random.Random(seed)
+    while len(chosen) < min(n, len(pool), random_until):
+        tell(rng.choice([c for c in pool if c not in chosen]))
     while len(chosen) < min(n, len(pool)):
         trial = study.ask(dists)
         point = trial.params
@@ -84,7 +98,7 @@ def tpe_search(
         sampler = optuna.samplers.TPESampler(
             n_startup_trials=STARTUP_TRIALS, multivariate=True, group=True, seed=seed
         )
-    return _lookup_search(table, task, first, n, sampler)
+    return _lookup_search(table, task, first, n, sampler, seed, STARTUP_TRIALS)
 
 
 def prior_tpe_search(
@@ -93,13 +107,15 @@ def prior_tpe_search(
     """TPE with the fading prior of ``past``: what a warm study runs after its proposals."""
     target = table.target(task)
     features = target.features
+    prior = prior_points(past, target)
     sampler = PriorTPESampler(
-        prior_points(past, target),
+        prior,
         lambda scores: scale_for(scores, features.random_return_mean if features else None, None),
         seed=seed,
         startup=STARTUP_TRIALS,
     )
-    return _lookup_search(table, task, first, n, sampler)
+    # with a prior, TPE models from the first trial on; without one it starts at random
+    return _lookup_search(table, task, first, n, sampler, seed, 0 if prior else STARTUP_TRIALS)
 
 
 def table_from_storage(

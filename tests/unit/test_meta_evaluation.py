@@ -92,3 +92,18 @@ def test_history_from_another_family_with_other_actions_changes_nothing():
     cold = leave_one_task_out(table, [Arm("cold", "random")], {"random": random_search}, 5, 1)
     warm = leave_one_task_out(table, [arm], {"random": random_search}, 5, 1)
     assert [r.configs for r in cold] == [r.configs for r in warm]
+
+
+def test_cold_tpe_starts_with_uniform_pool_picks_not_the_most_isolated_configuration():
+    # 9 configurations crowd lr ~ 1e-3; one stands alone at 1e-5. Mapping uniform points to
+    # their nearest pool configuration would pick the lone one ~half the time (its
+    # neighbourhood is half the log range); a uniform pick takes it 1 time in 10.
+    table = Table()
+    table.add_task(TableTask("a", "a@1000", ("pendulum",), features(), threshold=-200))
+    for lr in [1e-5] + [10 ** (-3 + 0.01 * i) for i in range(9)]:
+        params = {"lr": lr, "act": "relu"}
+        table.add_row(TableRow("a", params_key(params), params, -300.0, {"lr": LR, "act": ACT}))
+    lone = params_key({"lr": 1e-5, "act": "relu"})
+    firsts = [tpe_search(table, "a", [], 1, seed)[0] for seed in range(60)]
+    assert firsts.count(lone) <= 15  # expected 6 of 60
+    assert len(set(firsts)) >= 7
