@@ -214,7 +214,8 @@ def _run(study, config: StudyConfig, url: str, jobs: int, device, progress: bool
 
     bar = ProgressBar(study.study_name, enabled=progress)
     try:
-        run_study(study, url, jobs=jobs, device=device, on_progress=bar)
+        # no bar, no snapshots: each one reads every trial of the study
+        run_study(study, url, jobs=jobs, device=device, on_progress=bar if progress else None)
     finally:
         bar.close()
     validation = finish_study(study, config, device)

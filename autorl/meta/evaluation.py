@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -92,6 +93,12 @@ def _run(table: Table, task: str, arm: Arm, configs: list[str], rep: int, n_warm
     )
 
 
+def search_seed(task: str, rep: int) -> int:
+    """The searcher's seed for one repetition on one task: repetitions differ, and so do tasks
+    (one seed for all tasks would make every task's random start the same draw)."""
+    return zlib.crc32(f"{task}/{rep}".encode())
+
+
 def history_for(table: Table, task: str, arm: Arm) -> list[PastTask]:
     """What the arm knows when ``task`` is held out: the other tasks, or the arm's history."""
     history = arm.history or table
@@ -126,7 +133,8 @@ def leave_one_task_out(
             first = warm_first(table, task, arm)
             past = history_for(table, task, arm)
             for rep in range(reps):
-                configs = searchers[arm.searcher](table, task, first, n_trials, rep, past)
+                seed = search_seed(task, rep)
+                configs = searchers[arm.searcher](table, task, first, n_trials, seed, past)
                 results.append(_run(table, task, arm, configs, rep, len(first)))
     return results
 

@@ -107,3 +107,12 @@ def test_cold_tpe_starts_with_uniform_pool_picks_not_the_most_isolated_configura
     firsts = [tpe_search(table, "a", [], 1, seed)[0] for seed in range(60)]
     assert firsts.count(lone) <= 15  # expected 6 of 60
     assert len(set(firsts)) >= 7
+
+
+def test_each_task_gets_its_own_random_draw_in_a_repetition():
+    # one seed per repetition for all tasks would make every task's cold search the same
+    # sequence: the tasks would not be independent samples of the arm.
+    table = synthetic_table({"a": -3.0, "b": -3.2, "c": -2.9})
+    results = leave_one_task_out(table, [Arm("cold", "random")], {"random": random_search}, 5, 2)
+    firsts = {(r.task, r.rep): r.configs for r in results}
+    assert len(set(firsts.values())) == 6
