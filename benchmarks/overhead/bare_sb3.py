@@ -49,7 +49,7 @@ class Periodic(BaseCallback):
         return True
 
 
-def run(config: dict, timesteps: int, seed: int = 0) -> float:
+def run(config: dict, timesteps: int, seed: int = 0) -> list[float]:
     kwargs = dict(config["sb3_kwargs"])
     pk = dict(kwargs.pop("policy_kwargs", {}))
     pk["activation_fn"] = ACTIVATIONS[pk.get("activation_fn", "tanh")]
@@ -59,10 +59,10 @@ def run(config: dict, timesteps: int, seed: int = 0) -> float:
     at = [round(k * timesteps / N_EVALUATIONS) for k in range(1, N_EVALUATIONS)]
     callback = Periodic(at, eval_env)
     model.learn(total_timesteps=timesteps, callback=callback)
-    score = evaluate(model, eval_env)
+    callback.scores.append(evaluate(model, eval_env))
     venv.close()
     eval_env.close()
-    return score
+    return callback.scores
 
 
 def main() -> None:
@@ -71,8 +71,9 @@ def main() -> None:
         configs = json.load(handle)
     for config in configs:
         started = time.perf_counter()
-        score = run(config, timesteps)
-        print(f"score {score:.1f} seconds {time.perf_counter() - started:.3f}", flush=True)
+        curve = run(config, timesteps)
+        seconds = time.perf_counter() - started
+        print(f"score {curve[-1]:.1f} seconds {seconds:.3f} curve {json.dumps(curve)}", flush=True)
 
 
 if __name__ == "__main__":

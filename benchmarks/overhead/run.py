@@ -53,16 +53,35 @@ def bare_trial_seconds(output: str) -> float:
     return sum(float(line.split()[3]) for line in output.splitlines() if line.startswith("score"))
 
 
-def autorl_trial_seconds(storage: str) -> float:
-    """Sum of the stored trials' durations (start to completion, as Optuna recorded them)."""
+def bare_curves(output: str) -> list[list[float]]:
+    """The bare script's evaluation curves, one per configuration."""
+    return [
+        json.loads(line.split(" curve ", 1)[1]) for line in output.splitlines() if " curve " in line
+    ]
+
+
+def autorl_trials(storage: str) -> tuple[float, list[list[float]]]:
+    """Sum of the stored trials' durations (start to completion, as Optuna recorded them) and
+    their evaluation curves (intermediate values), in trial order."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name="CartPole-v1-ppo", storage=storage)
-    return sum(
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    seconds = sum(
         (t.datetime_complete - t.datetime_start).total_seconds()
-        for t in study.get_trials(deepcopy=False)
+        for t in trials
         if t.datetime_complete is not None and t.datetime_start is not None
+    )
+    curves = [[t.intermediate_values[k] for k in sorted(t.intermediate_values)] for t in trials]
+    return seconds, curves
+
+
+def same_work(autorl: list[list[float]], bare: list[list[float]]) -> bool:
+    """Both sides trained the same models: every evaluation equal (to 0.1, as printed)."""
+    return len(autorl) == len(bare) and all(
+        len(a) == len(b) and all(abs(x - y) < 0.1 for x, y in zip(a, b, strict=True))
+        for a, b in zip(autorl, bare, strict=True)
     )
 
 
@@ -95,7 +114,8 @@ def main() -> None:
     configs = json.loads((HERE / "configs.json").read_text())
     resolved = resolved_configs(args.timesteps)
     tmp = Path(tempfile.mkdtemp())
-    autorl, bare, autorl_cpu, bare_cpu, autorl_trials, bare_trials = [], [], [], [], [], []
+    autorl, bare, autorl_cpu, bare_cpu, autorl_trial_s, bare_trials = [], [], [], [], [], []
+    identical = []
     for rep in range(args.repeats):
         storage = f"sqlite:///{tmp / f'bench{rep}.db'}"
         wall, cpu, _ = timed(
@@ -126,17 +146,19 @@ def main() -> None:
         )
         autorl.append(wall)
         autorl_cpu.append(cpu)
-        autorl_trials.append(autorl_trial_seconds(storage))
+        seconds, autorl_curves = autorl_trials(storage)
+        autorl_trial_s.append(seconds)
         wall, cpu, out = timed(
             [sys.executable, str(HERE / "bare_sb3.py"), str(resolved), str(args.timesteps)]
         )
         bare.append(wall)
         bare_cpu.append(cpu)
         bare_trials.append(bare_trial_seconds(out))
+        identical.append(same_work(autorl_curves, bare_curves(out)))
         print(
             f"repeat {rep}: autorl {autorl[-1]:.1f} s ({autorl_cpu[-1]:.1f} s CPU, trials "
-            f"{autorl_trials[-1]:.1f} s), bare SB3 {bare[-1]:.1f} s ({bare_cpu[-1]:.1f} s CPU, "
-            f"runs {bare_trials[-1]:.1f} s)",
+            f"{autorl_trial_s[-1]:.1f} s), bare SB3 {bare[-1]:.1f} s ({bare_cpu[-1]:.1f} s CPU, "
+            f"runs {bare_trials[-1]:.1f} s); same learning curves: {identical[-1]}",
             flush=True,
         )
     result = {
@@ -153,11 +175,12 @@ def main() -> None:
         "autorl_cpu_s": autorl_cpu,
         "bare_cpu_s": bare_cpu,
         "cpu_ratio_of_medians": statistics.median(autorl_cpu) / statistics.median(bare_cpu),
+        "same_learning_curves": identical,  # both sides did the same work, evaluation by evaluation
         # the training runs alone (no process start-up, imports, storage creation)
-        "autorl_trials_s": autorl_trials,
+        "autorl_trials_s": autorl_trial_s,
         "bare_runs_s": bare_trials,
         "trials_ratio_of_medians": (
-            statistics.median(autorl_trials) / statistics.median(bare_trials)
+            statistics.median(autorl_trial_s) / statistics.median(bare_trials)
         ),
     }
     (HERE / f"results-{args.timesteps}.json").write_text(json.dumps(result, indent=2))
