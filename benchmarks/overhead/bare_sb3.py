@@ -73,7 +73,7 @@ def main() -> None:
         started = time.perf_counter()
         curve = run(config, timesteps)
         seconds = time.perf_counter() - started
-        print(f"score {curve[-1]:.1f} seconds {seconds:.3f} curve {json.dumps(curve)}", flush=True)
+        print(json.dumps({"score": curve[-1], "seconds": seconds, "curve": curve}), flush=True)
 
 
 if __name__ == "__main__":

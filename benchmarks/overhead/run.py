@@ -48,16 +48,9 @@ def timed(cmd: list[str]) -> tuple[float, float, str]:
     return wall, cpu, out
 
 
-def bare_trial_seconds(output: str) -> float:
-    """Sum of the bare script's per-configuration times (training and evaluation)."""
-    return sum(float(line.split()[3]) for line in output.splitlines() if line.startswith("score"))
-
-
-def bare_curves(output: str) -> list[list[float]]:
-    """The bare script's evaluation curves, one per configuration."""
-    return [
-        json.loads(line.split(" curve ", 1)[1]) for line in output.splitlines() if " curve " in line
-    ]
+def bare_runs(output: str) -> list[dict]:
+    """The bare script's runs: one JSON line each (score, seconds, evaluation curve)."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
 def autorl_trials(storage: str) -> tuple[float, list[list[float]]]:
@@ -78,9 +71,9 @@ def autorl_trials(storage: str) -> tuple[float, list[list[float]]]:
 
 
 def same_work(autorl: list[list[float]], bare: list[list[float]]) -> bool:
-    """Both sides trained the same models: every evaluation equal (to 0.1, as printed)."""
+    """Both sides trained the same models: every evaluation equal."""
     return len(autorl) == len(bare) and all(
-        len(a) == len(b) and all(abs(x - y) < 0.1 for x, y in zip(a, b, strict=True))
+        len(a) == len(b) and all(abs(x - y) < 1e-6 for x, y in zip(a, b, strict=True))
         for a, b in zip(autorl, bare, strict=True)
     )
 
@@ -153,8 +146,9 @@ def main() -> None:
         )
         bare.append(wall)
         bare_cpu.append(cpu)
-        bare_trials.append(bare_trial_seconds(out))
-        identical.append(same_work(autorl_curves, bare_curves(out)))
+        runs = bare_runs(out)
+        bare_trials.append(sum(run["seconds"] for run in runs))
+        identical.append(same_work(autorl_curves, [run["curve"] for run in runs]))
         print(
             f"repeat {rep}: autorl {autorl[-1]:.1f} s ({autorl_cpu[-1]:.1f} s CPU, trials "
             f"{autorl_trial_s[-1]:.1f} s), bare SB3 {bare[-1]:.1f} s ({bare_cpu[-1]:.1f} s CPU, "
