@@ -18,7 +18,7 @@ import random
 import statistics
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from autorl.meta.data import PastTask
 from autorl.meta.normalize import Scale
@@ -49,6 +49,9 @@ class Arm:
     strategy: str | None = None
     proposals: int = 5
     history: Table | None = None  # default: the other tasks of the evaluated table
+    # treat ``history`` as if it were the target's family: the down-weighting and fallback
+    # switched off, to measure what they protect against
+    trust_history: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,11 @@ def search_seed(task: str, rep: int) -> int:
 def history_for(table: Table, task: str, arm: Arm) -> list[PastTask]:
     """What the arm knows when ``task`` is held out: the other tasks, or the arm's history."""
     history = arm.history or table
-    return [history.past_task(n) for n in history.tasks if history is not table or n != task]
+    past = [history.past_task(n) for n in history.tasks if history is not table or n != task]
+    if arm.trust_history:
+        families = table.target(task).families
+        past = [replace(p, families=families) for p in past]
+    return past
 
 
 def warm_first(table: Table, task: str, arm: Arm) -> list[str]:

@@ -24,6 +24,11 @@ def default_arms(proposals: int, history: Table | None) -> list[Arm]:
             Arm(f"warm-{name}+prior-other-history", "prior-tpe", name, proposals, history)
             for name in STRATEGIES
         ]
+        # what the fallback protects against: the other family's results taken at full weight
+        arms += [
+            Arm(f"warm-{name}+prior-other-trusted", "prior-tpe", name, proposals, history, True)
+            for name in STRATEGIES
+        ]
     return arms
 
 
@@ -70,7 +75,7 @@ def _plot(results, n_trials: int, path: Path) -> None:
         xaxis_title="trials",
         yaxis_title="normalised regret (0 = best configuration in the table)",
     )
-    fig.write_html(path, include_plotlyjs=True, full_html=True)
+    fig.write_html(path, include_plotlyjs="cdn", full_html=True)  # small enough to commit
 
 
 def run_and_report(

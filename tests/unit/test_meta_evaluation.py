@@ -94,6 +94,19 @@ def test_history_from_another_family_with_other_actions_changes_nothing():
     assert [r.configs for r in cold] == [r.configs for r in warm]
 
 
+def test_distant_history_is_ignored_unless_the_arm_trusts_it():
+    # another continuous-action family whose features are far from the target's: weight
+    # ~0.3 * exp(-d^2) < MIN_WEIGHT, so no proposals; the trusted arm takes it at full weight
+    table = synthetic_table({"a": -3.0, "b": -3.2})
+    other = synthetic_table({"x": -4.8}, family="mountaincar")
+    far = features(obs=100)  # a 100-dimensional observation: far from 3
+    other.tasks["x"] = TableTask("x", "x@1000", ("mountaincar",), far, -200)
+    assert warm_first(table, "a", Arm("other", "random", "portfolio", 3, history=other)) == []
+    trusted = warm_first(table, "a", Arm("t", "random", "portfolio", 3, other, trust_history=True))
+    best_on_x = max(other.configs("x"), key=lambda c: other.score("x", c))
+    assert trusted and trusted[0] == best_on_x
+
+
 def test_cold_tpe_starts_with_uniform_pool_picks_not_the_most_isolated_configuration():
     # 9 configurations crowd lr ~ 1e-3; one stands alone at 1e-5. Mapping uniform points to
     # their nearest pool configuration picked the lone one 21 times in 60 (its neighbourhood
