@@ -28,6 +28,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--history", type=Path, help="another table as the only history (e.g. another family)"
     )
+    r.add_argument(
+        "--history-tasks",
+        type=int,
+        help="warm arms learn from only this many of the other tasks, drawn per repetition "
+        "(1: the second task of a family; default: all)",
+    )
     r.add_argument("--out", type=Path, required=True, help="folder for results.json, .md, .html")
     r.set_defaults(handler=cmd_run)
 
@@ -67,7 +73,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     table = Table.from_jsonl(args.table)
     history = Table.from_jsonl(args.history) if args.history else None
-    summary = run_and_report(table, args.trials, args.reps, args.proposals, history, args.out)
+    if args.history_tasks is not None and args.history_tasks < 1:
+        raise ValueError(f"--history-tasks {args.history_tasks}: give at least 1")
+    summary = run_and_report(
+        table, args.trials, args.reps, args.proposals, history, args.out, args.history_tasks
+    )
     print(json.dumps(summary, indent=2))
     return 0
 

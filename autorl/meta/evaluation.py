@@ -52,6 +52,9 @@ class Arm:
     # treat ``history`` as if it were the target's family: the down-weighting and fallback
     # switched off, to measure what they protect against
     trust_history: bool = False
+    # learn from only this many of the other tasks, a different random choice per repetition
+    # (1: the second task of a family); None: all of them
+    history_tasks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -102,21 +105,28 @@ def search_seed(task: str, rep: int) -> int:
     return zlib.crc32(f"{task}/{rep}".encode())
 
 
-def history_for(table: Table, task: str, arm: Arm) -> list[PastTask]:
-    """What the arm knows when ``task`` is held out: the other tasks, or the arm's history."""
+def history_for(table: Table, task: str, arm: Arm, rep: int = 0) -> list[PastTask]:
+    """What the arm knows when ``task`` is held out in repetition ``rep``: the other tasks (or
+    ``arm.history_tasks`` of them), or the arm's own history."""
     history = arm.history or table
-    past = [history.past_task(n) for n in history.tasks if history is not table or n != task]
+    names = [n for n in history.tasks if history is not table or n != task]
+    if arm.history_tasks is not None and arm.history_tasks < len(names):
+        names = sorted(random.Random(search_seed(task, rep)).sample(names, arm.history_tasks))
+    past = [history.past_task(n) for n in names]
     if arm.trust_history:
         families = table.target(task).families
         past = [replace(p, families=families) for p in past]
     return past
 
 
-def warm_first(table: Table, task: str, arm: Arm) -> list[str]:
-    """The arm's proposals for ``task`` as pool configurations (those outside the pool dropped)."""
+def warm_first(
+    table: Table, task: str, arm: Arm, past: Sequence[PastTask] | None = None
+) -> list[str]:
+    """The arm's proposals for ``task`` as pool configurations (those outside the pool dropped),
+    learnt from ``past`` (default: ``history_for`` the arm)."""
     if arm.strategy is None:
         return []
-    past = history_for(table, task, arm)
+    past = history_for(table, task, arm) if past is None else past
     pool = set(table.common_configs())
     first = []
     for proposal in propose(past, table.target(task), arm.proposals, arm.strategy):
@@ -137,9 +147,9 @@ def leave_one_task_out(
     results = []
     for task in tasks or list(table.tasks):
         for arm in arms:
-            first = warm_first(table, task, arm)
-            past = history_for(table, task, arm)
             for rep in range(reps):
+                past = history_for(table, task, arm, rep)
+                first = warm_first(table, task, arm, past)
                 seed = search_seed(task, rep)
                 configs = searchers[arm.searcher](table, task, first, n_trials, seed, past)
                 results.append(_run(table, task, arm, configs, rep, len(first)))

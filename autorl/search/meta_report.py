@@ -15,10 +15,16 @@ from autorl.search.meta_eval import prior_tpe_search, tpe_search
 SEARCHERS = {"tpe": tpe_search, "random": random_search, "prior-tpe": prior_tpe_search}
 
 
-def default_arms(proposals: int, history: Table | None) -> list[Arm]:
+def default_arms(
+    proposals: int, history: Table | None, history_tasks: int | None = None
+) -> list[Arm]:
     arms = [Arm("cold-tpe", "tpe"), Arm("cold-random", "random")]
-    arms += [Arm(f"warm-{name}", "tpe", name, proposals) for name in STRATEGIES]
-    arms += [Arm(f"warm-{name}+prior", "prior-tpe", name, proposals) for name in STRATEGIES]
+    for name in STRATEGIES:
+        arms.append(Arm(f"warm-{name}", "tpe", name, proposals, history_tasks=history_tasks))
+    for name in STRATEGIES:
+        arms.append(
+            Arm(f"warm-{name}+prior", "prior-tpe", name, proposals, history_tasks=history_tasks)
+        )
     if history is not None:
         arms += [
             Arm(f"warm-{name}+prior-other-history", "prior-tpe", name, proposals, history)
@@ -79,7 +85,13 @@ def _plot(results, n_trials: int, path: Path) -> None:
 
 
 def run_and_report(
-    table: Table, n_trials: int, reps: int, proposals: int, history: Table | None, out: Path
+    table: Table,
+    n_trials: int,
+    reps: int,
+    proposals: int,
+    history: Table | None,
+    out: Path,
+    history_tasks: int | None = None,
 ) -> dict[str, Any]:
     if len(table.tasks) < 2:
         raise ValueError("leave-one-task-out needs a table with at least two tasks")
@@ -88,13 +100,15 @@ def run_and_report(
         raise ValueError(
             f"--trials {n_trials} is more than the {pool} configurations scored on every task"
         )
-    results = leave_one_task_out(table, default_arms(proposals, history), SEARCHERS, n_trials, reps)
+    arms = default_arms(proposals, history, history_tasks)
+    results = leave_one_task_out(table, arms, SEARCHERS, n_trials, reps)
     summaries = summarize(results, n_trials)
     out.mkdir(parents=True, exist_ok=True)
     summary = {
         "trials": n_trials,
         "reps": reps,
         "proposals": proposals,
+        "history_tasks": history_tasks,
         "pool": pool,
         "tasks": list(table.tasks),
         "arms": [s.__dict__ for s in summaries],

@@ -8,7 +8,14 @@ import random
 import optuna
 import pytest
 
-from autorl.meta.evaluation import Arm, leave_one_task_out, random_search, summarize, warm_first
+from autorl.meta.evaluation import (
+    Arm,
+    history_for,
+    leave_one_task_out,
+    random_search,
+    summarize,
+    warm_first,
+)
 from autorl.meta.params import params_key
 from autorl.meta.table import Table, TableRow, TableTask
 from autorl.search.meta_eval import prior_tpe_search, tpe_search
@@ -105,6 +112,17 @@ def test_distant_history_is_ignored_unless_the_arm_trusts_it():
     trusted = warm_first(table, "a", Arm("t", "random", "portfolio", 3, other, trust_history=True))
     best_on_x = max(other.configs("x"), key=lambda c: other.score("x", c))
     assert trusted and trusted[0] == best_on_x
+
+
+def test_history_of_one_task_is_another_task_drawn_per_repetition():
+    table = synthetic_table({"a": -3.0, "b": -3.2, "c": -2.8, "d": -3.4})
+    arm = Arm("warm-1", "random", "portfolio", 3, history_tasks=1)
+    drawn = [history_for(table, "a", arm, rep) for rep in range(12)]
+    assert all(len(past) == 1 and past[0].name != "a" for past in drawn)
+    assert len({past[0].name for past in drawn}) > 1  # not the same task every repetition
+    results = leave_one_task_out(table, [arm], {"random": random_search}, 5, 3, tasks=["a"])
+    for result, past in zip(results, drawn, strict=False):
+        assert list(result.configs[:3]) == warm_first(table, "a", arm, past)
 
 
 def test_cold_tpe_starts_with_uniform_pool_picks_not_the_most_isolated_configuration():
