@@ -34,6 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="warm arms learn from only this many of the other tasks, drawn per repetition "
         "(1: the second task of a family; default: all)",
     )
+    r.add_argument(
+        "--threshold",
+        type=float,
+        help="the return that counts as reached on every task, instead of the tasks' own "
+        "(a stricter bar tells strategies apart)",
+    )
     r.add_argument("--out", type=Path, required=True, help="folder for results.json, .md, .html")
     r.set_defaults(handler=cmd_run)
 
@@ -76,7 +82,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.history_tasks is not None and args.history_tasks < 1:
         raise ValueError(f"--history-tasks {args.history_tasks}: give at least 1")
     summary = run_and_report(
-        table, args.trials, args.reps, args.proposals, history, args.out, args.history_tasks
+        table,
+        args.trials,
+        args.reps,
+        args.proposals,
+        history,
+        args.out,
+        args.history_tasks,
+        args.threshold,
     )
     print(json.dumps(summary, indent=2))
     return 0

@@ -38,7 +38,9 @@ def default_arms(
     return arms
 
 
-def _markdown(summaries: list[ArmSummary], n_trials: int, table: Table) -> str:
+def _markdown(
+    summaries: list[ArmSummary], n_trials: int, table: Table, threshold: float | None
+) -> str:
     regret_cols = sorted({t for s in summaries for t in s.regret_at})
     head = [
         "arm",
@@ -60,7 +62,10 @@ def _markdown(summaries: list[ArmSummary], n_trials: int, table: Table) -> str:
             f"{s.first3_hit_rate:.0%}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    thresholds = ", ".join(f"{name} {table.threshold(name):g}" for name in table.tasks)
+    thresholds = ", ".join(
+        f"{name} {table.threshold(name) if threshold is None else threshold:g}"
+        for name in table.tasks
+    )
     lines.append("")
     lines.append(f"Thresholds: {thresholds}. Pool: {len(table.common_configs())} configurations.")
     return "\n".join(lines) + "\n"
@@ -92,6 +97,7 @@ def run_and_report(
     history: Table | None,
     out: Path,
     history_tasks: int | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     if len(table.tasks) < 2:
         raise ValueError("leave-one-task-out needs a table with at least two tasks")
@@ -101,7 +107,7 @@ def run_and_report(
             f"--trials {n_trials} is more than the {pool} configurations scored on every task"
         )
     arms = default_arms(proposals, history, history_tasks)
-    results = leave_one_task_out(table, arms, SEARCHERS, n_trials, reps)
+    results = leave_one_task_out(table, arms, SEARCHERS, n_trials, reps, threshold=threshold)
     summaries = summarize(results, n_trials)
     out.mkdir(parents=True, exist_ok=True)
     summary = {
@@ -109,6 +115,7 @@ def run_and_report(
         "reps": reps,
         "proposals": proposals,
         "history_tasks": history_tasks,
+        "threshold": threshold,
         "pool": pool,
         "tasks": list(table.tasks),
         "arms": [s.__dict__ for s in summaries],
@@ -116,6 +123,6 @@ def run_and_report(
     (out / "results.json").write_text(
         json.dumps({**summary, "runs": [r.__dict__ for r in results]}, indent=1, default=list)
     )
-    (out / "results.md").write_text(_markdown(summaries, n_trials, table))
+    (out / "results.md").write_text(_markdown(summaries, n_trials, table, threshold))
     _plot(results, n_trials, out / "regret.html")
     return summary

@@ -125,6 +125,20 @@ def test_history_of_one_task_is_another_task_drawn_per_repetition():
         assert list(result.configs[:3]) == warm_first(table, "a", arm, past)
 
 
+def test_a_stricter_threshold_changes_the_metrics_not_the_search():
+    table = synthetic_table({"a": -3.0, "b": -3.2})
+    arm = Arm("warm", "random", "portfolio", 3)
+    loose = leave_one_task_out(table, [arm], {"random": random_search}, 10, 2)
+    strict = leave_one_task_out(table, [arm], {"random": random_search}, 10, 2, threshold=-151)
+    assert [r.configs for r in loose] == [r.configs for r in strict]
+    assert [r.regret for r in loose] == [r.regret for r in strict]
+    for lo, st in zip(loose, strict, strict=True):
+        assert lo.to_threshold is not None
+        assert st.to_threshold is None or st.to_threshold >= lo.to_threshold
+        hits = [i for i, s in enumerate(st.scores, 1) if s is not None and s >= -151]
+        assert st.to_threshold == (hits[0] if hits else None)
+
+
 def test_cold_tpe_starts_with_uniform_pool_picks_not_the_most_isolated_configuration():
     # 9 configurations crowd lr ~ 1e-3; one stands alone at 1e-5. Mapping uniform points to
     # their nearest pool configuration picked the lone one 21 times in 60 (its neighbourhood
