@@ -58,7 +58,7 @@ def _markdown(
             s.arm,
             f"{s.reached}/{s.runs}",
             median,
-            *[f"{s.regret_at[t]:.3f}" for t in regret_cols],
+            *[f"{s.regret_at[t]:.4f}" for t in regret_cols],
             f"{s.first3_hit_rate:.0%}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
