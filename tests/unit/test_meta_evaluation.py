@@ -19,6 +19,7 @@ from autorl.meta.evaluation import (
 from autorl.meta.params import params_key
 from autorl.meta.table import Table, TableRow, TableTask
 from autorl.search.meta_eval import prior_tpe_search, tpe_search
+from tests.integration.cli_helpers import run_cli
 from tests.unit.test_meta_strategies import features
 
 LR = optuna.distributions.distribution_to_json(
@@ -161,3 +162,20 @@ def test_each_task_gets_its_own_random_draw_in_a_repetition():
     results = leave_one_task_out(table, [Arm("cold", "random")], {"random": random_search}, 5, 2)
     firsts = {(r.task, r.rep): r.configs for r in results}
     assert len(set(firsts.values())) == 6
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--history-tasks", "0"], "--history-tasks 0: give at least 1"),
+        (["--trials", "50"], "--trials 50 is more than the 40 configurations"),
+    ],
+)
+def test_meta_eval_run_refuses_impossible_options(tmp_path, capsys, extra, message):
+    path = tmp_path / "t.jsonl"
+    synthetic_table({"a": -3.0, "b": -3.2}).to_jsonl(path)
+    code, _, err = run_cli(
+        ["meta-eval", "run", str(path), "--out", str(tmp_path / "o"), *extra], capsys
+    )
+    assert code != 0 and message in err
+    assert not (tmp_path / "o").exists()
