@@ -6,6 +6,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from autorl.search.study_config import DEFAULT_TEST_SEEDS
+
 Algo = Literal["ppo", "a2c", "dqn", "sac", "td3"]
 State = Literal["open", "running", "done", "paused", "cancelled"]
 
@@ -31,11 +33,20 @@ class StudyCreate(_Strict):
     timesteps: int = Field(ge=100, le=1_000_000_000, description="env steps per training run")
     space: str | None = Field(default=None, min_length=1, max_length=100)
     space_inline: dict[str, Any] | None = None
-    seeds: int = Field(default=1, ge=1, le=100)
+    seeds: int | None = Field(
+        default=None, ge=1, le=100, description="no racing: exactly this many seeds per trial"
+    )
+    max_seeds: int | None = Field(default=None, ge=1, le=100, description="racing (default 3)")
+    min_seeds: int | None = Field(default=None, ge=1, le=100, description="racing (default 3)")
+    race_z: float | None = Field(default=None, ge=0, le=10)
+    aggregate: Literal["mean", "iqm", "median", "worst", "lcb"] | None = None
+    threshold: float | None = Field(default=None, description="the return that counts as solved")
     evaluations: int = Field(default=10, ge=1, le=1000)
     eval_episodes: int = Field(default=5, ge=1, le=10_000)
     pruner: Literal["median", "hyperband", "none"] = "median"
-    validation_seeds: int = Field(default=3, ge=0, le=100)
+    validation_seeds: int = Field(
+        default=DEFAULT_TEST_SEEDS, ge=0, le=100, description="unseen seeds of the final test"
+    )
     warm_start: Literal["auto", "none"] = "auto"
     warm_start_trials: int = Field(default=5, ge=0, le=100)
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
@@ -80,6 +91,34 @@ class BudgetUpdate(_Strict):
     trials: int = Field(ge=1, le=100_000, description="new total budget (only grows)")
 
 
+class SeedPolicy(BaseModel):
+    """How the study chooses seeds: racing (min/max seeds) or ``seeds`` for every trial."""
+
+    racing: bool
+    min_seeds: int  # seeds the published configuration ran, at least
+    max_seeds: int
+    aggregate: str  # how a configuration's seed scores become its score
+
+
+class TestResult(BaseModel):
+    """The published score: the chosen trial re-trained on seeds no choice used."""
+
+    trial: int
+    selection_score: float | None  # its aggregate over its training seeds (what chose it)
+    selection_seeds: list[int]
+    aggregate: str
+    score: float | None  # the same aggregate over the test seeds
+    mean: float | None
+    ci95: list[float] | None
+    worst: float | None
+    scores: list[float | None]  # per test seed (None: that run failed)
+    test_seeds: list[int]
+    episodes: int
+    first_episode_seed: int
+    threshold: float | None
+    solved_fraction: float | None  # test seeds reaching the threshold
+
+
 class StudyPublic(BaseModel):
     id: str  # the study name
     env_id: str
@@ -89,8 +128,10 @@ class StudyPublic(BaseModel):
     trials_done: int
     budget: int
     running: int
-    best: float | None
-    validated_best: float | None
+    best: float | None  # the selection score of the best selectable trial
+    validated_best: float | None  # the test mean (kept name); ``test`` has the figures
+    seeds: SeedPolicy
+    test: TestResult | None
     failures: dict[str, int]  # reason -> trials
     priority: int
     warm_start: list[str]  # origins of the queued warm-start configurations
@@ -105,6 +146,8 @@ class TrialPublic(BaseModel):
     failure_reason: str | None
     env_steps: int | None
     wall_s: float | None
+    seed_scores: list[float]  # per seed run, in seed order (value: their aggregate)
+    selectable: bool  # ran the study's min_seeds seeds: may be its best
 
 
 class FamilyPublic(BaseModel):

@@ -9,7 +9,7 @@ from autorl.api.errors import Unprocessable
 from autorl.api.schemas import StudyCreate
 from autorl.api.settings import ApiSettings
 from autorl.errors import StudyError
-from autorl.search.study_config import EVAL_SEED, StudyConfig
+from autorl.search.study_config import EVAL_SEED, StudyConfig, seed_fields
 from autorl.search.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, available_spaces, load_space
 from autorl.types import EvalSettings, TaskSpec
@@ -101,24 +101,31 @@ def space_of(body: StudyCreate) -> SearchSpace:
     return space
 
 
-def study_config(body: StudyCreate, task: TaskSpec, space: SearchSpace) -> StudyConfig:
-    config = StudyConfig(
-        task=task,
-        algo=body.algo,
-        space=space.to_dict(),
-        timesteps=body.timesteps,
-        seeds=body.seeds,
-        evaluation=EvalSettings(
-            n_evaluations=body.evaluations, episodes=body.eval_episodes, seed=EVAL_SEED
-        ),
-        pruner=body.pruner,
-        validation_seeds=body.validation_seeds,
-    )
+def study_config(
+    body: StudyCreate, task: TaskSpec, space: SearchSpace
+) -> tuple[StudyConfig, tuple[str, ...]]:
+    """The study the body asks for, and the fields a continued study keeps from storage."""
     try:
+        seeds, keep = seed_fields(
+            body.seeds, body.max_seeds, body.min_seeds, body.race_z, body.aggregate
+        )
+        config = StudyConfig(
+            task=task,
+            algo=body.algo,
+            space=space.to_dict(),
+            timesteps=body.timesteps,
+            **seeds,
+            evaluation=EvalSettings(
+                n_evaluations=body.evaluations, episodes=body.eval_episodes, seed=EVAL_SEED
+            ),
+            pruner=body.pruner,
+            validation_seeds=body.validation_seeds,
+            threshold=body.threshold,
+        )
         config.check()
     except StudyError as exc:
         raise Unprocessable(str(exc)) from exc
-    return config
+    return config, keep
 
 
 def warm_settings(body: StudyCreate) -> WarmStartSettings:

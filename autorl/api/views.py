@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autorl.api.schemas import StudyPublic, TrialPublic
+from autorl.api.schemas import SeedPolicy, StudyPublic, TestResult, TrialPublic
 from autorl.api.store import StudyRecord
 from autorl.search import attrs
 from autorl.search.study_config import CONFIG_ATTR, PRIORITY_ATTR, VALIDATION_ATTR, StudyConfig
@@ -36,9 +36,37 @@ def study_public(record: StudyRecord) -> StudyPublic:
         running=record.counts.running,
         best=finite(record.counts.best),
         validated_best=finite(validation.get("mean")),
+        seeds=SeedPolicy(
+            racing=config.race is not None,
+            min_seeds=config.min_seeds,
+            max_seeds=config.max_seeds,
+            aggregate=config.aggregate,
+        ),
+        test=test_result(validation) if validation.get("mean") is not None else None,
         failures=record.counts.failures,
         priority=int(record.user_attrs.get(PRIORITY_ATTR, 0)),
         warm_start=list(warm.get("queued", [])),
+    )
+
+
+def test_result(record: dict[str, Any]) -> TestResult:
+    """A stored final-test record (older ones lack the selection fields) as the schema."""
+    scores = [finite(s) for s in record.get("scores", [])]
+    return TestResult(
+        trial=int(record["trial"]),
+        selection_score=finite(record.get("selection_score", record.get("tuning_score"))),
+        selection_seeds=list(record.get("selection_seeds", [])),
+        aggregate=record.get("aggregate", "mean"),
+        score=finite(record.get("score", record.get("mean"))),
+        mean=finite(record.get("mean")),
+        ci95=[float(x) for x in record["ci95"]] if record.get("ci95") else None,
+        worst=finite(record.get("worst")),
+        scores=scores,
+        test_seeds=list(record.get("train_seeds", [])),
+        episodes=int(record.get("episodes", 0)),
+        first_episode_seed=int(record.get("eval_seed", 0)),
+        threshold=finite(record.get("threshold")),
+        solved_fraction=finite(record.get("solved_fraction")),
     )
 
 
@@ -53,6 +81,8 @@ def trial_public(trial: StoredTrial) -> TrialPublic:
         failure_reason=trial.failure_reason,
         env_steps=None if steps is None else int(steps),
         wall_s=finite(trial.user_attrs.get(attrs.WALL_S)),
+        seed_scores=[float(s) for s in trial.user_attrs.get(attrs.SEED_SCORES, [])],
+        selectable=trial.state == "COMPLETE" and trial.user_attrs.get(attrs.SELECTABLE, True),
     )
 
 

@@ -94,11 +94,15 @@ def to_zoo(best: BestConfig) -> str:
             "env attributes / entry point are autorl task options; rl_zoo3 needs its own env"
         )
     header = [
-        f"# autorl study {best.study}, trial {best.trial}: score {best.score} "
-        f"(train seeds {best.train_seeds})",
+        f"# autorl study {best.study}, trial {best.trial}: selection score {best.score} "
+        f"({best.aggregate} of train seeds {best.train_seeds})",
     ]
-    if best.validation and best.validation.get("mean") is not None:
-        header.append(f"# validated on held-out seeds: {best.validation['mean']:.2f}")
+    v = best.validation
+    if v and v.get("mean") is not None:
+        header.append(
+            f"# test on unseen seeds {v['train_seeds']}: mean {v['mean']:.2f}, "
+            f"per seed {[None if s is None else round(s, 2) for s in v.get('scores', [])]}"
+        )
     header += [f"# note: {n}" for n in notes]
     body = yaml.safe_dump({task["env_id"]: entry}, sort_keys=False, default_flow_style=False)
     return "\n".join(header) + "\n" + body

@@ -114,22 +114,31 @@ def _family_best(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seeds(seeds: list[int]) -> str:
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}..{seeds[-1]}"
+    return ", ".join(str(s) for s in seeds)
+
+
 def describe(best: BestConfig) -> list[str]:
-    """Human-readable lines: the score with its seeds and episodes, and the validation."""
+    """Human-readable lines: the selection score with its seeds and episodes, then the test
+    on unseen seeds (the published score)."""
     ev = best.evaluation
     first = ev["first_episode_seed"]
+    per_seed = ", ".join(f"{s:.1f}" for s in best.seed_scores)
     lines = [
-        f"best trial {best.trial} of study {best.study}: "
-        f"{_fmt(best.score)} ± {_fmt(best.score_std)} mean return "
-        f"(train seeds {best.train_seeds}, {ev['episodes']} evaluation episodes "
-        f"seeded {first}..{first + ev['episodes'] - 1}, {best.timesteps} steps)"
+        f"best trial {best.trial} of study {best.study}: selection score {_fmt(best.score)} "
+        f"({best.aggregate} of training seeds [{_seeds(best.train_seeds)}]: {per_seed}; "
+        f"{ev['episodes']} evaluation episodes seeded {first}..{first + ev['episodes'] - 1}, "
+        f"{best.timesteps} steps)"
     ]
+    if not best.selectable:
+        lines.append(
+            f"  not selectable as the study's best: {best.race or 'too few complete seed runs'}"
+        )
     v = best.validation
     if v and v.get("mean") is not None:
-        lines.append(
-            f"validated on held-out seeds {v['train_seeds']}: {_fmt(v['mean'])} ± {_fmt(v['std'])} "
-            f"({v['episodes']} episodes seeded from {v['eval_seed']})"
-        )
+        lines.append(test_line(v))
     env = best.config.get("env", {})
     lines.append(f"trained with {best.config['algo']} kwargs: {best.config['sb3_kwargs']}")
     lines.append(
@@ -143,6 +152,29 @@ def describe(best: BestConfig) -> list[str]:
     return lines
 
 
+def test_line(v: dict) -> str:
+    """The final test: the score on unseen seeds, every seed's, and the threshold reached."""
+    scores = v.get("scores") or []
+    per_seed = ", ".join("failed" if s is None else f"{s:.1f}" for s in scores)
+    method = v.get("aggregate", "mean")
+    score = v.get("score", v["mean"])
+    text = (
+        f"test on unseen seeds [{_seeds(v['train_seeds'])}] "
+        f"({v['episodes']} episodes each, seeded from {v['eval_seed']}; no choice used them): "
+        f"{method} {_fmt(score)}"
+    )
+    if method != "mean":
+        text += f", mean {_fmt(v['mean'])}"
+    if v.get("ci95"):
+        low, high = v["ci95"]
+        text += f" (95% CI {low:.1f}..{high:.1f})"
+    text += f"; per seed: {per_seed}"
+    if v.get("threshold") is not None and v.get("solved_fraction") is not None:
+        reached = round(v["solved_fraction"] * len(scores))
+        text += f"; {reached} of {len(scores)} reach the threshold {v['threshold']:g}"
+    return text
+
+
 def print_best(study: optuna.Study, url: str) -> None:
     from autorl.errors import StudyError
     from autorl.search.accounting import failure_counts, total_compute
@@ -151,8 +183,9 @@ def print_best(study: optuna.Study, url: str) -> None:
     trials = study.get_trials(deepcopy=False)
     compute = total_compute(trials)
     failures = failure_counts(trials)
+    runs = sum(1 for t in trials for s in t.user_attrs.get("seeds") or [] if "from_trial" not in s)
     print(
-        f"{len(trials)} trials used {compute['env_steps']:,} env steps and "
+        f"{len(trials)} trials ({runs} seed runs) used {compute['env_steps']:,} env steps and "
         f"{compute['wall_s'] / 60:.1f} min of trial time"
         + (f"; without a score: {failures}" if failures else "")
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from autorl.cli.common import json_object, print_table
 from autorl.errors import AutoRLError
+from autorl.scoring import AGGREGATES
 
 
 def _add_api(p: argparse.ArgumentParser) -> None:
@@ -33,11 +34,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--env-attrs", help="JSON attributes set on the unwrapped env")
     s.add_argument("--entry-point", help="package.module:Class (the server's allow-list applies)")
     s.add_argument("--space", help="a shipped space name, or a YAML file sent inline")
-    s.add_argument("--seeds", type=int, default=1)
+    s.add_argument("--seeds", type=int, help="no racing: exactly K seeds per configuration")
+    s.add_argument("--max-seeds", type=int, help="racing: seeds a configuration earns at most")
+    s.add_argument("--min-seeds", type=int, help="racing: seeds the best needs at least")
+    s.add_argument("--race-z", type=float)
+    s.add_argument("--aggregate", choices=AGGREGATES)
+    s.add_argument("--threshold", type=float, help="the return that counts as solved")
     s.add_argument("--evaluations", type=int, default=10)
     s.add_argument("--eval-episodes", type=int, default=5)
     s.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
-    s.add_argument("--validation-seeds", type=int, default=3)
+    s.add_argument(
+        "--test-seeds", "--validation-seeds", dest="validation_seeds", type=int, default=5
+    )
     s.add_argument("--warm-start", default="auto", choices=["auto", "none"])
     s.add_argument("--warm-start-trials", type=int, default=5)
     s.add_argument("--priority", type=int, default=0)
@@ -57,7 +65,6 @@ def submission(args: argparse.Namespace) -> dict[str, Any]:
         "algo": args.algo,
         "trials": args.trials,
         "timesteps": args.timesteps,
-        "seeds": args.seeds,
         "evaluations": args.evaluations,
         "eval_episodes": args.eval_episodes,
         "pruner": args.pruner,
@@ -68,7 +75,17 @@ def submission(args: argparse.Namespace) -> dict[str, Any]:
         "env_kwargs": json_object(args.env_kwargs, "--env-kwargs"),
         "env_attrs": json_object(args.env_attrs, "--env-attrs"),
     }
-    for key, value in (("name", args.study), ("family", args.family)):
+    optional = (
+        ("name", args.study),
+        ("family", args.family),
+        ("seeds", args.seeds),
+        ("max_seeds", args.max_seeds),
+        ("min_seeds", args.min_seeds),
+        ("race_z", args.race_z),
+        ("aggregate", args.aggregate),
+        ("threshold", args.threshold),
+    )
+    for key, value in optional:
         if value is not None:
             body[key] = value
     if args.entry_point:

@@ -7,13 +7,22 @@ import logging
 from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
-from autorl.search.study_config import EVAL_SEED, PRIORITY_ATTR, StudyConfig
+from autorl.scoring import AGGREGATES
+from autorl.search.study_config import (
+    DEFAULT_AGGREGATE,
+    DEFAULT_TEST_SEEDS,
+    EVAL_SEED,
+    PRIORITY_ATTR,
+    StudyConfig,
+    seed_fields,
+)
 from autorl.spaces import load_space
 from autorl.types import EvalSettings, TaskSpec
 
 # Optuna, torch and SB3 are imported inside the handlers: `autorl --help` stays instant.
 
 log = logging.getLogger(__name__)
+
 
 NORMALIZE = {
     "none": (False, False),
@@ -29,7 +38,32 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trials", type=int, default=20, help="budget: finished trials in total")
     p.add_argument("--timesteps", type=int, default=50_000, help="env steps per training run")
     p.add_argument("--space", help="search space: a shipped name or a YAML path (default: algo)")
-    p.add_argument("--seeds", type=int, default=1, help="training seeds per configuration")
+    p.add_argument(
+        "--max-seeds",
+        type=int,
+        help="racing: seeds a promising configuration earns at most (default 3)",
+    )
+    p.add_argument(
+        "--min-seeds",
+        type=int,
+        help="racing: seeds a configuration needs to be chosen as the best (default 3)",
+    )
+    p.add_argument(
+        "--race-z",
+        type=float,
+        help="racing: optimism about a configuration's seeds not yet run, in seed-to-seed "
+        "standard deviations (default 1)",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        help="no racing: exactly this many training seeds for every configuration",
+    )
+    p.add_argument(
+        "--aggregate",
+        choices=AGGREGATES,
+        help=f"how a configuration's seed scores become its score (default {DEFAULT_AGGREGATE})",
+    )
     p.add_argument("--evaluations", type=int, default=10, help="evaluations per training run")
     p.add_argument("--eval-episodes", type=int, default=5, help="episodes per evaluation")
     p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
@@ -60,12 +94,22 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         help="a trial may take this many times the median finished trial (default 5)",
     )
     p.add_argument(
+        "--test-seeds",
         "--validation-seeds",
+        dest="validation_seeds",
         type=int,
-        default=3,
-        help="held-out seeds the best configuration is re-trained on (default 3)",
+        default=DEFAULT_TEST_SEEDS,
+        help="unseen seeds the chosen configuration is tested on; its published score "
+        f"(default {DEFAULT_TEST_SEEDS})",
     )
-    p.add_argument("--validation-episodes", type=int, default=20)
+    p.add_argument(
+        "--test-episodes", "--validation-episodes", dest="validation_episodes", type=int, default=20
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="the return that counts as solved (default: the env's registered threshold)",
+    )
     p.add_argument("--sampler-seed", type=int, help="seed of the sampler (reproducible proposals)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--priority", type=int, help="workers serve studies of higher priority first")
@@ -127,6 +171,16 @@ def search_space(args: argparse.Namespace):
     return space.with_fixed(fixed) if fixed else space
 
 
+def seed_settings(args: argparse.Namespace) -> tuple[dict, tuple[str, ...]]:
+    return seed_fields(
+        seeds=args.seeds,
+        max_seeds=args.max_seeds,
+        min_seeds=args.min_seeds,
+        race_z=args.race_z,
+        aggregate=args.aggregate,
+    )
+
+
 def default_study_name(task: TaskSpec, algo: str) -> str:
     name = f"{task.env_id}-{algo}"
     if task.entry_point or task.env_kwargs or task.env_attrs:
@@ -155,6 +209,7 @@ def tune_task(
     from autorl.search.warmstart import WarmStartSettings
 
     check_jobs(args.jobs)
+    seeds, keep = seed_settings(args)
     space = search_space(args)
     if space.algo != args.algo:
         raise ValueError(f"--space {args.space} is a {space.algo} space but --algo is {args.algo}")
@@ -163,7 +218,7 @@ def tune_task(
         algo=args.algo,
         space=space.to_dict(),
         timesteps=args.timesteps,
-        seeds=args.seeds,
+        **seeds,
         evaluation=EvalSettings(
             n_evaluations=args.evaluations, episodes=args.eval_episodes, seed=EVAL_SEED
         ),
@@ -174,10 +229,11 @@ def tune_task(
         timeout_factor=args.timeout_factor,
         device=args.device,
         sampler_seed=args.sampler_seed,
+        threshold=args.threshold,
     )
     url = storage_url(args)
     warm = WarmStartSettings(args.warm_start, args.warm_start_trials, args.warm_start_strategy)
-    started = start_study(name, url, config, args.trials, warm)
+    started = start_study(name, url, config, args.trials, warm, keep_stored=keep)
     study, config = started.study, started.config
     verb = "created" if started.created else "continuing"
     print(f"{verb} study {name} in {shown_url(url)} (task {started.task.key})")

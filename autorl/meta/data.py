@@ -15,6 +15,8 @@ class PastTrial:
 
     ``score`` is None for a failed trial (diverged, env error, timeout ...): a configuration
     that failed is evidence against it. A pruned trial keeps its last reported score.
+    ``seeds`` is how many complete seed runs ``score`` aggregates (weaker evidence when fewer:
+    see ``autorl.meta.normalize.Shrink``).
     """
 
     params: Mapping[str, Any]
@@ -22,6 +24,7 @@ class PastTrial:
     number: int = -1  # the trial's number in its study (for provenance)
     study: str = ""
     distributions: Mapping[str, str] = field(default_factory=dict)  # Optuna's JSON, opaque here
+    seeds: int = 1
 
 
 @dataclass(frozen=True)

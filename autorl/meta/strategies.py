@@ -12,6 +12,22 @@ unrelated history yields no proposals (a cold start) rather than bad ones.
   portfolio reaches there, so the first few proposals cover different tasks' optima. A
   configuration's score on a task it was not run on is estimated from that task's nearest
   trials in parameter space (a k-nearest-neighbour regression).
+
+Evidence is weighed by seeds: both strategies rank and estimate with a trial's normalised
+score shrunk toward its task's typical trial, ``w * norm + (1 - w) * center`` with ``w =
+seeds / (seeds + SHRINK_SEEDS)`` and ``center`` the median normalised score of the task's
+scored trials (``normalize.Shrink``). Why: the best of many one-seed scores is partly a lucky
+seed (the winner's curse: a configuration that scored well on one seed may never learn on
+another), and shrinking each score toward the task's typical trial by how much it was
+measured is the empirical-Bayes answer. A 3-seed aggregate thus outranks a slightly higher
+one-seed score, while a one-seed score far above the rest still wins. A failed trial is not
+weighed by its own seeds: it is ``FAILED`` at the task's usual seed count. The portfolio's
+coverage of a task starts at the random level at that count (``Shrink.floor``), and its ties
+break on a candidate's own ``Shrink.gain``. Where every trial has the same seed count (all
+one-seed history: old studies, the seed knowledge base) the shrink, failures included, is an
+increasing affine map per task with one slope for all tasks, so the proposals are those of
+the plain normalised scores (at one seed exactly; at other counts up to float rounding in
+exact ties).
 """
 
 from __future__ import annotations
@@ -21,7 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from autorl.meta.data import PastTask, PastTrial, Proposal, TargetTask
-from autorl.meta.normalize import Scale, task_scale
+from autorl.meta.normalize import Shrink, task_shrink
 from autorl.meta.params import ParamMetric, params_key
 from autorl.meta.similarity import task_weight
 
@@ -36,7 +52,8 @@ Strategy = Callable[[Sequence[PastTask], TargetTask, int], list[Proposal]]
 class _Scored:
     trial: PastTrial
     task: PastTask
-    norm: float
+    value: float  # ``norm`` shrunk by its seed count: what it is ranked by
+    gain: float  # ``value`` over the task's random level (``Shrink.gain``): the tie-break
 
 
 def _relevant(past: Sequence[PastTask], target: TargetTask) -> list[tuple[PastTask, float]]:
@@ -45,17 +62,22 @@ def _relevant(past: Sequence[PastTask], target: TargetTask) -> list[tuple[PastTa
     return sorted(kept, key=lambda tw: (-tw[1], tw[0].key))
 
 
-def _ranked(task: PastTask, scale: Scale) -> list[_Scored]:
-    """The task's scored trials, best first, one per distinct configuration."""
+def _ranked(task: PastTask, shrink: Shrink) -> list[_Scored]:
+    """The task's scored trials, best (shrunk) first, one per distinct configuration."""
     best: dict[str, _Scored] = {}
     for trial in task.trials:
         if trial.score is None:
             continue
-        scored = _Scored(trial, task, scale(trial.score))
+        scored = _Scored(
+            trial,
+            task,
+            shrink(trial.score, trial.seeds),
+            shrink.gain(trial.score, trial.seeds),
+        )
         key = params_key(trial.params)
-        if key not in best or scored.norm > best[key].norm:
+        if key not in best or scored.value > best[key].value:
             best[key] = scored
-    return sorted(best.values(), key=lambda s: (-s.norm, s.trial.number))
+    return sorted(best.values(), key=lambda s: (-s.value, s.trial.number))
 
 
 def _proposal(scored: _Scored, expected: float, why: str) -> Proposal:
@@ -72,7 +94,7 @@ def _proposal(scored: _Scored, expected: float, why: str) -> Proposal:
 def nearest_best(past: Sequence[PastTask], target: TargetTask, k: int) -> list[Proposal]:
     """Round-robin over similar tasks, most similar first: each one's next best trial."""
     queues = [
-        (task, weight, _ranked(task, task_scale(task))) for task, weight in _relevant(past, target)
+        (task, weight, _ranked(task, task_shrink(task))) for task, weight in _relevant(past, target)
     ]
     proposals: list[Proposal] = []
     seen: set[str] = set()
@@ -87,13 +109,15 @@ def nearest_best(past: Sequence[PastTask], target: TargetTask, k: int) -> list[P
                 continue
             seen.add(key)
             why = f"#{depth + 1} on {task.name or task.key} (weight {weight:.2f})"
-            proposals.append(_proposal(scored, weight * scored.norm, why))
+            proposals.append(_proposal(scored, weight * scored.value, why))
         depth += 1
     return proposals
 
 
-def _estimates(candidates: list[_Scored], tasks: list[tuple[PastTask, float]]) -> list[list[float]]:
-    """Normalised score of each candidate on each task: observed where run, else k-NN."""
+def _estimates(
+    candidates: list[_Scored], tasks: list[tuple[PastTask, float]], shrinks: list[Shrink]
+) -> list[list[float]]:
+    """Shrunk normalised score of each candidate on each task: observed where run, else k-NN."""
     pool = [c.trial.params for c in candidates]
     for task, _ in tasks:
         pool.extend(t.params for t in task.trials)
@@ -101,10 +125,9 @@ def _estimates(candidates: list[_Scored], tasks: list[tuple[PastTask, float]]) -
     table = []
     for cand in candidates:
         row = []
-        for task, _ in tasks:
-            scale = task_scale(task)
+        for (task, _), shrink in zip(tasks, shrinks, strict=True):
             observed = [
-                scale(t.score)
+                shrink(t.score, t.seeds)
                 for t in task.trials
                 if params_key(t.params) == params_key(cand.trial.params)
             ]
@@ -113,7 +136,7 @@ def _estimates(candidates: list[_Scored], tasks: list[tuple[PastTask, float]]) -
                 continue
             near = sorted(
                 (
-                    (metric.distance(cand.trial.params, t.params), scale(t.score))
+                    (metric.distance(cand.trial.params, t.params), shrink(t.score, t.seeds))
                     for t in task.trials
                 ),
                 key=lambda dn: dn[0],
@@ -132,25 +155,26 @@ def _coverage(weights: list[float], covered: list[float], row: list[float]) -> f
 def portfolio(past: Sequence[PastTask], target: TargetTask, k: int) -> list[Proposal]:
     """Greedy portfolio over the best few configurations of every similar task."""
     tasks = _relevant(past, target)
+    shrinks = [task_shrink(task) for task, _ in tasks]
     candidates: list[_Scored] = []
     seen: set[str] = set()
-    for task, _ in tasks:
-        for scored in _ranked(task, task_scale(task))[:CANDIDATES_PER_TASK]:
+    for (task, _), shrink in zip(tasks, shrinks, strict=True):
+        for scored in _ranked(task, shrink)[:CANDIDATES_PER_TASK]:
             key = params_key(scored.trial.params)
             if key not in seen:
                 seen.add(key)
                 candidates.append(scored)
     if not candidates:
         return []
-    table = _estimates(candidates, tasks)
+    table = _estimates(candidates, tasks, shrinks)
     weights = [w for _, w in tasks]
     total_weight = sum(weights)
-    covered = [0.0] * len(tasks)  # best normalised score the portfolio reaches per task
+    covered = [s.floor for s in shrinks]  # best shrunk score the portfolio reaches per task
     chosen: list[int] = []
     proposals: list[Proposal] = []
     while len(proposals) < min(k, len(candidates)):
         remaining = [i for i in range(len(candidates)) if i not in chosen]
-        gains = {i: (_coverage(weights, covered, table[i]), candidates[i].norm) for i in remaining}
+        gains = {i: (_coverage(weights, covered, table[i]), candidates[i].gain) for i in remaining}
         best = max(remaining, key=gains.__getitem__)
         chosen.append(best)
         covered = [max(c, table[best][j]) for j, c in enumerate(covered)]

@@ -6,7 +6,10 @@ configuration's score on one task (``score`` null when the configuration failed)
     {"kind": "task", "name": "g-8", "key": "63714e35@100000", "families": ["pendulum-physics"],
      "features": {...}, "threshold": -200}
     {"kind": "row", "task": "g-8", "config": "<params key>", "params": {...},
-     "distributions": {...}, "score": -187.3}
+     "distributions": {...}, "score": -187.3, "seeds": 3}
+
+``seeds`` (how many complete seed runs the score aggregates) is written only when it is not 1,
+and read as 1 where absent, so older tables load unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from autorl.meta.data import PastTask, PastTrial, TargetTask
-from autorl.meta.normalize import Scale, task_scale
+from autorl.meta.normalize import Scale, Shrink, shrink_for, task_scale
 from autorl.types import TaskFeatures
 
 
@@ -40,6 +43,7 @@ class TableRow:
     score: float | None
     distributions: Mapping[str, Any] = field(default_factory=dict)  # Optuna's JSON form
     trial: int | None = None  # the stored trial it came from, where known (not exported)
+    seeds: int = 1  # complete seed runs ``score`` aggregates
 
 
 @dataclass
@@ -70,7 +74,7 @@ class Table:
     def past_task(self, name: str) -> PastTask:
         task = self.tasks[name]
         trials = tuple(
-            PastTrial(row.params, row.score, i, name, row.distributions)
+            PastTrial(row.params, row.score, i, name, row.distributions, row.seeds)
             for i, row in enumerate(self.rows[name][c] for c in self.configs(name))
         )
         return PastTask(task.key, trials, task.families, task.features, task.threshold, name)
@@ -83,6 +87,10 @@ class Table:
         """Random return -> 0, best configuration in the table -> 1 (thresholds ignored)."""
         past = self.past_task(name)
         return task_scale(PastTask(past.key, past.trials, features=past.features))
+
+    def shrink(self, name: str) -> Shrink:
+        """``scale`` with the rows' scores shrunk by their seed counts (``normalize.Shrink``)."""
+        return shrink_for(self.scale(name), ((r.score, r.seeds) for r in self.rows[name].values()))
 
     def threshold(self, name: str) -> float:
         """The task's solved threshold, or else the 90th percentile of its table scores."""
@@ -110,16 +118,17 @@ class Table:
         for name in self.tasks:
             for config in self.configs(name):
                 row = self.rows[name][config]
-                lines.append(
-                    {
-                        "kind": "row",
-                        "task": row.task,
-                        "config": row.config,
-                        "params": dict(row.params),
-                        "distributions": dict(row.distributions),
-                        "score": row.score,
-                    }
-                )
+                line = {
+                    "kind": "row",
+                    "task": row.task,
+                    "config": row.config,
+                    "params": dict(row.params),
+                    "distributions": dict(row.distributions),
+                    "score": row.score,
+                }
+                if row.seeds != 1:
+                    line["seeds"] = row.seeds
+                lines.append(line)
         Path(path).write_text("".join(json.dumps(line, sort_keys=True) + "\n" for line in lines))
 
     @classmethod
@@ -149,6 +158,7 @@ class Table:
                             data["params"],
                             data["score"],
                             data.get("distributions") or {},
+                            seeds=int(data.get("seeds", 1)),
                         )
                     )
             except (KeyError, TypeError, ValueError) as exc:

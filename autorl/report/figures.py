@@ -47,6 +47,12 @@ def _trial_hover(trial: TrialView) -> str:
         head += f"<br>score {_esc(fmt.score(trial.value, trial.score_std))}"
     elif trial.last_reported is not None:
         head += f"<br>last evaluation {_esc(fmt.number(trial.last_reported))}"
+    if trial.seed_runs:
+        head += f"<br>{trial.seed_runs} seed run(s)"
+        if trial.outcome == COMPLETE and not trial.selectable:
+            head += ", too few to be chosen"
+    if trial.race:
+        head += f"<br>{_esc(trial.race)}"
     if trial.message:
         message = trial.message.strip().splitlines()[0][:MAX_HOVER_MESSAGE]
         head += f"<br>{_esc(message)}"
@@ -81,7 +87,9 @@ def history_figure(data: ReportData) -> go.Figure | None:
         row_heights=[main_px / (main_px + strip_px), strip_px / (main_px + strip_px)],
         vertical_spacing=0.03,
     )
-    done = [t for t in trials if t.outcome == COMPLETE and t.value is not None]
+    scored = [t for t in trials if t.outcome == COMPLETE and t.value is not None]
+    done = [t for t in scored if t.selectable]
+    unchosen = [t for t in scored if not t.selectable]  # lost their race: too few seeds
     pruned = [t for t in trials if t.outcome == PRUNED and t.last_reported is not None]
     if pruned:
         fig.add_trace(
@@ -92,6 +100,20 @@ def history_figure(data: ReportData) -> go.Figure | None:
                 name="pruned (last evaluation before it was stopped)",
                 marker={"color": COLORS[PRUNED], "symbol": "x", "size": 7},
                 hovertext=[_trial_hover(t) for t in pruned],
+                hoverinfo="text",
+            ),
+            row=1,
+            col=1,
+        )
+    if unchosen:
+        fig.add_trace(
+            go.Scatter(
+                x=[t.number for t in unchosen],
+                y=[t.value for t in unchosen],
+                mode="markers",
+                name="completed on too few seeds (cannot be chosen)",
+                marker={"color": COLORS[COMPLETE], "size": 8, "symbol": "circle-open"},
+                hovertext=[_trial_hover(t) for t in unchosen],
                 hoverinfo="text",
             ),
             row=1,
@@ -110,7 +132,7 @@ def history_figure(data: ReportData) -> go.Figure | None:
                     "color": "rgba(31,119,180,0.35)",
                 },
                 mode="markers",
-                name="completed (mean ± std over seeds)",
+                name=f"completed ({_esc(data.aggregate)} over seeds, bar: std)",
                 marker={"color": COLORS[COMPLETE], "size": 8},
                 hovertext=[_trial_hover(t) for t in done],
                 hoverinfo="text",
@@ -173,7 +195,7 @@ def history_figure(data: ReportData) -> go.Figure | None:
         row=2,
         col=1,
     )
-    fig.update_yaxes(title_text="score (mean return over seeds)", row=1, col=1)
+    fig.update_yaxes(title_text=f"score ({_esc(data.aggregate)} of seed returns)", row=1, col=1)
     fig.update_yaxes(
         type="category",
         categoryorder="array",

@@ -53,3 +53,29 @@ def param(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+AGGREGATE_NAMES = {
+    "mean": "mean",
+    "iqm": "interquartile mean (IQM)",
+    "median": "median",
+    "worst": "worst seed",
+    "lcb": "lower confidence bound (mean minus one standard error)",
+}
+
+
+def aggregate(method: str | None) -> str:
+    """How a configuration's seed scores became one number, in words."""
+    if not method:
+        return "mean"
+    return AGGREGATE_NAMES.get(method, method)
+
+
+def interval(bounds: Any) -> str | None:
+    """``[low, high]`` as ``[a, b]``; None unless it is a pair of numbers."""
+    if not isinstance(bounds, (list, tuple)) or len(bounds) != 2:
+        return None
+    low, high = bounds
+    if not all(isinstance(b, (int, float)) for b in (low, high)):
+        return None
+    return f"[{number(low)}, {number(high)}]"

@@ -19,6 +19,7 @@ from autorl.search.accounting import (
     failure_counts,
     failure_reason,
     finished_count,
+    is_selectable,
     running_count,
     study_state,
     total_compute,
@@ -43,7 +44,7 @@ class TrialView:
     outcome: str  # COMPLETE | PRUNED | FAILED | RUNNING | WAITING
     reason: str | None  # accounting.failure_reason(): pruned, diverged, killed ...
     counts: bool  # counts against the budget
-    value: float | None  # the tuning score (completed trials)
+    value: float | None  # the tuning score: the study's aggregate of its seeds (completed)
     last_reported: float | None  # the latest intermediate value (pruned: where it stopped)
     score_std: float | None
     wall_s: float | None
@@ -52,6 +53,15 @@ class TrialView:
     message: str
     source: str | None
     curves: tuple[SeedCurve, ...]
+    seed_runs: int  # entries of the ``seeds`` attr (taken-over ones included)
+    taken_over: int  # of those, runs of a killed trial this one took over (not trained)
+    selectable: bool  # accounting.is_selectable(): it may be the study's best
+    race: str | None  # why it ran no more seeds (racing studies)
+
+    @property
+    def trained_runs(self) -> int:
+        """Seed runs this trial trained itself."""
+        return self.seed_runs - self.taken_over
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,16 @@ class ReportData:
     started: datetime | None
     ended: datetime | None
     study: optuna.Study = field(repr=False, compare=False)
+
+    @property
+    def seed_runs(self) -> int:
+        """Seed runs the study trained (recorded ones; taken-over runs counted once)."""
+        return sum(t.trained_runs for t in self.trials)
+
+    @property
+    def aggregate(self) -> str:
+        """How a trial's seed scores become its score (``mean`` when the settings are unknown)."""
+        return self.config.aggregate if self.config else "mean"
 
 
 def _float(value: Any) -> float | None:
@@ -108,6 +128,8 @@ def _wall_s(trial: FrozenTrial) -> float | None:
 def trial_view(trial: FrozenTrial, timesteps: int | None) -> TrialView:
     user = trial.user_attrs
     value = _float(trial.value) if trial.state == TrialState.COMPLETE else None
+    entries = [s for s in (user.get(attrs.SEEDS) or []) if isinstance(s, dict)]
+    race = user.get(attrs.RACE)
     return TrialView(
         number=trial.number,
         outcome=_outcome(trial),
@@ -122,6 +144,10 @@ def trial_view(trial: FrozenTrial, timesteps: int | None) -> TrialView:
         message=str(user.get(attrs.FAILURE_MESSAGE, "") or ""),
         source=user.get(attrs.SOURCE),
         curves=tuple(seed_curves(trial, timesteps)),
+        seed_runs=len(entries),
+        taken_over=sum(1 for s in entries if s.get("from_trial") is not None),
+        selectable=is_selectable(trial),
+        race=str(race) if race else None,
     )
 
 

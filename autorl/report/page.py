@@ -61,6 +61,7 @@ def render(data: ReportData, importances: Importances) -> str:
         [
             sections.overview(data),
             sections.best_configuration(data),
+            sections.final_test(data),
             sections.history(data),
             sections.importance(importances),
             sections.curves(data),

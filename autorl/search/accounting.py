@@ -49,10 +49,21 @@ def failure_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
     return dict(Counter(r for t in trials if (r := failure_reason(t)) is not None))
 
 
+def is_selectable(trial: FrozenTrial) -> bool:
+    """Whether the trial may be a study's best: completed, scored, and (racing studies) run on
+    the study's ``min_seeds`` seeds. Trials stored before racing have no mark: selectable."""
+    return (
+        trial.state == TrialState.COMPLETE
+        and trial.value is not None
+        and bool(trial.user_attrs.get(attrs.SELECTABLE, True))
+    )
+
+
 def best_trial(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
-    """The completed trial with the highest value (scores are returns: higher is better)."""
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    return max(done, key=lambda t: t.value) if done else None
+    """The selectable trial with the highest value (its aggregate over seeds; scores are
+    returns: higher is better). Never a configuration seen on fewer than min_seeds seeds."""
+    done = [t for t in trials if is_selectable(t)]
+    return max(done, key=lambda t: (t.value, -t.number)) if done else None
 
 
 def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:

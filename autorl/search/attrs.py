@@ -3,17 +3,25 @@
 Study user attrs:
   ``autorl.config``      StudyConfig.to_dict(): task, algo, space, timesteps, seeds, evaluation ...
   ``autorl.budget``      int: finished trials the study should reach
-  ``autorl.validation``  dict: {"trial": n, "mean", "std", "scores": [per seed],
-                         "train_seeds": [...], "eval_seed": first episode seed,
-                         "episodes": n, "timesteps": n}
+  ``autorl.validation``  dict: the final test of the chosen configuration on seeds no
+                         choice saw: {"trial": n, "selection_score", "selection_seeds",
+                         "aggregate", "score" (that aggregate of the test seeds), "mean",
+                         "std", "iqm", "worst", "ci95", "scores": [per test seed],
+                         "train_seeds": [test seeds], "eval_seed": first episode seed,
+                         "episodes": n, "timesteps": n, "threshold", "solved_fraction"}
 
 Trial user attrs (all JSON):
   ``config``           TrainConfig.to_dict() actually trained (after constraint repairs)
   ``repairs``          [str]: what the constraints changed in the sampled parameters
   ``seeds``            [SeedResult.to_dict()]: per-seed score, curve [[step, mean, std], ...],
-                       env_steps, wall_s
+                       env_steps, wall_s, pruned (stored after each seed run); a seed run
+                       taken over from the killed trial it re-runs has ``from_trial``
+  ``seed_scores``      [float]: the per-seed scores alone (cheap to read in SQL)
   ``score_std``        float: std of per-seed scores
-  ``env_steps``        int: env steps spent (all seeds)
+  ``env_steps``        int: env steps this trial spent (all its seed runs, none taken over)
+  ``selectable``       bool: the trial has the study's min_seeds complete seed runs and may be
+                       its best (absent on trials made before racing: selectable)
+  ``race``             str: why the trial ran no more seeds (racing studies)
   ``wall_s``           float: wall-clock seconds of the trial
   ``failure_reason``   FailureReason value, for pruned and failed trials
   ``failure_message``  str: what happened, for failed trials
@@ -28,6 +36,7 @@ study are compared seed by seed at the same point of training.
 CONFIG = "config"
 REPAIRS = "repairs"
 SEEDS = "seeds"
+SEED_SCORES = "seed_scores"
 SCORE_STD = "score_std"
 ENV_STEPS = "env_steps"
 WALL_S = "wall_s"
@@ -36,3 +45,5 @@ FAILURE_MESSAGE = "failure_message"
 WORKER = "worker"
 SOURCE = "source"
 REQUEUED_FROM = "requeued_from"
+SELECTABLE = "selectable"
+RACE = "race"

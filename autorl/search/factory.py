@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import replace
 
 import optuna
 
 from autorl.errors import StudyError
+from autorl.search.racing import RacingPruner
 from autorl.search.study_config import (
     BUDGET_ATTR,
     CONFIG_ATTR,
@@ -46,19 +48,28 @@ def make_sampler(
 
 
 def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
-    """Pruners work in env steps; a trial's steps run seed after seed (see attrs.py)."""
+    """Pruners work in env steps; a trial's steps run seed after seed (see attrs.py).
+
+    A racing study prunes first seed runs with the chosen pruner and later ones against the
+    first-seed median (``autorl.search.racing.RacingPruner``).
+    """
     per_eval = max(1, config.timesteps // config.evaluation.n_evaluations)
+    seeds = 1 if config.race else config.seeds
     if config.pruner == "median":
-        return optuna.pruners.MedianPruner(
+        pruner: optuna.pruners.BasePruner = optuna.pruners.MedianPruner(
             n_startup_trials=5, n_warmup_steps=config.timesteps // 3, interval_steps=1
         )
-    if config.pruner == "hyperband":
-        return optuna.pruners.HyperbandPruner(
+    elif config.pruner == "hyperband":
+        pruner = optuna.pruners.HyperbandPruner(
             min_resource=per_eval,
-            max_resource=config.timesteps * config.seeds,
+            max_resource=config.timesteps * seeds,
             reduction_factor=3,
         )
-    return optuna.pruners.NopPruner()
+    else:
+        pruner = optuna.pruners.NopPruner()
+    if config.race is None:
+        return pruner
+    return RacingPruner(pruner, config.timesteps, later_seeds=config.pruner != "none")
 
 
 def stored_config(study: optuna.Study) -> StudyConfig:
@@ -100,11 +111,13 @@ def create_or_continue(
     storage: optuna.storages.BaseStorage,
     config: StudyConfig,
     budget: int,
+    keep_stored: tuple[str, ...] = (),
 ) -> tuple[optuna.Study, StudyConfig, bool]:
     """The named study with ``budget`` as its total; created if new.
 
     Returns (study, config in force, created). Continuing a study with different settings
-    is refused, naming each difference: its trials would not be comparable.
+    is refused, naming each difference: its trials would not be comparable. Fields named in
+    ``keep_stored`` (settings the user did not give) take the stored study's values.
     """
     config.check()
     check_budget(budget)
@@ -123,6 +136,8 @@ def create_or_continue(
         log.info("created study %s", name)
     else:
         stored = StudyConfig.from_dict(existing)
+        if keep_stored:
+            config = replace(config, **{f: getattr(stored, f) for f in keep_stored})
         diffs = mismatches(stored, config)
         if diffs:
             raise StudyError(
@@ -135,6 +150,7 @@ def create_or_continue(
             timeout_factor=config.timeout_factor,
             validation_seeds=config.validation_seeds,
             validation_episodes=config.validation_episodes,
+            threshold=config.threshold if config.threshold is not None else stored.threshold,
         )
         study.set_user_attr(CONFIG_ATTR, config.to_dict())
     study.set_user_attr(BUDGET_ATTR, budget)

@@ -1,16 +1,22 @@
 """The best configurations of a task family: per task, and one for the family as a whole.
 
 A configuration's score on a task is only ever a measured one (warm starts re-run good
-configurations on new tasks, so the same configuration is measured on several tasks). The
-family's recommendation is the configuration with the best mean normalised score
+configurations on new tasks, so the same configuration is measured on several tasks); where
+it is a multi-seed aggregate (a raced or multi-seed study) it is that aggregate, the trial's
+value. The family's recommendation is the configuration with the best mean normalised score
 (``autorl.meta.normalize``) over the tasks it was measured on, among those measured on the
-most tasks (at least half the family's tasks where possible).
+most tasks (at least half the family's tasks where possible). Means are compared with each
+score shrunk toward its task's typical trial by its seed count, less the task's random level
+(``normalize.Shrink.gain``), so a configuration measured on 3 seeds beats a lucky one-seed
+one of the same (better than typical) score; with every score at its task's usual seed count
+the choice is that of the plain normalised means.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +34,8 @@ class Recommendation:
     params: dict[str, Any]
     mean_normalised: float
     per_task: dict[str, float | None]  # task -> measured score (None: failed there)
+    per_task_seeds: dict[str, int]  # task -> complete seed runs behind that score
+    weighed_mean: float  # the mean it was chosen by: ``Shrink.gain`` of each task's score
     measured_on: int
     tasks: int
     example: BestConfig  # one trial that trained it (its config, seeds and provenance)
@@ -54,43 +62,54 @@ class FamilyBest:
         }
 
 
+def family_choice(table: Table, shown: Collection[str]) -> tuple[str, float] | None:
+    """The family's configuration among ``shown`` (those that can be shown: completed
+    somewhere) and its mean ``Shrink.gain`` over the tasks it was measured on."""
+    measured: dict[str, int] = {}  # configuration -> tasks it was measured on
+    for task_rows in table.rows.values():
+        for key in task_rows:
+            if key in shown:
+                measured[key] = measured.get(key, 0) + 1
+    if not measured:
+        return None
+    shrinks = {task: table.shrink(task) for task in table.tasks}
+    need = min(max(measured.values()), max(1, math.ceil(len(table.tasks) / 2)))
+    best: tuple[float, int, str] | None = None
+    for key, count in measured.items():
+        if count < need:
+            continue
+        weighed = statistics.fmean(
+            shrinks[t].gain(rows[key].score, rows[key].seeds)
+            for t, rows in table.rows.items()
+            if key in rows
+        )
+        if best is None or (weighed, count) > best[:2]:
+            best = (weighed, count, key)
+    return None if best is None else (best[2], best[0])
+
+
 def _recommend(
     storage_url: str,
     table: Table,
     examples: dict[str, tuple[optuna.Study, int]],
     storage: optuna.storages.RDBStorage,
 ) -> Recommendation | None:
-    if not table.tasks:
+    choice = family_choice(table, examples)
+    if choice is None:
         return None
-    measured: dict[str, dict[str, float | None]] = {}
-    for task, rows in table.rows.items():
-        for key, row in rows.items():
-            if key in examples:  # completed somewhere: a configuration that can be shown
-                measured.setdefault(key, {})[task] = row.score
-    if not measured:
-        return None
-    scales = {task: table.scale(task) for task in table.tasks}
-    most = max(len(m) for m in measured.values())
-    need = min(most, max(1, math.ceil(len(table.tasks) / 2)))
-    best_key, best_mean = None, -math.inf
-    for key, scores in measured.items():
-        if len(scores) < need:
-            continue
-        mean = statistics.fmean(scales[t](s) for t, s in scores.items())
-        if (mean, len(scores)) > (best_mean, len(measured.get(best_key or "", {}))):
-            best_key, best_mean = key, mean
-    if best_key is None:
-        return None
-    row = next(table.rows[t][best_key] for t in table.tasks if best_key in table.rows[t])
+    key, weighed = choice
+    rows = {t: table.rows[t][key] for t in table.tasks if key in table.rows[t]}
+    row = next(iter(rows.values()))
+    mean = statistics.fmean(table.scale(t)(r.score) for t, r in rows.items())
     return Recommendation(
         params=dict(row.params),
-        mean_normalised=round(best_mean, 4),
-        per_task=measured[best_key],
-        measured_on=len(measured[best_key]),
+        mean_normalised=round(mean, 4),
+        per_task={t: r.score for t, r in rows.items()},
+        per_task_seeds={t: r.seeds for t, r in rows.items()},
+        weighed_mean=round(weighed, 4),
+        measured_on=len(rows),
         tasks=len(table.tasks),
-        example=best_config(
-            examples[best_key][0], storage_url, examples[best_key][1], storage=storage
-        ),
+        example=best_config(examples[key][0], storage_url, examples[key][1], storage=storage),
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -35,14 +37,25 @@ def task_group(task_key: str, timesteps: int) -> str:
     return f"{task_key}@{timesteps}"
 
 
+def complete_seeds(user_attrs: Mapping[str, Any]) -> int:
+    """How many complete (not pruned) seed runs a scored trial's value aggregates: at least 1
+    (trials made before seeds were stored, and the seed knowledge base's, count as 1)."""
+    runs = user_attrs.get(attrs.SEEDS) or []
+    return max(1, sum(1 for run in runs if isinstance(run, Mapping) and not run.get("pruned")))
+
+
 def past_trial(trial: FrozenTrial, study_name: str) -> PastTrial | None:
-    """The trial as evidence about its configuration, or None if it is no evidence."""
+    """The trial as evidence about its configuration, or None if it is no evidence. Its
+    ``seeds`` is ``complete_seeds``: a multi-seed aggregate is stronger evidence."""
+    seeds = complete_seeds(trial.user_attrs)
     if trial.state == TrialState.COMPLETE and trial.value is not None:
-        return PastTrial(dict(trial.params), float(trial.value), trial.number, study_name)
+        return PastTrial(
+            dict(trial.params), float(trial.value), trial.number, study_name, seeds=seeds
+        )
     if trial.state == TrialState.PRUNED and trial.intermediate_values:
         last = trial.intermediate_values[max(trial.intermediate_values)]
         score = float(last) if math.isfinite(last) else None
-        return PastTrial(dict(trial.params), score, trial.number, study_name)
+        return PastTrial(dict(trial.params), score, trial.number, study_name, seeds=seeds)
     failed_by_config = trial.user_attrs.get(attrs.FAILURE_REASON) in CONFIG_FAILURES
     if trial.state == TrialState.FAIL and failed_by_config and trial.params:
         return PastTrial(dict(trial.params), None, trial.number, study_name)

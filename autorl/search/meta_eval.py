@@ -24,7 +24,7 @@ from autorl.meta.params import ParamMetric, params_key
 from autorl.meta.table import Table, TableRow, TableTask
 from autorl.search import attrs
 from autorl.search.factory import stored_config
-from autorl.search.history import task_group
+from autorl.search.history import complete_seeds, task_group
 from autorl.search.prior_sampler import PriorTPESampler, prior_points
 from autorl.search.storage import open_storage
 from autorl.search.trial_stats import stored_trials
@@ -144,7 +144,10 @@ def table_from_storage(
         )
         study_id = storage.get_study_id_from_name(link.study_name)
         finished = stored_trials(
-            storage, study_id, (TrialState.COMPLETE, TrialState.FAIL), (attrs.FAILURE_REASON,)
+            storage,
+            study_id,
+            (TrialState.COMPLETE, TrialState.FAIL),
+            (attrs.FAILURE_REASON, attrs.SEEDS),
         )
         for trial in finished:
             if not trial.params or (
@@ -159,6 +162,7 @@ def table_from_storage(
                     score=trial.value if trial.state == TrialState.COMPLETE.name else None,
                     distributions=trial.distributions,
                     trial=trial.number,
+                    seeds=complete_seeds(trial.user_attrs),
                 )
             )
     return table

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import logging
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
 
 from autorl.errors import SpaceError, TrialFailure
+from autorl.scoring import SeedPlan, aggregate, race
 from autorl.search import attrs
 from autorl.search.outage import retry_on_outage, unless_outage
+from autorl.search.racing import race_state
 from autorl.search.study_config import StudyConfig
 from autorl.spaces import SearchSpace
+from autorl.training.callbacks import evaluation_steps
 from autorl.training.trainer import train_and_evaluate
-from autorl.types import FailureReason, SeedResult, TrainSpec
+from autorl.types import EvalSettings, Evaluation, FailureReason, SeedResult, TrainSpec
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +52,14 @@ def _reporter(trial: optuna.Trial, offset: int):
 
 
 def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) -> float:
-    """Train the trial's configuration on every tuning seed; the objective is the mean score.
+    """Train the trial's configuration seed after seed; the objective is their aggregate.
 
-    Raises TrialFailure (infeasible, diverged, env_error, timeout ...) or optuna.TrialPruned.
+    A racing study runs seed 0, then another seed while ``autorl.scoring.should_continue``
+    says the configuration may still beat the incumbent, up to ``max_seeds``; otherwise every
+    one of ``seeds`` seeds runs. ``max_wall_s`` limits each seed run. Each seed's result is
+    stored as soon as it is known; seed runs a killed predecessor completed are taken over,
+    not trained again. Raises TrialFailure (infeasible, diverged, env_error, timeout ...) or
+    optuna.TrialPruned (the first seed run pruned, or any of them without racing).
     """
     params = ctx.space.sample(trial, ctx.action_space_kind)
     try:
@@ -63,39 +70,113 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     if resolution.repairs:
         trial.set_user_attr(attrs.REPAIRS, list(resolution.repairs))
 
-    started = time.monotonic()
-    results: list[SeedResult] = []
-    try:
-        for k in range(ctx.config.seeds):
-            remaining = None if max_wall_s is None else max_wall_s - (time.monotonic() - started)
-            if remaining is not None and remaining <= 0:
-                raise TrialFailure(
-                    FailureReason.TIMEOUT, f"trial exceeded its {max_wall_s:.0f} s limit"
-                )
+    config = ctx.config
+    inherited = _taken_over(trial, resolution.config.to_dict())
+    entries: list[dict[str, object]] = []
+    own_steps = 0
+
+    def run_seed(k: int) -> tuple[float, bool]:
+        nonlocal own_steps
+        report = _reporter(trial, k * config.timesteps)
+        if k < len(inherited):
+            result, entry = _replay(inherited[k], report, config.timesteps, config.evaluation)
+        else:
             spec = TrainSpec(
-                task=ctx.config.task,
+                task=config.task,
                 config=resolution.config,
-                timesteps=ctx.config.timesteps,
+                timesteps=config.timesteps,
                 seed=k,
-                evaluation=ctx.config.evaluation,
+                evaluation=config.evaluation,
                 device=ctx.device,
-                max_wall_s=remaining,
+                max_wall_s=max_wall_s,
             )
-            result = ctx.train(spec, _reporter(trial, k * ctx.config.timesteps))
-            results.append(result)
-            if result.pruned:
-                raise optuna.TrialPruned(
-                    f"pruned at seed {k} after {result.env_steps} steps (score {result.score:.2f})"
-                )
-    finally:
-        scores = [r.score for r in results]
-        store = {
-            attrs.SEEDS: [r.to_dict() for r in results],
-            attrs.ENV_STEPS: sum(r.env_steps for r in results),
-            attrs.SCORE_STD: statistics.pstdev(scores) if len(scores) > 1 else 0.0,
-        }
-        retry_on_outage(f"trial {trial.number}: results", lambda: _set_attrs(trial, store))
-    return statistics.fmean(scores)
+            result = ctx.train(spec, report)
+            entry = result.to_dict()
+            own_steps += result.env_steps
+        entries.append(entry)
+        _store_progress(trial, entries, own_steps)
+        if result.pruned and (k == 0 or config.race is None):
+            raise optuna.TrialPruned(
+                f"pruned at seed {k} after {result.env_steps} steps (score {result.score:.2f})"
+            )
+        return result.score, result.pruned
+
+    def bar() -> tuple[float | None, float]:
+        state = race_state(trial.study, exclude=trial.number)
+        return state.incumbent, state.spread
+
+    plan = SeedPlan(
+        max_seeds=config.max_seeds,
+        min_seeds=config.min_seeds,
+        method=config.aggregate,
+        racing=config.race is not None,
+        z=config.race.z if config.race else 1.0,
+    )
+    outcome = race(run_seed, bar, plan)
+    scores = list(outcome.scores)
+    final: dict[str, object] = {
+        attrs.SCORE_STD: statistics.pstdev(scores) if len(scores) > 1 else 0.0,
+        attrs.SELECTABLE: outcome.selectable,
+    }
+    if config.race is not None:
+        final[attrs.RACE] = outcome.stop
+    retry_on_outage(f"trial {trial.number}: results", lambda: _set_attrs(trial, final))
+    return aggregate(scores, config.aggregate)
+
+
+def _store_progress(trial: optuna.Trial, entries: list[dict[str, object]], own_steps: int) -> None:
+    store = {
+        attrs.SEEDS: list(entries),
+        attrs.SEED_SCORES: [e["score"] for e in entries],
+        attrs.ENV_STEPS: own_steps,
+    }
+    retry_on_outage(f"trial {trial.number}: seed results", lambda: _set_attrs(trial, store))
+
+
+def _taken_over(trial: optuna.Trial, config: dict) -> list[dict]:
+    """The complete seed runs of the killed trial this one re-runs, if it trained the same
+    configuration (its seed runs are valid results; only the interrupted one is run again)."""
+    number = trial.user_attrs.get(attrs.REQUEUED_FROM)
+    if number is None:
+        return []
+    storage = trial.study._storage
+    try:
+        trial_id = storage.get_trial_id_from_study_id_trial_number(trial.study._study_id, number)
+    except KeyError:
+        return []
+    killed = storage.get_trial(trial_id)
+    if killed.user_attrs.get(attrs.CONFIG) != config:
+        return []
+    out = []
+    for entry in killed.user_attrs.get(attrs.SEEDS) or []:
+        if entry.get("pruned"):
+            break
+        out.append({**entry, "from_trial": entry.get("from_trial", number)})
+    if out:
+        log.info("trial %d takes over %d seed run(s) of trial %d", trial.number, len(out), number)
+    return out
+
+
+def _replay(
+    entry: dict,
+    report: Callable[[int, float], bool],
+    timesteps: int,
+    evaluation: EvalSettings,
+) -> tuple[SeedResult, dict]:
+    """A taken-over seed run as a result, its evaluations reported again at their scheduled
+    steps (the run is complete: a prune decision now changes nothing)."""
+    curve = tuple(Evaluation(int(s), float(m), float(sd), ()) for s, m, sd in entry["curve"])
+    scheduled = [*evaluation_steps(timesteps, evaluation.n_evaluations), timesteps]
+    for step, point in zip(scheduled, curve, strict=False):
+        report(step, point.mean)
+    result = SeedResult(
+        seed=int(entry["seed"]),
+        score=float(entry["score"]),
+        curve=curve,
+        env_steps=int(entry["env_steps"]),
+        wall_s=float(entry["wall_s"]),
+    )
+    return result, entry
 
 
 def _set_attrs(trial: optuna.Trial, values: dict[str, object]) -> None:

@@ -14,6 +14,7 @@ from autorl.search.accounting import (
     best_trial,
     failure_counts,
     finished_count,
+    is_selectable,
     running_count,
     study_state,
 )
@@ -42,15 +43,18 @@ class BestConfig:
     trial: int
     params: dict[str, Any]
     config: dict[str, Any]  # TrainConfig.to_dict()
-    score: float | None
+    score: float | None  # the selection score: ``aggregate`` of the training seeds' scores
     score_std: float | None
     seed_scores: list[float]
     train_seeds: list[int]
     evaluation: dict[str, Any]  # episodes, first episode seed, evaluations per run
     timesteps: int
     task: dict[str, Any]
-    validation: dict[str, Any] | None
+    validation: dict[str, Any] | None  # the final test on unseen seeds (of this trial)
     storage: str
+    aggregate: str = "mean"  # how the seed scores became ``score``
+    selectable: bool = True  # ran the study's min_seeds seeds: may be (or is) its best
+    race: str | None = None  # why it ran no more seeds (racing studies)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -179,6 +183,9 @@ def best_config(
         score_std=trial.user_attrs.get(attrs.SCORE_STD),
         seed_scores=[s["score"] for s in seeds],
         train_seeds=[s["seed"] for s in seeds],
+        aggregate=config.aggregate,
+        selectable=is_selectable(trial),
+        race=trial.user_attrs.get(attrs.RACE),
         evaluation={
             "episodes": config.evaluation.episodes,
             "first_episode_seed": config.evaluation.seed,

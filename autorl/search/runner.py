@@ -74,17 +74,25 @@ def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
 
 
 def trial_time_limit(study: optuna.Study, ctx: TrialContext) -> float | None:
-    """The absolute limit, or ``timeout_factor`` x the median finished trial (from 3 on)."""
+    """The limit of one seed run: the absolute one, or ``timeout_factor`` x the median seed
+    run of the finished trials (from 3 on)."""
     limit = ctx.config.trial_timeout_s
     walls = [
-        float(t.user_attrs[attrs.WALL_S])
+        wall
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if attrs.WALL_S in t.user_attrs
+        if (wall := _seed_run_wall(t)) is not None
     ]
     if len(walls) >= 3:
         relative = max(MIN_RELATIVE_TIMEOUT_S, ctx.config.timeout_factor * statistics.median(walls))
         limit = relative if limit is None else min(limit, relative)
     return limit
+
+
+def _seed_run_wall(trial: optuna.trial.FrozenTrial) -> float | None:
+    runs = [s for s in trial.user_attrs.get(attrs.SEEDS) or [] if "from_trial" not in s]
+    if runs:
+        return statistics.fmean(float(s["wall_s"]) for s in runs)
+    return float(trial.user_attrs[attrs.WALL_S]) if attrs.WALL_S in trial.user_attrs else None
 
 
 def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autorl.errors import StudyError
+from autorl.scoring import AGGREGATES
 from autorl.types import EvalSettings, TaskSpec
 
 CONFIG_ATTR = "autorl.config"
@@ -17,6 +18,8 @@ PRIORITY_ATTR = "autorl.priority"  # int: workers serve higher first (default 0)
 STATE_ATTR = "autorl.state"  # "paused" | "cancelled"; absent: active
 
 PRUNERS = ("median", "hyperband", "none")
+DEFAULT_AGGREGATE = "mean"
+DEFAULT_TEST_SEEDS = 5
 
 # Seeds: tuning runs use train seeds 0..K-1 and evaluation episodes seeded from EVAL_SEED;
 # validation uses seeds no tuning run has seen.
@@ -26,22 +29,60 @@ VALIDATION_EVAL_SEED = 200_000
 
 
 @dataclass(frozen=True)
+class RaceSettings:
+    """Racing over seeds: a configuration earns seeds up to ``max_seeds`` while it may beat
+    the incumbent, which is the best aggregate over at least ``min_seeds`` seeds (see
+    ``autorl.scoring``). ``z``: how optimistic the race is about seeds not yet run, in units
+    of the study's seed-to-seed spread."""
+
+    min_seeds: int = 3
+    max_seeds: int = 3
+    z: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"min_seeds": self.min_seeds, "max_seeds": self.max_seeds, "z": self.z}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RaceSettings:
+        return cls(int(data["min_seeds"]), int(data["max_seeds"]), float(data.get("z", 1.0)))
+
+
+@dataclass(frozen=True)
 class StudyConfig:
-    """The immutable definition of a study. ``budget`` (trials) may grow on resume."""
+    """The immutable definition of a study. ``budget`` (trials) may grow on resume.
+
+    Seeds: with ``race`` set, each configuration races over seeds 0, 1, ... (see
+    RaceSettings); without, every configuration trains on exactly ``seeds`` seeds (the
+    non-adaptive option, and how studies made before racing read). A configuration's score
+    is the ``aggregate`` of its seeds' scores. ``validation_*``: the final test of the chosen
+    configuration on seeds no choice has seen (stored under the older name).
+    """
 
     task: TaskSpec
     algo: str
     space: Mapping[str, Any]  # SearchSpace.to_dict(): the study does not depend on the file
     timesteps: int
     seeds: int = 1
+    race: RaceSettings | None = None
+    aggregate: str = "mean"
     evaluation: EvalSettings = field(default_factory=lambda: EvalSettings(seed=EVAL_SEED))
     pruner: str = "median"
-    validation_seeds: int = 3
+    validation_seeds: int = DEFAULT_TEST_SEEDS
     validation_episodes: int = 20
     trial_timeout_s: float | None = None  # absolute limit per trial; None: relative only
     timeout_factor: float = 5.0  # a trial may take this many times the median finished trial
     device: str = "auto"
     sampler_seed: int | None = None
+    threshold: float | None = None  # the return that counts as solved (None: the env's own)
+
+    @property
+    def min_seeds(self) -> int:
+        """Seeds a configuration needs before it may be chosen as the study's best."""
+        return self.race.min_seeds if self.race else self.seeds
+
+    @property
+    def max_seeds(self) -> int:
+        return self.race.max_seeds if self.race else self.seeds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +91,8 @@ class StudyConfig:
             "space": json.loads(json.dumps(dict(self.space))),
             "timesteps": self.timesteps,
             "seeds": self.seeds,
+            "race": self.race.to_dict() if self.race else None,
+            "aggregate": self.aggregate,
             "evaluation": {
                 "n_evaluations": self.evaluation.n_evaluations,
                 "episodes": self.evaluation.episodes,
@@ -63,6 +106,7 @@ class StudyConfig:
             "timeout_factor": self.timeout_factor,
             "device": self.device,
             "sampler_seed": self.sampler_seed,
+            "threshold": self.threshold,
         }
 
     @classmethod
@@ -73,6 +117,8 @@ class StudyConfig:
             space=data["space"],
             timesteps=int(data["timesteps"]),
             seeds=int(data.get("seeds", 1)),
+            race=RaceSettings.from_dict(data["race"]) if data.get("race") else None,
+            aggregate=data.get("aggregate", "mean"),
             evaluation=EvalSettings(**data.get("evaluation", {})),
             pruner=data.get("pruner", "median"),
             validation_seeds=int(data.get("validation_seeds", 3)),
@@ -81,6 +127,7 @@ class StudyConfig:
             timeout_factor=float(data.get("timeout_factor", 5.0)),
             device=data.get("device", "auto"),
             sampler_seed=data.get("sampler_seed"),
+            threshold=data.get("threshold"),
         )
 
     def check(self) -> None:
@@ -92,6 +139,18 @@ class StudyConfig:
             problems.append(f"--timesteps {self.timesteps} is absurd for one trial (<= 1e9)")
         if not 1 <= self.seeds <= 100:
             problems.append(f"--seeds {self.seeds} must be between 1 and 100")
+        if self.race is not None:
+            r = self.race
+            if not 1 <= r.max_seeds <= 100:
+                problems.append(f"--max-seeds {r.max_seeds} must be between 1 and 100")
+            if not 1 <= r.min_seeds <= r.max_seeds:
+                problems.append(
+                    f"--min-seeds {r.min_seeds} must be between 1 and --max-seeds ({r.max_seeds})"
+                )
+            if not 0 <= r.z <= 10:
+                problems.append(f"racing z {r.z} must be between 0 and 10")
+        if self.aggregate not in AGGREGATES:
+            problems.append(f"--aggregate {self.aggregate!r} is not one of {', '.join(AGGREGATES)}")
         if not 1 <= self.evaluation.n_evaluations <= 1000:
             problems.append("--evaluations must be between 1 and 1000")
         if self.evaluation.n_evaluations > self.timesteps:
@@ -119,12 +178,55 @@ class StudyConfig:
             "validation_seeds",
             "validation_episodes",
             "sampler_seed",
+            "threshold",
         ):
             data.pop(mutable)
         return data
 
     def with_runtime(self, **changes: Any) -> StudyConfig:
         return replace(self, **changes)
+
+
+def seed_fields(
+    seeds: int | None = None,
+    max_seeds: int | None = None,
+    min_seeds: int | None = None,
+    race_z: float | None = None,
+    aggregate: str | None = None,
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """StudyConfig fields for the seeds from a user's options (None: not given): racing by
+    default, exactly ``seeds`` seeds per configuration with ``seeds``. Also returns the fields
+    a continued study keeps from storage, because none of their options was given."""
+    given = [v for v in (seeds, max_seeds, min_seeds, race_z, aggregate) if v is not None]
+    racing = [
+        name
+        for name, value in (
+            ("--max-seeds", max_seeds),
+            ("--min-seeds", min_seeds),
+            ("--race-z", race_z),
+        )
+        if value is not None
+    ]
+    if seeds is not None and racing:
+        raise StudyError(
+            f"--seeds K trains every configuration on K seeds; {', '.join(racing)} race "
+            "them: give one or the other"
+        )
+    fields: dict[str, Any] = {"aggregate": aggregate or DEFAULT_AGGREGATE}
+    if seeds is not None:
+        fields.update(seeds=seeds, race=None)
+    else:
+        default = RaceSettings()
+        top = max_seeds if max_seeds is not None else default.max_seeds
+        fields.update(
+            seeds=1,
+            race=RaceSettings(
+                min_seeds if min_seeds is not None else min(default.min_seeds, top),
+                top,
+                race_z if race_z is not None else default.z,
+            ),
+        )
+    return fields, () if given else ("seeds", "race", "aggregate")
 
 
 def check_budget(trials: int) -> None:

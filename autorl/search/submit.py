@@ -63,11 +63,13 @@ def start_study(
     config: StudyConfig,
     budget: int,
     warm: WarmStartSettings | None = None,
+    keep_stored: tuple[str, ...] = (),
 ) -> Started:
     """Create the study (or continue it with a new budget) after checking the task.
 
     The task is registered (its features probed once) and linked to the study; a new study
-    is warm-started from similar stored tasks unless ``warm.mode`` is ``none``.
+    is warm-started from similar stored tasks unless ``warm.mode`` is ``none``. A continued
+    study keeps its stored values of the ``keep_stored`` fields (options the user left out).
     """
     warm = warm or WarmStartSettings()
     warm.check()
@@ -76,7 +78,7 @@ def start_study(
     storage = open_storage(storage_url)
     with contextlib.suppress(KeyError):  # KeyError: a new study
         refuse_cancelled(optuna.load_study(study_name=name, storage=storage))
-    study, config, created = create_or_continue(name, storage, config, budget)
+    study, config, created = create_or_continue(name, storage, config, budget, keep_stored)
     record = register_study(storage_url, name, config)
     proposals = warm_start(study, config, storage_url, record, warm) if created else []
     return Started(study, config, created, record, proposals)

@@ -65,7 +65,14 @@ _system_attrs = sa.table(
 
 # What a pruned or failed trial without a stored reason means (see accounting.failure_reason).
 _DEFAULT_REASON = {"PRUNED": FailureReason.PRUNED.value, "FAIL": FailureReason.KILLED.value}
-_PAGE_ATTRS = (attrs.SOURCE, attrs.FAILURE_REASON, attrs.ENV_STEPS, attrs.WALL_S)
+_PAGE_ATTRS = (
+    attrs.SOURCE,
+    attrs.FAILURE_REASON,
+    attrs.ENV_STEPS,
+    attrs.WALL_S,
+    attrs.SEED_SCORES,
+    attrs.SELECTABLE,
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ class TrialCounts:
     by_state: dict[str, int] = field(default_factory=dict)  # "COMPLETE" -> n, ...
     failures: dict[str, int] = field(default_factory=dict)  # reason -> n (pruned included)
     finished: int = 0  # counted against the budget
-    best: float | None = None  # highest value of a completed trial
+    best: float | None = None  # highest value of a selectable trial (accounting.best_trial)
 
     @property
     def total(self) -> int:
@@ -125,6 +132,22 @@ def _stored_value(value: float | None, value_type: str) -> float | None:
     return value
 
 
+def _selectable_join() -> tuple[sa.FromClause, sa.ColumnElement[bool]]:
+    """Trials joined to their values and ``selectable`` mark, and the condition that keeps
+    those that may be a study's best (``accounting.is_selectable``: no mark means a trial
+    stored before racing, which is selectable)."""
+    mark = _user_attrs.alias("selectable_mark")
+    joined = _trials.join(_values, _values.c.trial_id == _trials.c.trial_id).outerjoin(
+        mark, sa.and_(mark.c.trial_id == _trials.c.trial_id, mark.c.key == attrs.SELECTABLE)
+    )
+    condition = sa.and_(
+        sa.cast(_trials.c.state, sa.String) == TrialState.COMPLETE.name,  # a PG enum
+        _values.c.objective == 0,
+        sa.or_(mark.c.value_json.is_(None), mark.c.value_json == json.dumps(True)),
+    )
+    return joined, condition
+
+
 def study_ids(storage: optuna.storages.BaseStorage) -> dict[str, int]:
     """Every study's id by name (one query)."""
     with _engine(storage).connect() as conn:
@@ -163,14 +186,11 @@ def study_counts(
         .where(_trials.c.study_id.in_(study_ids))
         .group_by(_trials.c.study_id, _trials.c.state, _user_attrs.c.value_json)
     )
+    joined, selectable = _selectable_join()
     best = (
         sa.select(_trials.c.study_id, _values.c.value_type, sa.func.max(_values.c.value))
-        .select_from(_trials.join(_values, _values.c.trial_id == _trials.c.trial_id))
-        .where(
-            _trials.c.study_id.in_(study_ids),
-            sa.cast(_trials.c.state, sa.String) == TrialState.COMPLETE.name,  # a PG enum
-            _values.c.objective == 0,
-        )
+        .select_from(joined)
+        .where(_trials.c.study_id.in_(study_ids), selectable)
         .group_by(_trials.c.study_id, _values.c.value_type)
     )
     states: dict[int, Counter[str]] = {i: Counter() for i in study_ids}
@@ -316,7 +336,7 @@ def stored_trials(
 def trial_id_of(
     storage: optuna.storages.BaseStorage, study_id: int, number: int | None = None
 ) -> int | None:
-    """The id of trial ``number``, or of the completed trial with the highest value."""
+    """The id of trial ``number``, or of the selectable trial with the highest value."""
     if number is not None:
         query = sa.select(_trials.c.trial_id).where(
             _trials.c.study_id == study_id, _trials.c.number == number
@@ -327,14 +347,11 @@ def trial_id_of(
             (sa.cast(_values.c.value_type, sa.String) == "FINITE", 1),
             else_=0,
         )
+        joined, selectable = _selectable_join()
         query = (
             sa.select(_trials.c.trial_id)
-            .select_from(_trials.join(_values, _values.c.trial_id == _trials.c.trial_id))
-            .where(
-                _trials.c.study_id == study_id,
-                sa.cast(_trials.c.state, sa.String) == TrialState.COMPLETE.name,
-                _values.c.objective == 0,
-            )
+            .select_from(joined)
+            .where(_trials.c.study_id == study_id, selectable)
             .order_by(rank.desc(), _values.c.value.desc(), _trials.c.number)
             .limit(1)
         )

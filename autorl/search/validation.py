@@ -1,19 +1,27 @@
-"""Re-evaluate a study's best configuration on held-out seeds: the published best is not luck.
+"""The final test of a study's chosen configuration, on seeds no choice has seen.
 
-The best trial's configuration is trained again with seeds no tuning run used, and evaluated
-on episodes seeded from a range no tuning evaluation used. The result is stored beside the
-tuning score (study attr ``autorl.validation``).
+The chosen trial (the best aggregate over at least ``min_seeds`` training seeds) is trained
+again with test seeds no tuning run used (100000, 100001, ...) and evaluated on episodes
+seeded from a range no tuning evaluation used (200000 ...). Nothing is chosen with these
+runs, so their score is an unbiased estimate of what the published configuration does on a
+new seed. The record (study attr ``autorl.validation``, the older name) keeps the selection
+score beside the test score, every test seed's score, and the fraction of test seeds that
+reach the task's threshold.
 """
 
 from __future__ import annotations
 
 import logging
 import statistics
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial
 
 from autorl.errors import TrialFailure
+from autorl.scoring import aggregate, mean_interval
+from autorl.search import attrs
 from autorl.search.accounting import best_trial
 from autorl.search.attrs import CONFIG
 from autorl.search.study_config import (
@@ -28,8 +36,88 @@ from autorl.types import EvalSettings, TrainConfig, TrainSpec
 log = logging.getLogger(__name__)
 
 
+def threshold_of(config: StudyConfig) -> float | None:
+    """The study's threshold, else the environment's registered ``reward_threshold``."""
+    if config.threshold is not None:
+        return config.threshold
+    from autorl.training.gym_tasks import probe_task
+
+    return probe_task(config.task).get("reward_threshold")
+
+
+def test_summary(
+    scores: list[float | None], method: str, threshold: float | None
+) -> dict[str, Any]:
+    """Figures of the test runs: a failed run (diverged ...) counts as not reaching the
+    threshold and is left out of the means."""
+    ok = [s for s in scores if s is not None]
+    interval = mean_interval(ok)
+    reached = [s is not None and threshold is not None and s >= threshold for s in scores]
+    return {
+        "score": aggregate(ok, method) if ok else None,
+        "mean": statistics.fmean(ok) if ok else None,
+        "std": statistics.pstdev(ok) if len(ok) > 1 else 0.0,
+        "iqm": aggregate(ok, "iqm") if ok else None,
+        "worst": min(ok) if ok else None,
+        "ci95": list(interval) if interval else None,
+        "scores": scores,
+        "threshold": threshold,
+        "solved_fraction": (sum(reached) / len(scores)) if threshold is not None else None,
+    }
+
+
 def stored_validation(study: optuna.Study) -> dict[str, Any] | None:
     return study.user_attrs.get(VALIDATION_ATTR)
+
+
+def _test_run(spec: TrainSpec) -> float | str:
+    """One test seed's score, or why it failed (module level: a process pool can run it)."""
+    try:
+        return train_and_evaluate(spec).score
+    except TrialFailure as exc:
+        return f"seed {spec.seed}: {exc.reason.value}: {exc.message}"
+
+
+def test_trial(
+    trial: FrozenTrial,
+    config: StudyConfig,
+    device: str,
+    run_all: Callable[[Callable[[TrainSpec], float | str], list[TrainSpec]], Iterable] = map,
+) -> dict[str, Any]:
+    """Train ``trial``'s configuration on the study's test seeds; the final-test record.
+    ``run_all`` maps the runs (a process pool's ``map`` runs them in parallel)."""
+    train_config = TrainConfig.from_dict(trial.user_attrs[CONFIG])
+    evaluation = EvalSettings(
+        n_evaluations=1, episodes=config.validation_episodes, seed=VALIDATION_EVAL_SEED
+    )
+    seeds = [VALIDATION_TRAIN_SEED + k for k in range(config.validation_seeds)]
+    specs = [
+        TrainSpec(
+            task=config.task,
+            config=train_config,
+            timesteps=config.timesteps,
+            seed=seed,
+            evaluation=evaluation,
+            device=device,
+        )
+        for seed in seeds
+    ]
+    outcomes = list(run_all(_test_run, specs))
+    scores = [o if isinstance(o, float) else None for o in outcomes]
+    failures = [o for o in outcomes if isinstance(o, str)]
+    return {
+        "trial": trial.number,
+        "tuning_score": trial.value,  # the older name of selection_score
+        "selection_score": trial.value,
+        "selection_seeds": [s["seed"] for s in trial.user_attrs.get(attrs.SEEDS) or []],
+        "aggregate": config.aggregate,
+        **test_summary(scores, config.aggregate, threshold_of(config)),
+        "train_seeds": seeds,
+        "eval_seed": VALIDATION_EVAL_SEED,
+        "episodes": config.validation_episodes,
+        "timesteps": config.timesteps,
+        "failures": failures,
+    }
 
 
 def validate_best(study: optuna.Study, config: StudyConfig, device: str) -> dict[str, Any] | None:
@@ -44,40 +132,7 @@ def validate_best(study: optuna.Study, config: StudyConfig, device: str) -> dict
         and len(record.get("scores", [])) == (config.validation_seeds)
     ):
         return record
-    train_config = TrainConfig.from_dict(best.user_attrs[CONFIG])
-    evaluation = EvalSettings(
-        n_evaluations=1, episodes=config.validation_episodes, seed=VALIDATION_EVAL_SEED
-    )
-    scores: list[float | None] = []
-    failures: list[str] = []
-    seeds = [VALIDATION_TRAIN_SEED + k for k in range(config.validation_seeds)]
-    for seed in seeds:
-        spec = TrainSpec(
-            task=config.task,
-            config=train_config,
-            timesteps=config.timesteps,
-            seed=seed,
-            evaluation=evaluation,
-            device=device,
-        )
-        try:
-            scores.append(train_and_evaluate(spec).score)
-        except TrialFailure as exc:
-            scores.append(None)
-            failures.append(f"seed {seed}: {exc.reason.value}: {exc.message}")
-    ok = [s for s in scores if s is not None]
-    record = {
-        "trial": best.number,
-        "tuning_score": best.value,
-        "mean": statistics.fmean(ok) if ok else None,
-        "std": statistics.pstdev(ok) if len(ok) > 1 else 0.0,
-        "scores": scores,
-        "train_seeds": seeds,
-        "eval_seed": VALIDATION_EVAL_SEED,
-        "episodes": config.validation_episodes,
-        "timesteps": config.timesteps,
-        "failures": failures,
-    }
+    record = test_trial(best, config, device)
     study.set_user_attr(VALIDATION_ATTR, record)
     log.info("validated trial %d: %s", best.number, record["mean"])
     return record

@@ -102,7 +102,7 @@ def train_and_evaluate(
         )
         model.learn(total_timesteps=spec.timesteps, callback=callback)
         if not callback.pruned:
-            callback.evaluate_now()
+            callback.evaluate_now(spec.timesteps)
     except Exception as exc:
         _reraise(exc, _failure(exc, model, spec))
     finally:

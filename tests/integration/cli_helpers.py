@@ -12,7 +12,10 @@ import optuna
 from autorl.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--timesteps", "600", "--evaluations", "2", "--eval-episodes", "2", "--no-progress"]
+# One seed per configuration (racing, the default, runs up to 3: tests that are about racing
+# use TINY_RACING).
+TINY_RACING = ["--timesteps", "600", "--evaluations", "2", "--eval-episodes", "2", "--no-progress"]
+TINY = [*TINY_RACING, "--seeds", "1"]
 
 
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:

@@ -10,7 +10,7 @@ import yaml
 from optuna.trial import TrialState
 
 from autorl.search.accounting import finished_count
-from tests.integration.cli_helpers import TINY, run_cli, trials
+from tests.integration.cli_helpers import TINY, TINY_RACING, run_cli, trials
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +28,15 @@ def test_cartpole_tune_best_train_evaluate_report(tmp_path, sqlite_url, capsys):
             sqlite_url,
             "--validation-seeds",
             "1",
-            *TINY,
+            *TINY_RACING,
         ],
         capsys,
     )
     assert code == 0, err
     assert "created study CartPole-v1-ppo" in out
-    assert "best trial" in out and "train seeds [0]" in out
-    assert "validated on held-out seeds [100000]" in out
+    # racing (the default): the published configuration ran all of its 3 seeds
+    assert "best trial" in out and "mean of training seeds [0..2]" in out
+    assert "test on unseen seeds [100000]" in out and "no choice used them" in out
     assert finished_count(trials(sqlite_url, "CartPole-v1-ppo")) == 3
     for t in trials(sqlite_url, "CartPole-v1-ppo"):
         assert t.user_attrs["env_steps"] >= 600 or t.state != TrialState.COMPLETE
@@ -47,7 +48,8 @@ def test_cartpole_tune_best_train_evaluate_report(tmp_path, sqlite_url, capsys):
     code, out, _ = run_cli(["best", "CartPole-v1-ppo", "--storage", sqlite_url], capsys)
     best = json.loads(out)
     assert best["config"]["algo"] == "ppo" and best["validation"]["train_seeds"] == [100000]
-    assert best["evaluation"]["episodes"] == 2 and best["train_seeds"] == [0]
+    assert best["evaluation"]["episodes"] == 2 and best["train_seeds"] == [0, 1, 2]
+    assert best["selectable"] and best["validation"]["selection_score"] == best["score"]
 
     _, out, _ = run_cli(
         ["best", "CartPole-v1-ppo", "--format", "zoo", "--storage", sqlite_url], capsys

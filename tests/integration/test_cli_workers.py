@@ -60,9 +60,16 @@ def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, s
     ]
     proc = spawn_cli(args, tmp_path)
     try:
-        wait_for(lambda: running(sqlite_url, "k") or proc.poll() is not None, 120, "a trial")
+        # racing (the default): the first configuration runs 3 seeds; kill it after the first
+        wait_for(
+            lambda: (
+                any(t.user_attrs.get("seeds") for t in running(sqlite_url, "k"))
+                or proc.poll() is not None
+            ),
+            120,
+            "a trial's first seed run",
+        )
         assert proc.poll() is None, proc.communicate()[1]
-        time.sleep(1.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -82,6 +89,12 @@ def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, s
     retried = [t for t in after if t.user_attrs.get("requeued_from") == victim.number]
     assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
     assert retried[0].params == victim.params
+    # the seed runs the killed worker finished are taken over, not trained or counted again
+    done = victim.user_attrs["seeds"]
+    taken = [s for s in retried[0].user_attrs["seeds"] if s.get("from_trial") == victim.number]
+    assert len(taken) == len(done) >= 1
+    own = [s for s in retried[0].user_attrs["seeds"] if "from_trial" not in s]
+    assert retried[0].user_attrs["env_steps"] == sum(s["env_steps"] for s in own)
     assert finished_count(after) == 2
     assert "best trial" in out
 

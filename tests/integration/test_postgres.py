@@ -38,7 +38,7 @@ def test_two_workers_on_postgres_finish_the_budget_and_plain_optuna_reads_it(tmp
     )
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
-    assert "validated on held-out seeds" in out
+    assert "test on unseen seeds" in out
     study = optuna.load_study(study_name="pg", storage=pg_url)  # plain Optuna reads it
     trials = study.get_trials()
     assert finished_count(trials) == 4 and len(trials) == 4

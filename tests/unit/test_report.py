@@ -18,6 +18,8 @@ from autorl.report import write_report
 from autorl.report.curves import seed_curves
 from autorl.report.fmt import DASH, TIMES
 from autorl.report.importance import MIN_COMPLETED, compute_importances
+from autorl.report.model import read_study
+from autorl.scoring import aggregate, mean_interval
 from autorl.search import attrs
 from autorl.search.study_config import (
     BUDGET_ATTR,
@@ -25,6 +27,7 @@ from autorl.search.study_config import (
     VALIDATION_ATTR,
     VALIDATION_EVAL_SEED,
     VALIDATION_TRAIN_SEED,
+    RaceSettings,
     StudyConfig,
 )
 from autorl.types import EvalSettings, TaskSpec
@@ -39,6 +42,7 @@ DISTRIBUTIONS = {
 }
 SECTION_HEADINGS = (
     "Best configuration",
+    "Final test",
     "Optimisation history",
     "Parameter importances",
     "Learning curves",
@@ -221,9 +225,17 @@ def test_full_report(sqlite_url: str, tmp_path: Path) -> None:
         assert name in text
         assert (f"{value:.4g}" if isinstance(value, float) else str(value)) in text
     assert '"n_steps": 256' in text
-    assert "Validated score (held-out seeds)" in text
-    assert "432.1 ± 7.5" in text
+    assert "Selection score 500 ± 3 — mean ± std over 2 training seed(s)" in text
+    # a record made before racing: what it has, nothing computed for what it lacks
+    assert "Final test score 432.1 ± 7.5 — mean ± std over 3 test seed(s)" in text
+    assert "Selection score 500 — mean over its training seeds" in text
+    assert "Mean over test seeds 432.1 ± 7.5" in text
+    assert "seed 100000: 424.6, seed 100001: 439.6, seed 100002: failed" in text
+    for missing in ("Test score", "Worst test seed", "95% interval", "reach the threshold"):
+        assert missing not in text
     assert "100000, 100001, 100002" in text
+    assert "every configuration on 2 seed(s); score = mean of seed scores" in text
+    assert "18 seed run(s), 17,750 env steps" in text  # 8 x 2 complete + 2 pruned runs
     assert f"episode seeds 200000{DASH}200019" in text
     assert "seed 100002: diverged: NaN" in text
     assert f"episode seeds 10000{DASH}10004" in text
@@ -244,7 +256,8 @@ def test_full_report(sqlite_url: str, tmp_path: Path) -> None:
 def test_unvalidated_and_stale_validation(sqlite_url: str, tmp_path: Path) -> None:
     study, best = full_study(sqlite_url, validated=False)
     text = text_of(write_report(study, tmp_path / "r.html").read_text())
-    assert "not validated yet" in text
+    assert "Not tested yet: the chosen configuration" in text
+    assert "not tested yet: no score on unseen test seeds" in text
     other = next(
         t.number for t in study.trials if t.state == TrialState.COMPLETE and t.number != best
     )
@@ -262,8 +275,192 @@ def test_unvalidated_and_stale_validation(sqlite_url: str, tmp_path: Path) -> No
         },
     )
     text = text_of(write_report(study, tmp_path / "r.html").read_text())
-    assert f"Validated score of trial {other} (held-out seeds)" in text
-    assert "no longer the best trial" in text
+    assert f"Trial tested {other}" in text
+    assert f"of trial {other}, no longer the best" in text
+    assert f"Trial {other} is no longer the best trial; trial {best} has not been tested" in text
+
+
+RACE_NAME = "cartpole-race"
+LOST = "cannot beat the incumbent after 1 seed(s): at best 433 (iqm of 3 seeds) against 500"
+THRESHOLD = 475.0
+
+
+def racing_study(url: str) -> optuna.Study:
+    """A racing study (3 seeds, best needs 3, IQM), as autorl creates it."""
+    config = StudyConfig(
+        task=TaskSpec("CartPole-v1"),
+        algo="ppo",
+        space={"algo": "ppo", "params": {"learning_rate": {"type": "float"}}},
+        timesteps=TIMESTEPS,
+        race=RaceSettings(min_seeds=3, max_seeds=3, z=1.0),
+        aggregate="iqm",
+        evaluation=EvalSettings(n_evaluations=N_EVAL, episodes=5, seed=10_000),
+        threshold=THRESHOLD,
+    )
+    study = optuna.create_study(study_name=RACE_NAME, storage=url, direction="maximize")
+    study.set_user_attr(CONFIG_ATTR, config.to_dict())
+    study.set_user_attr(BUDGET_ATTR, 8)
+    return study
+
+
+def add_raced(
+    study: optuna.Study,
+    p: dict,
+    scores: list[float],
+    race: str,
+    selectable: bool,
+    pruned: tuple[bool, ...] = (),
+) -> None:
+    """A completed trial of a racing study: its IQM over the seeds it earned."""
+    pruned = pruned or (False,) * len(scores)
+    curves = [curve(s, upto=2 if cut else N_EVAL) for s, cut in zip(scores, pruned, strict=True)]
+    mean = sum(scores) / len(scores)
+    study.add_trial(
+        create_trial(
+            state=TrialState.COMPLETE,
+            value=aggregate(scores, "iqm"),
+            params=p,
+            distributions={k: DISTRIBUTIONS[k] for k in p},
+            intermediate_values=intermediate(curves),
+            user_attrs={
+                attrs.SEEDS: [
+                    {
+                        "seed": k,
+                        "score": s,
+                        "curve": c,
+                        "env_steps": TIMESTEPS // 2 if cut else TIMESTEPS,
+                        "wall_s": 1.0,
+                        "pruned": cut,
+                    }
+                    for k, (s, c, cut) in enumerate(zip(scores, curves, pruned, strict=True))
+                ],
+                attrs.SCORE_STD: math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores)),
+                attrs.ENV_STEPS: sum(TIMESTEPS // 2 if cut else TIMESTEPS for cut in pruned),
+                attrs.WALL_S: float(len(scores)),
+                attrs.SELECTABLE: selectable,
+                attrs.RACE: race,
+                attrs.SOURCE: "sampler",
+            },
+        )
+    )
+
+
+def test_racing_study(sqlite_url: str, tmp_path: Path) -> None:
+    study = racing_study(sqlite_url)
+    add_raced(study, params(0), [490.0, 500.0, 510.0], "ran all 3 seed(s)", True)  # 0: best
+    add_raced(study, params(1), [300.0], LOST, False)  # 1
+    add_raced(study, params(2), [470.0, 480.0, 475.0], "ran all 3 seed(s)", True)  # 2
+    add_raced(study, params(3), [250.0], LOST, False)  # 3
+    # 4: the highest value, but its second seed run was pruned: it cannot be chosen
+    add_raced(study, params(4), [600.0, 580.0], "seed run 1 pruned", False, (False, True))
+    add_pruned(study, params(5))  # 5: its first seed run pruned
+    tests = [480.0, 495.0, 470.0, 460.0, 500.0]
+    low, high = mean_interval(tests) or (0.0, 0.0)
+    study.set_user_attr(
+        VALIDATION_ATTR,
+        {
+            "trial": 0,
+            "tuning_score": 500.0,
+            "selection_score": 500.0,
+            "selection_seeds": [0, 1, 2],
+            "aggregate": "iqm",
+            "score": aggregate(tests, "iqm"),
+            "mean": sum(tests) / 5,
+            "std": 14.5,
+            "iqm": aggregate(tests, "iqm"),
+            "worst": 460.0,
+            "ci95": [low, high],
+            "scores": tests,
+            "train_seeds": [VALIDATION_TRAIN_SEED + k for k in range(5)],
+            "eval_seed": VALIDATION_EVAL_SEED,
+            "episodes": 20,
+            "timesteps": TIMESTEPS,
+            "failures": [],
+            "threshold": THRESHOLD,
+            "solved_fraction": 0.6,
+        },
+    )
+    data = read_study(study)
+    assert data.best is not None and data.best.number == 0
+    assert [len(t.curves) for t in data.trials] == [3, 1, 3, 1, 2, 1]
+    assert [t.seed_runs for t in data.trials] == [3, 1, 3, 1, 2, 1]
+    assert [t.selectable for t in data.trials] == [True, False, True, False, False, False]
+    assert data.seed_runs == 11
+
+    html = write_report(study, tmp_path / "race.html").read_text(encoding="utf-8")
+    text = text_of(html)
+    for heading in SECTION_HEADINGS:
+        assert f"<h2>{heading}</h2>" in html
+    # settings: how seeds were chosen and what they cost
+    assert (
+        "racing: a configuration earns up to 3 seeds while it may beat the incumbent; the best "
+        "needs 3; score = interquartile mean (IQM) of seed scores"
+    ) in text
+    assert "Timesteps per seed run 1,000; a configuration runs 1 to 3 seed runs" in text
+    assert "what it spent: 11 seed run(s), 10,000 env steps" in text
+    assert f"1,000 per seed {TIMES}" not in text
+    assert "threshold: 475" in text
+    # the best trial and the trials table
+    assert "Selection score 500 — interquartile mean (IQM) of 3 training seed(s)" in text
+    assert "Seeds 3 seed run(s); ran all 3 seed(s)" in text
+    assert "score (iqm) seed runs selectable" in text
+    assert LOST in text and "seed run 1 pruned" in text
+    assert "4 590 2 no" in text.split("Top 5 completed trials")[1]  # IQM of 600 and 580
+    assert "ran fewer than 3 complete seed run(s)" in text
+    # the final test
+    assert "Trial 0 was chosen by its selection score" in text and "no choice used" in text
+    assert "Selection score 500 — interquartile mean (IQM) over training seeds 0, 1, 2" in text
+    score = f"{aggregate(tests, 'iqm'):.4g}"
+    assert f"Test score {score} — interquartile mean (IQM) over 5 test seed(s)" in text
+    interval = f"95% interval of the mean [{low:.4g}, {high:.4g}]"
+    assert f"Mean over test seeds 481 ± 14.5 (mean ± std); {interval}" in text
+    assert "seed 100000: 480, seed 100001: 495, seed 100002: 470, seed 100003: 460" in text
+    assert "Worst test seed 460" in text
+    assert "3 of 5 test seeds reach the threshold 475" in text
+    # figures: raced-out trials drawn apart, hover says why
+    assert "Open circles" in text
+    assert "completed on too few seeds (cannot be chosen)" in html
+    assert "too few to be chosen" in html
+    assert "Racing: a configuration has one line per seed it earned" in text
+    for div in ("fig-history", "fig-curves", "fig-cost", "fig-failures"):
+        assert f'id="{div}"' in html
+
+
+def test_racing_study_without_a_selectable_trial(sqlite_url: str, tmp_path: Path) -> None:
+    study = racing_study(sqlite_url)
+    add_raced(study, params(0), [300.0, 280.0], "seed run 1 pruned", False, (False, True))
+    text = text_of(write_report(study, tmp_path / "r.html").read_text())
+    assert "No completed trial is selectable yet (each ran fewer than 3 complete" in text
+    assert "No configuration has been chosen yet, so none has been tested" in text
+
+
+def test_record_without_threshold(sqlite_url: str, tmp_path: Path) -> None:
+    study = racing_study(sqlite_url)
+    add_raced(study, params(0), [490.0, 500.0, 510.0], "ran all 3 seed(s)", True)
+    study.set_user_attr(
+        VALIDATION_ATTR,
+        {
+            "trial": 0,
+            "selection_score": 500.0,
+            "selection_seeds": [0, 1, 2],
+            "aggregate": "iqm",
+            "score": None,
+            "mean": None,
+            "std": 0.0,
+            "iqm": None,
+            "worst": None,
+            "ci95": None,
+            "scores": [None],
+            "train_seeds": [VALIDATION_TRAIN_SEED],
+            "threshold": None,
+            "solved_fraction": None,
+            "failures": ["seed 100000: diverged: NaN"],
+        },
+    )
+    text = text_of(write_report(study, tmp_path / "r.html").read_text())
+    assert "the study set no threshold and the environment registers none" in text
+    assert "seed 100000: failed" in text and f"Worst test seed {DASH}" in text
+    assert "95% interval" not in text
 
 
 def test_empty_study(sqlite_url: str, tmp_path: Path) -> None:
@@ -274,6 +471,7 @@ def test_empty_study(sqlite_url: str, tmp_path: Path) -> None:
         assert f"<h2>{heading}</h2>" in html
     assert "0 / 12" in text
     assert "No trial has completed yet" in text
+    assert "No configuration has been chosen yet, so none has been tested" in text
     assert "The study has no trials yet" in text
     assert f"at least {MIN_COMPLETED} completed trials; this study has 0" in text
     assert "no learning curves" in text

@@ -61,7 +61,7 @@ def create_study(
     submission.check_code(body, settings)
     task = submission.task_of(body)
     name = submission.study_name(body, task)
-    config = submission.study_config(body, task, submission.space_of(body))
+    config, keep = submission.study_config(body, task, submission.space_of(body))
     db.ensure_schema(url)  # refuse an old schema before the study is created
     existing = store.find_study(storage, name)
     if existing is not None and CONFIG_ATTR not in existing.user_attrs:
@@ -70,7 +70,9 @@ def create_study(
     if existing is None or store.study_state(storage, existing) == "done":
         _check_room(storage, settings)
     try:
-        started = start_study(name, url, config, budget, submission.warm_settings(body))
+        started = start_study(
+            name, url, config, budget, submission.warm_settings(body), keep_stored=keep
+        )
     except StudyError as exc:  # stored with other settings (the schema bounds the rest)
         raise Conflict(str(exc)) from exc
     started.study.set_user_attr(PRIORITY_ATTR, body.priority)

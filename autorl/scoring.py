@@ -1,0 +1,203 @@
+"""Scores over seeds: how one configuration's per-seed returns become one number, and when a
+configuration has earned another seed (racing). Pure functions of floats; imports nothing.
+
+Aggregates (``--aggregate``):
+
+- ``mean``: the plain mean.
+- ``iqm``: the interquartile mean (rliable): the mean of the empirical quantile function over
+  [0.25, 0.75], with fractional weights at the edges, so it is defined for every n. For three
+  seeds a <= b <= c it is a/6 + 2b/3 + c/6 (scipy's ``trim_mean(x, 0.25)`` trims nothing there
+  and is the plain mean).
+- ``median``.
+- ``worst``: the lowest seed.
+- ``lcb``: the mean minus ``LCB_Z`` standard errors (sample std / sqrt(n)); with one seed there
+  is no spread to measure and it is the score itself.
+
+Racing (SMAC's intensification, irace's races, adapted to a few expensive seeds): a
+configuration that has run k seeds earns seed k+1 when, if its remaining seeds scored
+optimistically (its mean so far plus ``z`` times the study's seed-to-seed spread), its
+aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
+aggregate over at least ``min_seeds`` seeds; with no incumbent yet every configuration earns
+its seeds (the first ones of a study set the bar). See ``should_continue``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+AGGREGATES = ("mean", "iqm", "median", "worst", "lcb")
+LCB_Z = 1.0  # standard errors below the mean
+
+
+def _iqm(scores: Sequence[float]) -> float:
+    ordered = sorted(scores)
+    n = len(ordered)
+    total = 0.0
+    for i, score in enumerate(ordered):
+        low, high = max(i / n, 0.25), min((i + 1) / n, 0.75)
+        if high > low:
+            total += (high - low) * score
+    return total / 0.5
+
+
+def _lcb(scores: Sequence[float]) -> float:
+    if len(scores) < 2:
+        return float(scores[0])
+    return statistics.fmean(scores) - LCB_Z * statistics.stdev(scores) / math.sqrt(len(scores))
+
+
+_FUNCTIONS: dict[str, Callable[[Sequence[float]], float]] = {
+    "mean": statistics.fmean,
+    "iqm": _iqm,
+    "median": statistics.median,
+    "worst": min,
+    "lcb": _lcb,
+}
+
+
+def check_aggregate(method: str) -> None:
+    if method not in _FUNCTIONS:
+        raise ValueError(f"--aggregate {method!r} is not one of {', '.join(AGGREGATES)}")
+
+
+def aggregate(scores: Sequence[float], method: str) -> float:
+    """One number for a configuration's per-seed scores (ValueError on no scores)."""
+    check_aggregate(method)
+    if not scores:
+        raise ValueError("no scores to aggregate")
+    return float(_FUNCTIONS[method](scores))
+
+
+def seed_spread(per_config: Sequence[Sequence[float]]) -> float:
+    """The typical seed-to-seed standard deviation of a study: the median over configurations
+    with two or more seeds of their sample std (a median, so that one configuration with a
+    failed seed does not make every other one look noisy). 0.0 when none has two seeds."""
+    stds = [statistics.stdev(s) for s in per_config if len(s) >= 2]
+    return float(statistics.median(stds)) if stds else 0.0
+
+
+@dataclass(frozen=True)
+class RaceDecision:
+    go_on: bool
+    optimistic: float | None  # the aggregate the configuration could still reach
+    bar: float | None  # the incumbent's aggregate it has to beat
+    why: str
+
+
+def should_continue(
+    scores: Sequence[float],
+    incumbent: float | None,
+    spread: float,
+    max_seeds: int,
+    method: str,
+    z: float = 1.0,
+) -> RaceDecision:
+    """Whether a configuration with ``scores`` (one per seed run so far) earns another seed.
+
+    It does when there is no incumbent yet, or when its aggregate over ``max_seeds`` seeds,
+    the missing ones scored at ``mean(scores) + z * spread``, is higher than ``incumbent``.
+    """
+    k = len(scores)
+    if k >= max_seeds:
+        return RaceDecision(False, None, incumbent, f"ran all {max_seeds} seeds")
+    if incumbent is None:
+        return RaceDecision(True, None, None, "no incumbent yet")
+    hope = statistics.fmean(scores) + z * spread
+    optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
+    if optimistic > incumbent:
+        return RaceDecision(True, optimistic, incumbent, "may beat the incumbent")
+    return RaceDecision(
+        False,
+        optimistic,
+        incumbent,
+        f"cannot beat the incumbent after {k} seed(s): at best {optimistic:.4g} "
+        f"({method} of {max_seeds} seeds) against {incumbent:.4g}",
+    )
+
+
+@dataclass(frozen=True)
+class SeedPlan:
+    """How many seeds a configuration runs: raced (``racing``) or always ``max_seeds``."""
+
+    max_seeds: int
+    min_seeds: int
+    method: str
+    racing: bool = True
+    z: float = 1.0
+
+
+@dataclass(frozen=True)
+class RaceOutcome:
+    scores: tuple[float, ...]  # one per seed run, in seed order
+    pruned: tuple[bool, ...]  # whether that run was stopped early (its score: the last evaluation)
+    stop: str  # why no further seed ran
+    selectable: bool  # at least min_seeds runs ran to the end: it may be the study's best
+
+
+def race(
+    run_seed: Callable[[int], tuple[float, bool]],
+    bar: Callable[[], tuple[float | None, float]],
+    plan: SeedPlan,
+) -> RaceOutcome:
+    """Run one configuration's seeds: ``run_seed(k)`` trains seed index k and returns its
+    score and whether it was pruned; ``bar()`` returns the current incumbent's aggregate (or
+    None) and the study's seed spread, asked before each further seed of a race.
+
+    A pruned run ends the configuration (its remaining seeds would not change that it lost).
+    Exceptions of ``run_seed`` propagate.
+    """
+    scores: list[float] = []
+    pruned: list[bool] = []
+    stop = f"ran all {plan.max_seeds} seed(s)"
+    for k in range(plan.max_seeds):
+        if k > 0 and plan.racing:
+            incumbent, spread = bar()
+            decision = should_continue(
+                scores, incumbent, spread, plan.max_seeds, plan.method, plan.z
+            )
+            if not decision.go_on:
+                stop = decision.why
+                break
+        score, was_pruned = run_seed(k)
+        scores.append(score)
+        pruned.append(was_pruned)
+        if was_pruned:
+            stop = f"seed run {k} pruned"
+            break
+    complete = sum(1 for p in pruned if not p)
+    return RaceOutcome(tuple(scores), tuple(pruned), stop, complete >= plan.min_seeds)
+
+
+def mean_interval(scores: Sequence[float]) -> tuple[float, float] | None:
+    """A 95% t-interval of the mean (None below two scores)."""
+    n = len(scores)
+    if n < 2:
+        return None
+    mean = statistics.fmean(scores)
+    half = _T95.get(n - 1, 1.96) * statistics.stdev(scores) / math.sqrt(n)
+    return mean - half, mean + half
+
+
+# Two-sided 95% quantiles of Student's t by degrees of freedom (1.96 beyond 30).
+_T95 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    6: 2.447,
+    7: 2.365,
+    8: 2.306,
+    9: 2.262,
+    10: 2.228,
+    12: 2.179,
+    15: 2.131,
+    20: 2.086,
+    25: 2.060,
+    30: 2.042,
+}
+for _df in range(11, 31):
+    _T95.setdefault(_df, _T95[max(d for d in _T95 if d <= _df)])

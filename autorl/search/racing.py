@@ -1,0 +1,97 @@
+"""Racing over seeds inside a study: the incumbent the race is run against, and pruning per
+seed run.
+
+The rule itself is ``autorl.scoring.should_continue`` (pure); this module reads what it needs
+from the study's stored trials at each seed boundary, so parallel workers race against the
+latest incumbent any of them has found.
+
+Pruning per seed: intermediate values of seed index k are reported at ``k * timesteps +
+step`` (see ``autorl.search.attrs``). The first seed run is judged by the study's pruner as
+before. A later seed run is held to the same standard as first runs: it is pruned when, past
+the warm-up, its best evaluation so far is below the median of the other trials' first-seed
+evaluations at the same step (comparing it with the other raced configurations' later seeds
+would hold it to an elite's standard). A configuration whose later seed is pruned has lost
+its race: it ends with the seeds it has and cannot be the study's best.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.scoring import seed_spread
+from autorl.search import attrs
+from autorl.search.accounting import is_selectable
+
+MIN_PEERS = 5  # first-seed runs a later seed run is compared with, at least
+
+
+@dataclass(frozen=True)
+class RaceState:
+    incumbent: float | None  # the best aggregate over at least min_seeds seeds
+    incumbent_trial: int | None
+    spread: float  # the study's typical seed-to-seed std (autorl.scoring.seed_spread)
+
+
+def complete_seed_scores(trial: FrozenTrial) -> list[float]:
+    """Scores of the trial's seed runs that ran to the end (pruned ones left out)."""
+    return [
+        float(s["score"]) for s in trial.user_attrs.get(attrs.SEEDS) or [] if not s.get("pruned")
+    ]
+
+
+def race_state(study: optuna.Study, exclude: int | None = None) -> RaceState:
+    """The incumbent and seed spread from the study's completed trials (``exclude``: the
+    trial asking, whose own seeds are not yet stored as a result)."""
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if t.number != exclude
+    ]
+    eligible = [t for t in done if is_selectable(t)]
+    best = max(eligible, key=lambda t: (t.value, -t.number)) if eligible else None
+    return RaceState(
+        incumbent=None if best is None else float(best.value),
+        incumbent_trial=None if best is None else best.number,
+        spread=seed_spread([complete_seed_scores(t) for t in done]),
+    )
+
+
+class RacingPruner(optuna.pruners.BasePruner):
+    """The study's pruner for first seed runs, the first-seed median for later ones."""
+
+    def __init__(
+        self, first_seed: optuna.pruners.BasePruner, timesteps: int, later_seeds: bool = True
+    ) -> None:
+        self._first = first_seed
+        self._timesteps = timesteps
+        self._later = later_seeds
+        self._warmup = timesteps // 3
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None:
+            return False
+        index = max(0, (step - 1) // self._timesteps)
+        if index == 0:
+            return self._first.prune(study, trial)
+        if not self._later:
+            return False
+        within = step - index * self._timesteps
+        if within < self._warmup:
+            return False
+        low, high = index * self._timesteps, (index + 1) * self._timesteps
+        own = [v for s, v in trial.intermediate_values.items() if low < s <= high]
+        peers = [
+            t.intermediate_values[within]
+            for t in study.get_trials(
+                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+            )
+            if t.number != trial.number and within in t.intermediate_values
+        ]
+        if len(peers) < MIN_PEERS or not own:
+            return False
+        return max(own) < statistics.median(peers)

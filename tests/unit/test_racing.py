@@ -1,0 +1,220 @@
+"""Racing over seeds on a fake objective with a known noise model (no training, no Optuna).
+
+Each simulated configuration has a true mean return, a probability that a training seed fails
+(scores near the random policy's return, as a seed that never learns does) and Gaussian
+seed-to-seed noise. The truly best configuration is the one with the highest expected return
+on a new seed. A study sees 16 configurations in a row; one-seed selection publishes the
+highest single score, racing the best aggregate over at least ``min_seeds`` seeds.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+from dataclasses import dataclass, replace
+
+import pytest
+
+from autorl.errors import StudyError
+from autorl.scoring import (
+    AGGREGATES,
+    SeedPlan,
+    aggregate,
+    mean_interval,
+    race,
+    seed_spread,
+    should_continue,
+)
+from autorl.search.study_config import RaceSettings, StudyConfig, seed_fields
+from autorl.types import TaskSpec
+
+FAILED_SCORE = 20.0
+NOISE = 25.0
+
+
+@dataclass(frozen=True)
+class FakeConfig:
+    mean: float
+    p_fail: float
+
+    def expected(self) -> float:
+        return (1 - self.p_fail) * self.mean + self.p_fail * FAILED_SCORE
+
+    def seed_score(self, rng: random.Random) -> float:
+        if rng.random() < self.p_fail:
+            return FAILED_SCORE + rng.uniform(-10, 10)
+        return self.mean + rng.gauss(0, NOISE)
+
+
+def draw_configs(rng: random.Random, n: int) -> list[FakeConfig]:
+    """Half of them close to the top on a good seed; many of those unreliable."""
+    return [
+        FakeConfig(rng.uniform(250, 500), rng.choice([0.0, 0.0, 0.0, 0.2, 0.35, 0.5]))
+        for _ in range(n)
+    ]
+
+
+@dataclass
+class Simulated:
+    picked: FakeConfig
+    picked_seeds: int
+    best: FakeConfig
+    seed_runs: int
+
+
+def simulate(rng: random.Random, plan: SeedPlan, n: int = 16) -> Simulated:
+    configs = draw_configs(rng, n)
+    results: list[tuple[FakeConfig, float, bool, list[float]]] = []  # config, value, ok, scores
+
+    def bar() -> tuple[float | None, float]:
+        eligible = [value for _, value, ok, _ in results if ok]
+        spread = seed_spread([scores for *_, scores in results])
+        return (max(eligible) if eligible else None), spread
+
+    runs = 0
+    for config in configs:
+        seed_rng = random.Random(rng.random())
+
+        def run_seed(k: int, config=config, seed_rng=seed_rng) -> tuple[float, bool]:
+            nonlocal runs
+            runs += 1
+            return config.seed_score(seed_rng), False
+
+        outcome = race(run_seed, bar, plan)
+        value = aggregate(outcome.scores, plan.method)
+        results.append((config, value, outcome.selectable, list(outcome.scores)))
+    chosen = max((r for r in results if r[2]), key=lambda r: r[1])
+    return Simulated(
+        picked=chosen[0],
+        picked_seeds=len(chosen[3]),
+        best=max(configs, key=FakeConfig.expected),
+        seed_runs=runs,
+    )
+
+
+def run_many(plan: SeedPlan, studies: int = 400, seed: int = 7) -> dict[str, float]:
+    rng = random.Random(seed)
+    sims = [simulate(rng, plan) for _ in range(studies)]
+    return {
+        "hit": statistics.fmean(s.picked is s.best for s in sims),
+        "regret": statistics.fmean(s.best.expected() - s.picked.expected() for s in sims),
+        "runs_per_config": statistics.fmean(s.seed_runs / 16 for s in sims),
+        "min_picked_seeds": min(s.picked_seeds for s in sims),
+    }
+
+
+ONE_SEED = SeedPlan(max_seeds=1, min_seeds=1, method="mean", racing=False)
+RACING = SeedPlan(max_seeds=3, min_seeds=3, method="mean")
+
+
+def test_racing_picks_the_truly_best_configuration_more_often_than_one_seed_selection():
+    one = run_many(ONE_SEED)
+    raced = run_many(RACING)
+    # Measured with these seeds: one seed hits 0.21 (regret 83), racing 0.49 (regret 23)
+    # at 1.55 seed runs per configuration.
+    assert raced["hit"] > one["hit"] + 0.15
+    assert raced["regret"] < one["regret"] / 2
+    assert raced["runs_per_config"] < 2.0
+
+
+def test_racing_never_publishes_a_configuration_seen_on_fewer_than_min_seeds():
+    assert run_many(RACING, studies=100)["min_picked_seeds"] >= 3
+    two = SeedPlan(max_seeds=4, min_seeds=2, method="iqm")
+    assert run_many(two, studies=100)["min_picked_seeds"] >= 2
+
+
+def test_a_configuration_that_cannot_beat_the_incumbent_stops_after_one_seed():
+    ran: list[int] = []
+
+    def run_seed(k: int) -> tuple[float, bool]:
+        ran.append(k)
+        return 100.0, False
+
+    outcome = race(run_seed, lambda: (400.0, 50.0), RACING)
+    assert ran == [0]
+    assert not outcome.selectable
+    assert "cannot beat the incumbent after 1 seed" in outcome.stop
+
+
+def test_without_an_incumbent_every_seed_runs_and_a_pruned_run_ends_the_race():
+    outcome = race(lambda k: (1.0, False), lambda: (None, 0.0), RACING)
+    assert outcome.scores == (1.0, 1.0, 1.0) and outcome.selectable
+
+    outcome = race(lambda k: (5.0, k == 1), lambda: (None, 0.0), RACING)
+    assert outcome.pruned == (False, True) and not outcome.selectable
+    assert outcome.stop == "seed run 1 pruned"
+
+
+def test_non_adaptive_plan_runs_every_seed_whatever_the_incumbent():
+    plan = SeedPlan(max_seeds=3, min_seeds=3, method="mean", racing=False)
+    outcome = race(lambda k: (0.0, False), lambda: (1e9, 0.0), plan)
+    assert len(outcome.scores) == 3 and outcome.selectable
+
+
+@pytest.mark.parametrize(
+    ("method", "scores", "expected"),
+    [
+        ("mean", [9, 500, 500], 336.333),
+        ("iqm", [9, 500, 500], 9 / 6 + 2 * 500 / 3 + 500 / 6),
+        ("iqm", [1, 2, 3, 4], 2.5),
+        ("median", [9, 500, 490], 490),
+        ("worst", [9, 500, 490], 9),
+        ("lcb", [1, 2, 3], 2 - 1 / 3**0.5),
+        ("lcb", [7], 7),
+    ],
+)
+def test_aggregates(method, scores, expected):
+    assert aggregate(scores, method) == pytest.approx(expected, abs=1e-3)
+
+
+def test_every_aggregate_of_one_score_is_that_score_and_bad_names_are_refused():
+    for method in AGGREGATES:
+        assert aggregate([3.5], method) == 3.5
+    with pytest.raises(ValueError, match="not one of mean, iqm"):
+        aggregate([1.0], "max")
+
+
+def test_optimistic_completion_is_what_the_decision_compares():
+    decision = should_continue([400.0], 500.0, 60.0, 3, "mean")
+    assert decision.go_on is False
+    assert decision.optimistic == pytest.approx(400 + 2 / 3 * 60)
+    # "worst" can only fall: a configuration already below the bar never earns a seed
+    assert should_continue([450.0], 460.0, 1000.0, 3, "worst").go_on is False
+    assert should_continue([470.0], 460.0, 0.0, 3, "worst").go_on is True
+
+
+def test_seed_spread_is_robust_to_one_failing_configuration():
+    assert seed_spread([[1.0], [2.0]]) == 0.0
+    spread = seed_spread([[100, 102], [200, 204], [500, 10], [50, 51]])
+    assert 1 < spread < 5
+
+
+def test_mean_interval_covers_the_mean():
+    low, high = mean_interval([10.0, 12.0, 14.0])
+    assert low < 12.0 < high
+    assert mean_interval([1.0]) is None
+
+
+def test_racing_is_the_default_and_seeds_k_the_non_adaptive_option():
+    fields, keep = seed_fields()
+    assert fields["race"] == RaceSettings(3, 3, 1.0) and fields["seeds"] == 1
+    assert keep == ("seeds", "race", "aggregate")  # nothing given: a continued study keeps its
+    fields, keep = seed_fields(seeds=2)
+    assert fields["race"] is None and fields["seeds"] == 2 and keep == ()
+    assert seed_fields(max_seeds=2)[0]["race"] == RaceSettings(2, 2, 1.0)
+    with pytest.raises(StudyError, match="--seeds K trains every configuration on K seeds"):
+        seed_fields(seeds=2, max_seeds=3)
+
+
+def test_racing_settings_are_checked_before_anything_runs():
+    base = StudyConfig(task=TaskSpec("CartPole-v1"), algo="ppo", space={}, timesteps=1000)
+    with pytest.raises(StudyError, match="--min-seeds 4 must be between 1 and --max-seeds"):
+        replace(base, race=RaceSettings(4, 3)).check()
+    with pytest.raises(StudyError, match="--aggregate 'max'"):
+        replace(base, aggregate="max").check()
+    stored = StudyConfig.from_dict(replace(base, race=RaceSettings(2, 5, 0.5)).to_dict())
+    assert stored.race == RaceSettings(2, 5, 0.5) and stored.min_seeds == 2
+    legacy = base.to_dict()
+    del legacy["race"], legacy["aggregate"]  # a study stored before racing
+    old = StudyConfig.from_dict(legacy)
+    assert old.race is None and old.aggregate == "mean" and old.min_seeds == 1

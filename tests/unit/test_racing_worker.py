@@ -1,0 +1,167 @@
+"""Racing through the real worker loop and storage (SQLite), with a fake trainer."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from autorl.search import attrs
+from autorl.search.accounting import best_trial, total_compute
+from autorl.search.factory import create_or_continue, set_budget
+from autorl.search.queries import best_config, list_studies
+from autorl.search.runner import WorkerOptions, run_worker
+from autorl.search.storage import open_storage
+from autorl.search.study_config import RaceSettings
+from autorl.search.trial_stats import study_counts, trial_id_of
+from autorl.types import Evaluation, SeedResult
+from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config
+
+RACE = RaceSettings(min_seeds=3, max_seeds=3)
+
+
+def seeded_score(spec) -> float:
+    """Best near lr 10^-3.5; seed 1 of every configuration scores 3 lower (known noise)."""
+    return -abs(math.log10(learning_rate(spec)) + 3.5) * 10 - (3.0 if spec.seed == 1 else 0.0)
+
+
+def fake_train(spec, report=None) -> SeedResult:
+    score = seeded_score(spec)
+    curve = []
+    for i in range(1, spec.evaluation.n_evaluations + 1):
+        step = spec.timesteps * i // spec.evaluation.n_evaluations
+        curve.append(Evaluation(step, score, 0.0, (score,)))
+        if report is not None and not report(step, score):
+            return SeedResult(spec.seed, score, tuple(curve), step, 0.0, pruned=True)
+    return SeedResult(spec.seed, score, tuple(curve), spec.timesteps, 0.01)
+
+
+def racing_study(url, budget=8, **changes):
+    config = make_config(race=RACE, sampler_seed=3, **changes)
+    study, _, _ = create_or_continue("race", open_storage(url), config, budget)
+    return study
+
+
+def test_a_racing_study_spends_seeds_on_promising_configurations_only(sqlite_url):
+    study = racing_study(sqlite_url, budget=8)
+    assert run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train) == 8
+    trials = study.get_trials()
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    runs = {t.number: len(t.user_attrs[attrs.SEEDS]) for t in done}
+    assert runs[0] == 3  # no incumbent yet: the first configuration sets the bar
+    assert 1 in runs.values()  # poorer ones stopped after one seed
+    for t in done:
+        seeds = t.user_attrs[attrs.SEEDS]
+        assert [s["seed"] for s in seeds] == list(range(len(seeds)))
+        assert t.user_attrs[attrs.SEED_SCORES] == [s["score"] for s in seeds]
+        assert t.value == pytest.approx(sum(t.user_attrs[attrs.SEED_SCORES]) / len(seeds))
+        assert t.user_attrs[attrs.ENV_STEPS] == TIMESTEPS * len(seeds)
+        assert t.user_attrs[attrs.SELECTABLE] is (len(seeds) == 3)
+        assert t.user_attrs[attrs.RACE]
+    lone = next(t for t in done if len(t.user_attrs[attrs.SEEDS]) == 1)
+    assert "cannot beat the incumbent after 1 seed" in lone.user_attrs[attrs.RACE]
+    # every seed run is counted in the study's compute
+    assert total_compute(trials)["env_steps"] == TIMESTEPS * sum(runs.values())
+
+
+def test_the_best_is_never_a_one_seed_score_in_python_and_in_sql(sqlite_url):
+    study = racing_study(sqlite_url, budget=8)
+    run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train)
+    best = best_trial(study.get_trials())
+    assert len(best.user_attrs[attrs.SEEDS]) == 3
+    # A one-seed score above every aggregate (with ``lcb``, or a race a worker left early)
+    lucky = study.get_trials()[-1]
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=lucky.params,
+            distributions=lucky.distributions,
+            value=best.value + 100,
+            user_attrs={**lucky.user_attrs, attrs.SELECTABLE: False},
+        )
+    )
+    trials = study.get_trials()
+    assert best_trial(trials).number == best.number
+    storage = open_storage(sqlite_url)
+    study_id = storage.get_study_id_from_name("race")
+    assert study_counts(storage, [study_id])[study_id].best == best.value
+    assert storage.get_trial(trial_id_of(storage, study_id)).number == best.number
+    assert list_studies(storage)[0].best == best.value
+    chosen = best_config(study, sqlite_url)
+    assert chosen.trial == best.number and chosen.selectable and chosen.train_seeds == [0, 1, 2]
+    one_seed = best_config(study, sqlite_url, trials[-1].number)
+    assert not one_seed.selectable
+
+
+def test_a_killed_seed_run_is_rerun_and_the_finished_ones_are_taken_over(sqlite_url):
+    study = racing_study(sqlite_url, budget=1)
+    calls: list[int] = []
+
+    def killed_on_seed_2(spec, report=None):
+        calls.append(spec.seed)
+        if spec.seed == 2:
+            raise KeyboardInterrupt  # the worker stops mid-trial (Ctrl-C / SIGTERM path)
+        return fake_train(spec, report)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(WorkerOptions(sqlite_url, "race"), train=killed_on_seed_2)
+    killed = study.get_trials()[0]
+    assert killed.state == TrialState.FAIL and calls == [0, 1, 2]
+    assert killed.user_attrs[attrs.ENV_STEPS] == 2 * TIMESTEPS  # what it really spent
+
+    calls.clear()
+    assert run_worker(WorkerOptions(sqlite_url, "race"), train=_counting(calls)) == 1
+    rerun = study.get_trials()[1]
+    assert rerun.state == TrialState.COMPLETE and calls == [2]  # only the interrupted seed
+    seeds = rerun.user_attrs[attrs.SEEDS]
+    assert [s.get("from_trial") for s in seeds] == [0, 0, None]
+    assert rerun.user_attrs[attrs.ENV_STEPS] == TIMESTEPS  # taken-over runs counted once
+    assert total_compute(study.get_trials())["env_steps"] == 3 * TIMESTEPS
+    assert rerun.params == killed.params
+
+
+def _counting(calls):
+    def train(spec, report=None):
+        calls.append(spec.seed)
+        return fake_train(spec, report)
+
+    return train
+
+
+def test_a_later_seed_run_is_pruned_against_first_seed_runs_and_loses_its_race(sqlite_url):
+    study = racing_study(sqlite_url, budget=6, pruner="median")
+    run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train)  # first-seed peers
+    best = best_trial(study.get_trials())
+    set_budget(study, 7)
+    study.enqueue_trial(best.params)  # as good as the best on seed 0: it earns seed 1
+
+    def seed_1_never_learns(spec, report=None):
+        if spec.seed != 1:
+            return fake_train(spec, report)
+        curve = []
+        for i in range(1, spec.evaluation.n_evaluations + 1):
+            step = spec.timesteps * i // spec.evaluation.n_evaluations
+            curve.append(Evaluation(step, -500.0, 0.0, (-500.0,)))
+            if not report(step, -500.0):
+                return SeedResult(1, -500.0, tuple(curve), step, 0.0, pruned=True)
+        raise AssertionError("seed 1 was never pruned")
+
+    run_worker(WorkerOptions(sqlite_url, "race"), train=seed_1_never_learns)
+    trial = study.get_trials()[-1]
+    assert trial.state == TrialState.COMPLETE
+    seeds = trial.user_attrs[attrs.SEEDS]
+    assert [s["pruned"] for s in seeds] == [False, True]
+    assert seeds[1]["env_steps"] < TIMESTEPS  # stopped at the first evaluation past warm-up
+    assert trial.user_attrs[attrs.RACE] == "seed run 1 pruned"
+    assert trial.user_attrs[attrs.SELECTABLE] is False
+    assert best_trial(study.get_trials()).number == best.number
+
+
+def test_seeds_k_without_racing_runs_every_seed(sqlite_url):
+    config = make_config(seeds=2, sampler_seed=3)
+    study, _, _ = create_or_continue("fixed", open_storage(sqlite_url), config, 3)
+    run_worker(WorkerOptions(sqlite_url, "fixed"), train=fake_train)
+    for t in study.get_trials():
+        assert len(t.user_attrs[attrs.SEEDS]) == 2 and t.user_attrs[attrs.SELECTABLE]
+        assert attrs.RACE not in t.user_attrs
