@@ -145,6 +145,15 @@ def _pick(
     trials = study.get_trials(deepcopy=False)  # the general path, and every error message
     if number is None:
         best = best_trial(trials)
+        completed = sum(1 for t in trials if t.state == TrialState.COMPLETE)
+        if best is None and completed:
+            config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+            raise StudyError(
+                f"none of the {completed} completed trials of study {study.study_name!r} has "
+                f"run its {config.min_seeds} seeds yet (a configuration is chosen on "
+                f"--min-seeds seeds, never on fewer); give it more trials: `autorl resume "
+                f"{study.study_name} --trials N`, or name one with --trial"
+            )
         if best is None:
             raise StudyError(
                 f"study {study.study_name!r} has no completed trial yet "

@@ -160,7 +160,7 @@ class StudyConfig:
         if self.pruner not in PRUNERS:
             problems.append(f"--pruner {self.pruner!r} is not one of {', '.join(PRUNERS)}")
         if not 0 <= self.validation_seeds <= 100:
-            problems.append("--validation-seeds must be between 0 and 100")
+            problems.append("--test-seeds must be between 0 and 100")
         if self.trial_timeout_s is not None and self.trial_timeout_s <= 0:
             problems.append("--trial-timeout must be positive")
         if self.timeout_factor <= 1:

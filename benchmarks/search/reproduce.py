@@ -49,6 +49,8 @@ TASKS: dict[str, dict[str, Any]] = {
         "trials": 16,
         "threshold": -200.0,
     },
+    # needs the box2d extra; about 1 h of both cores per study at this budget
+    "lunarlander": {"env": "LunarLander-v3", "algo": "ppo", "timesteps": 150_000, "trials": 12},
     "mountaincar": {
         "env": "MountainCarContinuous-v0",
         "algo": "ppo",
@@ -248,6 +250,34 @@ def run_task(name: str, seed: int, jobs: int) -> None:
     log.info("%s: %s", key, out)
 
 
+def summary(results: dict[str, Any]) -> str:
+    """The figures of every finished study as a markdown table, then medians per arm."""
+    rows = [
+        "| study | trials | seed runs | env steps | selection | test mean [95% CI] | worst | "
+        "bias | reach threshold |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def row(label: str, f: dict[str, Any]) -> str:
+        ci = f["test_ci95"]
+        interval = f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""
+        solved = "-" if f["solved_fraction"] is None else f"{f['solved_fraction']:.0%}"
+        return (
+            f"| {label} | {f['trials']} | {f['seed_runs']} | {f['env_steps']:,} | "
+            f"{f['selection_score']:.1f} | {f['test_mean']:.1f}{interval} | "
+            f"{f['test_worst']:.1f} | {f['bias']:+.1f} | {solved} |"
+        )
+
+    for key in sorted(k for k in results if k.count("/") == 2 and not k.startswith("test/")):
+        value = results[key]
+        if "equal_trials" in value:
+            rows.append(row(f"{key} (equal trials)", value["equal_trials"]))
+            rows.append(row(f"{key} (equal env steps)", value["equal_steps"]))
+        else:
+            rows.append(row(key, value))
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="cartpole")
@@ -256,7 +286,11 @@ def main() -> None:
     parser.add_argument(
         "--smoke", type=Path, help="a folder: tiny budgets there, to check the harness runs"
     )
+    parser.add_argument("--summary", action="store_true", help="print the table and stop")
     args = parser.parse_args()
+    if args.summary:
+        print(summary(load()))
+        return
     if args.smoke:
         global RESULTS, STATE, TEST_SEEDS
         RESULTS, STATE, TEST_SEEDS = args.smoke / "reproduce.json", args.smoke, 2

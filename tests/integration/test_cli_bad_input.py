@@ -68,6 +68,13 @@ CASES = [
     (["tune", "CartPole-v1", "--timesteps", "100000000000"], "absurd"),
     (["tune", "CartPole-v1", "--seeds", "0"], "--seeds 0"),
     (["tune", "CartPole-v1", "--jobs", "0"], "--jobs 0"),
+    (
+        ["tune", "CartPole-v1", "--seeds", "2", "--max-seeds", "3"],
+        "--seeds K trains every configuration on K seeds; --max-seeds race them",
+    ),
+    (["tune", "CartPole-v1", "--min-seeds", "4"], "--min-seeds 4 must be between 1 and --max-se"),
+    (["tune", "CartPole-v1", "--max-seeds", "1000"], "--max-seeds 1000 must be between 1 and"),
+    (["tune", "CartPole-v1", "--test-seeds", "-1"], "--test-seeds must be between 0 and 100"),
     (["tune", "CartPole-v1", "--space", "nope"], "nope"),
     (["tune", "Bad-v0", "--entry-point", "tests.fixtures.envs:BrokenInitEnv"], "level7.map"),
     (
@@ -121,6 +128,13 @@ def test_changed_settings_on_an_existing_study_are_refused(stored, sqlite_url, c
     )
     assert code == 2
     assert "timesteps: stored 600, asked 900" in err and "autorl resume keep" in err
+    assert untouched(sqlite_url, stored)
+    # stored with --seeds 1: racing it now would mix trials scored on different seeds
+    code, _, err = run_cli(
+        ["tune", "CartPole-v1", "--study", "keep", "--max-seeds", "3", "--storage", sqlite_url],
+        capsys,
+    )
+    assert code == 2 and "race: stored None" in err
     assert untouched(sqlite_url, stored)
 
 

@@ -89,6 +89,17 @@ def test_each_algorithm_trains_and_is_evaluated(algo: str) -> None:
     assert not result.pruned and result.wall_s > 0
 
 
+@pytest.mark.parametrize(("algo", "continuous"), [("ppo", False), ("sac", True)])
+def test_lunar_lander_trains_with_the_box2d_extra(algo: str, continuous: bool) -> None:
+    pytest.importorskip(
+        "Box2D", reason="LunarLander needs the box2d extra: pip install autorl[box2d]"
+    )
+    kwargs = {"continuous": continuous, "max_episode_steps": 60}
+    sb3 = OFF_POLICY if algo == "sac" else CONFIGS["ppo"][1]
+    result = train_and_evaluate(make_spec(algo, TaskSpec("LunarLander-v3", env_kwargs=kwargs), sb3))
+    assert len(result.curve) == 3 and result.env_steps >= 300
+
+
 def test_same_seed_gives_the_same_curve() -> None:
     spec = make_spec("a2c", TaskSpec("CartPole-v1"), CONFIGS["a2c"][1])
     assert train_and_evaluate(spec).curve == train_and_evaluate(spec).curve

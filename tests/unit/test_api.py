@@ -84,6 +84,55 @@ def test_create_list_get_and_continue(client, sqlite_url):
     assert stored(sqlite_url) == 1
 
 
+def test_racing_fields_study_and_trials(client, sqlite_url):
+    study = create(client, max_seeds=3, aggregate="iqm", threshold=475)
+    assert study["seeds"] == {"racing": True, "min_seeds": 3, "max_seeds": 3, "aggregate": "iqm"}
+    assert study["test"] is None
+    store = optuna.load_study(study_name="CartPole-v1-ppo", storage=sqlite_url)
+    space = load_space("ppo")
+    for scores, selectable in (([500.0, 480.0, 490.0], True), ([510.0], False)):
+        trial = store.ask()
+        space.sample(trial, "discrete")
+        trial.set_user_attr("config", {"algo": "ppo", "policy": "MlpPolicy", "sb3_kwargs": {}})
+        trial.set_user_attr("seed_scores", scores)
+        trial.set_user_attr("selectable", selectable)
+        store.tell(trial, sum(scores) / len(scores))
+    store.set_user_attr(
+        "autorl.validation",
+        {"trial": 0, "selection_score": 490.0, "selection_seeds": [0, 1, 2], "aggregate": "iqm",
+         "score": 470.0, "mean": 465.0, "std": 10.0, "ci95": [450.0, 480.0], "worst": 440.0,
+         "scores": [470.0, 440.0, 480.0, 470.0, None], "train_seeds": [100000, 100001, 100002,
+         100003, 100004], "eval_seed": 200000, "episodes": 20, "threshold": 475.0,
+         "solved_fraction": 0.2},
+    )  # fmt: skip
+    got = client.get("/v1/studies/CartPole-v1-ppo").json()
+    assert got["best"] == 490.0  # the one-seed 510 cannot be the best
+    test = got["test"]
+    assert test["selection_score"] == 490.0 and test["score"] == 470.0
+    assert test["scores"][-1] is None and test["test_seeds"][0] == 100000
+    assert test["solved_fraction"] == 0.2 and test["threshold"] == 475.0
+    page = client.get("/v1/studies/CartPole-v1-ppo/trials").json()["data"]
+    assert [t["seed_scores"] for t in page] == [[500.0, 480.0, 490.0], [510.0]]
+    assert [t["selectable"] for t in page] == [True, False]
+
+
+def test_an_old_study_record_reads_with_the_new_fields(client, sqlite_url):
+    create(client, seeds=1)
+    store = optuna.load_study(study_name="CartPole-v1-ppo", storage=sqlite_url)
+    add_completed_trials(sqlite_url, "CartPole-v1-ppo", [100.0])
+    store.set_user_attr(
+        "autorl.validation",
+        {"trial": 0, "tuning_score": 100.0, "mean": 90.0, "std": 1.0, "scores": [89.0, 91.0],
+         "train_seeds": [100000, 100001], "eval_seed": 200000, "episodes": 20},
+    )  # fmt: skip
+    got = client.get("/v1/studies/CartPole-v1-ppo").json()
+    assert got["seeds"]["racing"] is False and got["best"] == 100.0
+    assert got["test"]["selection_score"] == 100.0 and got["test"]["score"] == 90.0
+    assert got["test"]["threshold"] is None and got["validated_best"] == 90.0
+    page = client.get("/v1/studies/CartPole-v1-ppo/trials").json()["data"]
+    assert page[0]["selectable"] is True and page[0]["seed_scores"] == []
+
+
 def test_default_name_of_a_custom_task_carries_its_key(client):
     study = create(client, env_attrs={"length": 0.6})
     assert study["id"].startswith("CartPole-v1-ppo-") and len(study["id"]) == 24

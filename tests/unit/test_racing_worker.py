@@ -8,6 +8,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from autorl.errors import StudyError
 from autorl.search import attrs
 from autorl.search.accounting import best_trial, total_compute
 from autorl.search.factory import create_or_continue, set_budget
@@ -165,3 +166,33 @@ def test_seeds_k_without_racing_runs_every_seed(sqlite_url):
     for t in study.get_trials():
         assert len(t.user_attrs[attrs.SEEDS]) == 2 and t.user_attrs[attrs.SELECTABLE]
         assert attrs.RACE not in t.user_attrs
+
+
+def test_a_study_with_no_configuration_on_min_seeds_says_so_and_publishes_nothing(sqlite_url):
+    study = racing_study(sqlite_url, budget=1)
+    run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train)
+    only = study.get_trials()[0]
+    other = racing_study(sqlite_url.replace(".db", "-2.db"), budget=1)
+    other.add_trial(
+        optuna.trial.create_trial(
+            params=only.params,
+            distributions=only.distributions,
+            value=1.0,
+            user_attrs={**only.user_attrs, attrs.SELECTABLE: False},
+        )
+    )
+    with pytest.raises(StudyError, match=r"has run its 3 seeds yet .* never on fewer"):
+        best_config(other, "here")
+
+
+def test_continuing_a_study_keeps_its_seed_settings_unless_they_are_given(sqlite_url):
+    from autorl.search.study_config import seed_fields
+
+    storage = open_storage(sqlite_url)
+    create_or_continue("old", storage, make_config(seeds=1), 2)  # made before racing
+    fields, keep = seed_fields()  # the user gave no seed option
+    _, config, created = create_or_continue("old", storage, make_config(**fields), 3, keep)
+    assert not created and config.race is None and config.seeds == 1
+    fields, keep = seed_fields(max_seeds=3)
+    with pytest.raises(StudyError, match="race: stored None"):
+        create_or_continue("old", storage, make_config(**fields), 3, keep)
