@@ -15,8 +15,9 @@ Aggregates (``--aggregate``):
 
 Racing (SMAC's intensification, irace's races, adapted to a few expensive seeds): a
 configuration that has run k seeds earns seed k+1 when, if its remaining seeds scored
-optimistically (its mean so far plus ``z`` times the study's seed-to-seed spread), its
-aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
+optimistically (its mean so far plus ``z`` times the study's seed-to-seed spread, but no
+higher than the best seed score the study has seen: returns have ceilings, CartPole's 500),
+its aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
 aggregate over at least ``min_seeds`` seeds; with no incumbent yet every configuration earns
 its seeds (the first ones of a study set the bar). See ``should_continue``.
 """
@@ -80,6 +81,15 @@ def seed_spread(per_config: Sequence[Sequence[float]]) -> float:
 
 
 @dataclass(frozen=True)
+class Bar:
+    """What a configuration races against, read from the study before each further seed."""
+
+    incumbent: float | None  # the best aggregate over at least min_seeds seeds
+    spread: float  # the study's typical seed-to-seed std (``seed_spread``)
+    ceiling: float | None = None  # the best score of any seed run of the study
+
+
+@dataclass(frozen=True)
 class RaceDecision:
     go_on: bool
     optimistic: float | None  # the aggregate the configuration could still reach
@@ -94,18 +104,23 @@ def should_continue(
     max_seeds: int,
     method: str,
     z: float = 1.0,
+    ceiling: float | None = None,
 ) -> RaceDecision:
     """Whether a configuration with ``scores`` (one per seed run so far) earns another seed.
 
     It does when there is no incumbent yet, or when its aggregate over ``max_seeds`` seeds,
-    the missing ones scored at ``mean(scores) + z * spread``, is higher than ``incumbent``.
+    the missing ones scored at ``mean(scores) + z * spread`` (at most ``ceiling``, and never
+    below its own mean), is higher than ``incumbent``.
     """
     k = len(scores)
     if k >= max_seeds:
         return RaceDecision(False, None, incumbent, f"ran all {max_seeds} seeds")
     if incumbent is None:
         return RaceDecision(True, None, None, "no incumbent yet")
-    hope = statistics.fmean(scores) + z * spread
+    mean = statistics.fmean(scores)
+    hope = mean + z * spread
+    if ceiling is not None:
+        hope = max(mean, min(hope, ceiling))
     optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
     if optimistic > incumbent:
         return RaceDecision(True, optimistic, incumbent, "may beat the incumbent")
@@ -139,12 +154,12 @@ class RaceOutcome:
 
 def race(
     run_seed: Callable[[int], tuple[float, bool]],
-    bar: Callable[[], tuple[float | None, float]],
+    bar: Callable[[], Bar],
     plan: SeedPlan,
 ) -> RaceOutcome:
     """Run one configuration's seeds: ``run_seed(k)`` trains seed index k and returns its
-    score and whether it was pruned; ``bar()`` returns the current incumbent's aggregate (or
-    None) and the study's seed spread, asked before each further seed of a race.
+    score and whether it was pruned; ``bar()`` returns what it races against now (asked
+    before each further seed of a race).
 
     A pruned run ends the configuration (its remaining seeds would not change that it lost).
     Exceptions of ``run_seed`` propagate.
@@ -154,9 +169,9 @@ def race(
     stop = f"ran all {plan.max_seeds} seed(s)"
     for k in range(plan.max_seeds):
         if k > 0 and plan.racing:
-            incumbent, spread = bar()
+            now = bar()
             decision = should_continue(
-                scores, incumbent, spread, plan.max_seeds, plan.method, plan.z
+                scores, now.incumbent, now.spread, plan.max_seeds, plan.method, plan.z, now.ceiling
             )
             if not decision.go_on:
                 stop = decision.why

@@ -101,10 +101,6 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
             )
         return result.score, result.pruned
 
-    def bar() -> tuple[float | None, float]:
-        state = race_state(trial.study, exclude=trial.number)
-        return state.incumbent, state.spread
-
     plan = SeedPlan(
         max_seeds=config.max_seeds,
         min_seeds=config.min_seeds,
@@ -112,7 +108,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
         racing=config.race is not None,
         z=config.race.z if config.race else 1.0,
     )
-    outcome = race(run_seed, bar, plan)
+    outcome = race(run_seed, lambda: race_state(trial.study, exclude=trial.number), plan)
     scores = list(outcome.scores)
     final: dict[str, object] = {
         attrs.SCORE_STD: statistics.pstdev(scores) if len(scores) > 1 else 0.0,

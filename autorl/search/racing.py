@@ -17,23 +17,15 @@ its race: it ends with the seeds it has and cannot be the study's best.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from autorl.scoring import seed_spread
+from autorl.scoring import Bar, seed_spread
 from autorl.search import attrs
 from autorl.search.accounting import is_selectable
 
 MIN_PEERS = 5  # first-seed runs a later seed run is compared with, at least
-
-
-@dataclass(frozen=True)
-class RaceState:
-    incumbent: float | None  # the best aggregate over at least min_seeds seeds
-    incumbent_trial: int | None
-    spread: float  # the study's typical seed-to-seed std (autorl.scoring.seed_spread)
 
 
 def complete_seed_scores(trial: FrozenTrial) -> list[float]:
@@ -43,9 +35,9 @@ def complete_seed_scores(trial: FrozenTrial) -> list[float]:
     ]
 
 
-def race_state(study: optuna.Study, exclude: int | None = None) -> RaceState:
-    """The incumbent and seed spread from the study's completed trials (``exclude``: the
-    trial asking, whose own seeds are not yet stored as a result)."""
+def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
+    """The incumbent, seed spread and best seed score from the study's completed trials
+    (``exclude``: the trial asking, whose own seeds are not yet stored as a result)."""
     done = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -53,10 +45,11 @@ def race_state(study: optuna.Study, exclude: int | None = None) -> RaceState:
     ]
     eligible = [t for t in done if is_selectable(t)]
     best = max(eligible, key=lambda t: (t.value, -t.number)) if eligible else None
-    return RaceState(
+    per_config = [complete_seed_scores(t) for t in done]
+    return Bar(
         incumbent=None if best is None else float(best.value),
-        incumbent_trial=None if best is None else best.number,
-        spread=seed_spread([complete_seed_scores(t) for t in done]),
+        spread=seed_spread(per_config),
+        ceiling=max((s for scores in per_config for s in scores), default=None),
     )
 
 

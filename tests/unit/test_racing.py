@@ -18,6 +18,7 @@ import pytest
 from autorl.errors import StudyError
 from autorl.scoring import (
     AGGREGATES,
+    Bar,
     SeedPlan,
     aggregate,
     mean_interval,
@@ -66,10 +67,11 @@ def simulate(rng: random.Random, plan: SeedPlan, n: int = 16) -> Simulated:
     configs = draw_configs(rng, n)
     results: list[tuple[FakeConfig, float, bool, list[float]]] = []  # config, value, ok, scores
 
-    def bar() -> tuple[float | None, float]:
+    def bar() -> Bar:
         eligible = [value for _, value, ok, _ in results if ok]
-        spread = seed_spread([scores for *_, scores in results])
-        return (max(eligible) if eligible else None), spread
+        per_config = [scores for *_, scores in results]
+        ceiling = max((s for scores in per_config for s in scores), default=None)
+        return Bar(max(eligible) if eligible else None, seed_spread(per_config), ceiling)
 
     runs = 0
     for config in configs:
@@ -110,10 +112,11 @@ RACING = SeedPlan(max_seeds=3, min_seeds=3, method="mean")
 def test_racing_picks_the_truly_best_configuration_more_often_than_one_seed_selection():
     one = run_many(ONE_SEED)
     raced = run_many(RACING)
-    # Measured with these seeds: one seed hits 0.21 (regret 83), racing 0.49 (regret 23)
-    # at 1.55 seed runs per configuration.
-    assert raced["hit"] > one["hit"] + 0.15
-    assert raced["regret"] < one["regret"] / 2
+    # Measured with these seeds (400 studies): one seed picks the truly best in 46% (mean
+    # regret 52 in expected return), racing in 64% (regret 25) at 1.54 seed runs per
+    # configuration.
+    assert raced["hit"] > one["hit"] + 0.1
+    assert raced["regret"] < 0.6 * one["regret"]
     assert raced["runs_per_config"] < 2.0
 
 
@@ -130,24 +133,24 @@ def test_a_configuration_that_cannot_beat_the_incumbent_stops_after_one_seed():
         ran.append(k)
         return 100.0, False
 
-    outcome = race(run_seed, lambda: (400.0, 50.0), RACING)
+    outcome = race(run_seed, lambda: Bar(400.0, 50.0), RACING)
     assert ran == [0]
     assert not outcome.selectable
     assert "cannot beat the incumbent after 1 seed" in outcome.stop
 
 
 def test_without_an_incumbent_every_seed_runs_and_a_pruned_run_ends_the_race():
-    outcome = race(lambda k: (1.0, False), lambda: (None, 0.0), RACING)
+    outcome = race(lambda k: (1.0, False), lambda: Bar(None, 0.0), RACING)
     assert outcome.scores == (1.0, 1.0, 1.0) and outcome.selectable
 
-    outcome = race(lambda k: (5.0, k == 1), lambda: (None, 0.0), RACING)
+    outcome = race(lambda k: (5.0, k == 1), lambda: Bar(None, 0.0), RACING)
     assert outcome.pruned == (False, True) and not outcome.selectable
     assert outcome.stop == "seed run 1 pruned"
 
 
 def test_non_adaptive_plan_runs_every_seed_whatever_the_incumbent():
     plan = SeedPlan(max_seeds=3, min_seeds=3, method="mean", racing=False)
-    outcome = race(lambda k: (0.0, False), lambda: (1e9, 0.0), plan)
+    outcome = race(lambda k: (0.0, False), lambda: Bar(1e9, 0.0), plan)
     assert len(outcome.scores) == 3 and outcome.selectable
 
 
@@ -181,6 +184,9 @@ def test_optimistic_completion_is_what_the_decision_compares():
     # "worst" can only fall: a configuration already below the bar never earns a seed
     assert should_continue([450.0], 460.0, 1000.0, 3, "worst").go_on is False
     assert should_continue([470.0], 460.0, 0.0, 3, "worst").go_on is True
+    # returns have ceilings: nothing can beat 500 on CartPole once an incumbent has it
+    assert should_continue([500.0], 500.0, 5.0, 3, "mean", ceiling=500.0).go_on is False
+    assert should_continue([500.0], 498.0, 5.0, 3, "mean", ceiling=500.0).go_on is True
 
 
 def test_seed_spread_is_robust_to_one_failing_configuration():
