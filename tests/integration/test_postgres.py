@@ -44,3 +44,11 @@ def test_two_workers_on_postgres_finish_the_budget_and_plain_optuna_reads_it(tmp
     assert finished_count(trials) == 4 and len(trials) == 4
     assert len({t.user_attrs["worker"] for t in trials}) == 2
     assert study.user_attrs["autorl.validation"]["train_seeds"] == [100000]
+    # racing (the default) on two workers: each trial's seed runs once each, counted once
+    for t in trials:
+        seeds = t.user_attrs.get("seeds", [])
+        assert [s["seed"] for s in seeds] == list(range(len(seeds)))
+        assert t.user_attrs.get("env_steps", 0) == sum(s["env_steps"] for s in seeds)
+    best = max((t for t in trials if t.user_attrs.get("selectable")), key=lambda t: t.value)
+    assert study.user_attrs["autorl.validation"]["trial"] == best.number
+    assert len(best.user_attrs["seeds"]) == 3
