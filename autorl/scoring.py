@@ -156,19 +156,21 @@ def race(
     run_seed: Callable[[int], tuple[float, bool]],
     bar: Callable[[], Bar],
     plan: SeedPlan,
+    free: int = 0,
 ) -> RaceOutcome:
     """Run one configuration's seeds: ``run_seed(k)`` trains seed index k and returns its
     score and whether it was pruned; ``bar()`` returns what it races against now (asked
     before each further seed of a race).
 
-    A pruned run ends the configuration (its remaining seeds would not change that it lost).
-    Exceptions of ``run_seed`` propagate.
+    The first ``free`` seeds cost nothing (runs a killed predecessor finished): they are taken
+    without asking. A pruned run ends the configuration (its remaining seeds would not change
+    that it lost). Exceptions of ``run_seed`` propagate.
     """
     scores: list[float] = []
     pruned: list[bool] = []
     stop = f"ran all {plan.max_seeds} seed(s)"
     for k in range(plan.max_seeds):
-        if k > 0 and plan.racing:
+        if k >= max(1, free) and plan.racing:
             now = bar()
             decision = should_continue(
                 scores, now.incumbent, now.spread, plan.max_seeds, plan.method, plan.z, now.ceiling

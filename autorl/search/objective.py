@@ -108,7 +108,9 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
         racing=config.race is not None,
         z=config.race.z if config.race else 1.0,
     )
-    outcome = race(run_seed, lambda: race_state(trial.study, exclude=trial.number), plan)
+    outcome = race(
+        run_seed, lambda: race_state(trial.study, exclude=trial.number), plan, len(inherited)
+    )
     scores = list(outcome.scores)
     final: dict[str, object] = {
         attrs.SCORE_STD: statistics.pstdev(scores) if len(scores) > 1 else 0.0,

@@ -139,6 +139,17 @@ def test_a_configuration_that_cannot_beat_the_incumbent_stops_after_one_seed():
     assert "cannot beat the incumbent after 1 seed" in outcome.stop
 
 
+def test_seed_runs_already_paid_for_are_taken_without_asking():
+    ran: list[int] = []
+
+    def run_seed(k: int) -> tuple[float, bool]:
+        ran.append(k)
+        return 100.0, False
+
+    outcome = race(run_seed, lambda: Bar(400.0, 0.0), RACING, free=2)
+    assert ran == [0, 1] and "after 2 seed" in outcome.stop
+
+
 def test_without_an_incumbent_every_seed_runs_and_a_pruned_run_ends_the_race():
     outcome = race(lambda k: (1.0, False), lambda: Bar(None, 0.0), RACING)
     assert outcome.scores == (1.0, 1.0, 1.0) and outcome.selectable
