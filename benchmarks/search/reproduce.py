@@ -146,7 +146,16 @@ def _one_thread() -> None:
     torch.set_num_threads(1)
 
 
-def figures(selection: float | None, record: dict[str, Any], trials, study_s: float) -> dict:
+def spent(study, trials) -> int:
+    """Env steps the study spent up to the last of ``trials``: theirs and those of trials a
+    stopped worker left (re-queued: their finished seed runs were taken over)."""
+    last = max(t.number for t in trials)
+    return steps_of(t for t in study.get_trials(deepcopy=False) if t.number <= last)
+
+
+def figures(
+    selection: float | None, record: dict[str, Any], trials, study_s: float, steps: int
+) -> dict:
     scores = [s for s in record["scores"] if s is not None]
     return {
         "trial": record["trial"],
@@ -160,8 +169,10 @@ def figures(selection: float | None, record: dict[str, Any], trials, study_s: fl
         "threshold": record["threshold"],
         "solved_fraction": record["solved_fraction"],
         "trials": len(trials),
-        "seed_runs": sum(len(t.user_attrs.get("seeds") or []) for t in trials),
-        "env_steps": steps_of(trials),
+        "seed_runs": sum(
+            1 for t in trials for s in t.user_attrs.get("seeds") or [] if "from_trial" not in s
+        ),
+        "env_steps": steps,
         "study_wall_s": round(study_s, 1),  # of this run of the harness (not of resumed parts)
     }
 
@@ -207,7 +218,7 @@ def run_task(name: str, seed: int, jobs: int) -> None:
         trials = counted(study)
         best, selection = best_of(trials)
         record = tested(name, best, config)
-        out = figures(selection, record, trials, time.monotonic() - began)
+        out = figures(selection, record, trials, time.monotonic() - began, spent(study, trials))
         out["by_aggregate"] = {}
         for method in AGGREGATES:
             pick, value = best_of(trials, method)
@@ -245,7 +256,9 @@ def run_task(name: str, seed: int, jobs: int) -> None:
         ("equal_steps", equal, time.monotonic() - began),
     ):
         best, selection = best_of(trials)
-        out[label] = figures(selection, tested(name, best, config), trials, wall)
+        out[label] = figures(
+            selection, tested(name, best, config), trials, wall, spent(study, trials)
+        )
     save(key, out)
     log.info("%s: %s", key, out)
 
