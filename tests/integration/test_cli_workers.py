@@ -43,7 +43,7 @@ def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, s
         "--trials",
         "2",
         "--timesteps",
-        "2000",
+        "1000",
         "--evaluations",
         "2",
         "--eval-episodes",
