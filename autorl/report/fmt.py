@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 DASH = "\u2013"  # en dash: a missing value, a range of seeds
@@ -79,3 +80,11 @@ def interval(bounds: Any) -> str | None:
     if not all(isinstance(b, (int, float)) for b in (low, high)):
         return None
     return f"[{number(low)}, {number(high)}]"
+
+
+def seed_list(seeds: Sequence[Any]) -> str:
+    return ", ".join(str(s) for s in seeds) if seeds else DASH
+
+
+def seed_range(first: int, count: int) -> str:
+    return str(first) if count == 1 else f"{first}{DASH}{first + count - 1}"

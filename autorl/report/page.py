@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from plotly.offline import get_plotlyjs
 
-from autorl.report import sections
+from autorl.report import choice, sections
 from autorl.report.html import Html, esc, join
 from autorl.report.importance import Importances
 from autorl.report.model import ReportData
@@ -60,8 +60,8 @@ def render(data: ReportData, importances: Importances) -> str:
     body = join(
         [
             sections.overview(data),
-            sections.best_configuration(data),
-            sections.final_test(data),
+            choice.best_configuration(data),
+            choice.final_test(data),
             sections.history(data),
             sections.importance(importances),
             sections.curves(data),
