@@ -194,7 +194,9 @@ def mean_interval(scores: Sequence[float]) -> tuple[float, float] | None:
     if n < 2:
         return None
     mean = statistics.fmean(scores)
-    half = _T95.get(n - 1, 1.96) * statistics.stdev(scores) / math.sqrt(n)
+    df = n - 1
+    t = 1.96 if df > 30 else _T95[max(d for d in _T95 if d <= df)]  # the next lower df: wider
+    half = t * statistics.stdev(scores) / math.sqrt(n)
     return mean - half, mean + half
 
 
@@ -216,5 +218,3 @@ _T95 = {
     25: 2.060,
     30: 2.042,
 }
-for _df in range(11, 31):
-    _T95.setdefault(_df, _T95[max(d for d in _T95 if d <= _df)])
