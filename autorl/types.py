@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -124,12 +124,33 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class EvalSettings:
-    """How a trial is scored: periodic evaluations on a separate env with fixed seeds."""
+    """How a trial is scored: periodic evaluations on a separate env with fixed seeds.
+
+    ``per_run_episodes``: the k-th seed run of a configuration is evaluated on its own
+    episodes (seed + k * episodes ...), the same for every configuration, so averaging over
+    seeds also averages over episodes; off, every seed run replays the same episodes (how
+    studies made before it read).
+    """
 
     n_evaluations: int = 10  # evaluations per training run (the last one, at the end, scores it)
     episodes: int = 5  # episodes per evaluation
     seed: int = 10_000  # episode i of every evaluation is reset with seed + i
     deterministic: bool = True
+    per_run_episodes: bool = False
+
+    @property
+    def run_seed_step(self) -> int:
+        """How far the episode seeds shift from one seed run to the next (0: not at all)."""
+        return self.episodes if self.per_run_episodes else 0
+
+    def for_run(self, index: int) -> EvalSettings:
+        """The settings of a configuration's ``index``-th seed run (0-based)."""
+        if not self.run_seed_step or index == 0:
+            return self
+        return replace(self, seed=self.seed + index * self.run_seed_step)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

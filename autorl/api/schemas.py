@@ -115,6 +115,7 @@ class TestResult(BaseModel):
     test_seeds: list[int]
     episodes: int
     first_episode_seed: int
+    episode_seed_step: int = 0  # test seed j's episodes start at first + j * step
     threshold: float | None
     solved_fraction: float | None  # test seeds reaching the threshold
 

@@ -9,10 +9,10 @@ from autorl.api.errors import Unprocessable
 from autorl.api.schemas import StudyCreate
 from autorl.api.settings import ApiSettings
 from autorl.errors import StudyError
-from autorl.search.study_config import EVAL_SEED, StudyConfig, seed_fields
+from autorl.search.study_config import StudyConfig, seed_fields, tuning_evaluation
 from autorl.search.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, available_spaces, load_space
-from autorl.types import EvalSettings, TaskSpec
+from autorl.types import TaskSpec
 
 
 def check_limits(body: StudyCreate, settings: ApiSettings) -> None:
@@ -115,9 +115,7 @@ def study_config(
             space=space.to_dict(),
             timesteps=body.timesteps,
             **seeds,
-            evaluation=EvalSettings(
-                n_evaluations=body.evaluations, episodes=body.eval_episodes, seed=EVAL_SEED
-            ),
+            evaluation=tuning_evaluation(body.evaluations, body.eval_episodes),
             pruner=body.pruner,
             validation_seeds=body.validation_seeds,
             threshold=body.threshold,

@@ -65,6 +65,7 @@ def test_result(record: dict[str, Any]) -> TestResult:
         test_seeds=list(record.get("train_seeds", [])),
         episodes=int(record.get("episodes", 0)),
         first_episode_seed=int(record.get("eval_seed", 0)),
+        episode_seed_step=int(record.get("eval_seed_step", 0)),
         threshold=finite(record.get("threshold")),
         solved_fraction=finite(record.get("solved_fraction")),
     )

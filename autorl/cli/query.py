@@ -120,6 +120,11 @@ def _seeds(seeds: list[int]) -> str:
     return ", ".join(str(s) for s in seeds)
 
 
+def _step(record: dict, run: str = "test seed") -> str:
+    step = record.get("eval_seed_step", record.get("episode_seed_step", 0))
+    return f", +{step} per further {run}" if step else ""
+
+
 def describe(best: BestConfig) -> list[str]:
     """Human-readable lines: the selection score with its seeds and episodes, then the test
     on unseen seeds (the published score)."""
@@ -129,8 +134,8 @@ def describe(best: BestConfig) -> list[str]:
     lines = [
         f"best trial {best.trial} of study {best.study}: selection score {_fmt(best.score)} "
         f"({best.aggregate} of training seeds [{_seeds(best.train_seeds)}]: {per_seed}; "
-        f"{ev['episodes']} evaluation episodes seeded {first}..{first + ev['episodes'] - 1}, "
-        f"{best.timesteps} steps)"
+        f"{ev['episodes']} evaluation episodes seeded {first}..{first + ev['episodes'] - 1}"
+        f"{_step(ev, 'seed run')}, {best.timesteps} steps)"
     ]
     if not best.selectable:
         lines.append(
@@ -160,7 +165,8 @@ def test_line(v: dict) -> str:
     score = v.get("score", v["mean"])
     text = (
         f"test on unseen seeds [{_seeds(v['train_seeds'])}] "
-        f"({v['episodes']} episodes each, seeded from {v['eval_seed']}; no choice used them): "
+        f"({v['episodes']} episodes each, seeded from {v['eval_seed']}{_step(v)}; "
+        "no choice used them): "
         f"{method} {_fmt(score)}"
     )
     if method != "mean":

@@ -11,13 +11,13 @@ from autorl.scoring import AGGREGATES
 from autorl.search.study_config import (
     DEFAULT_AGGREGATE,
     DEFAULT_TEST_SEEDS,
-    EVAL_SEED,
     PRIORITY_ATTR,
     StudyConfig,
     seed_fields,
+    tuning_evaluation,
 )
 from autorl.spaces import load_space
-from autorl.types import EvalSettings, TaskSpec
+from autorl.types import TaskSpec
 
 # Optuna, torch and SB3 are imported inside the handlers: `autorl --help` stays instant.
 
@@ -219,9 +219,7 @@ def tune_task(
         space=space.to_dict(),
         timesteps=args.timesteps,
         **seeds,
-        evaluation=EvalSettings(
-            n_evaluations=args.evaluations, episodes=args.eval_episodes, seed=EVAL_SEED
-        ),
+        evaluation=tuning_evaluation(args.evaluations, args.eval_episodes),
         pruner=args.pruner,
         validation_seeds=args.validation_seeds,
         validation_episodes=args.validation_episodes,

@@ -56,7 +56,7 @@ def _selection_score(data: ReportData, best: TrialView) -> Html:
         ev = data.config.evaluation
         text += (
             f"; each seed scored on {ev.episodes} evaluation episode(s) with episode seeds "
-            f"{fmt.seed_range(ev.seed, ev.episodes)}"
+            f"{fmt.episode_seeds(ev.seed, ev.episodes, ev.run_seed_step)}"
         )
     text += ". The study chose this trial by this score, so it is optimistic (the best of many)."
     parts.append(esc(text))
@@ -260,7 +260,8 @@ def _test_rows(data: ReportData, record: dict[str, Any]) -> list[tuple[str, Any]
         runs += f", {fmt.number(record['timesteps'])} timesteps each"
     runs += f", each evaluated on {episodes} episode(s)"
     if isinstance(eval_seed, int) and isinstance(episodes, int):
-        runs += f" with episode seeds {fmt.seed_range(eval_seed, episodes)}"
+        step = int(record.get("eval_seed_step", 0))
+        runs += f" with episode seeds {fmt.episode_seeds(eval_seed, episodes, step, 'test seed')}"
     rows.append(("Test runs", runs))
     failures = record.get("failures") or []
     if failures:

@@ -88,3 +88,9 @@ def seed_list(seeds: Sequence[Any]) -> str:
 
 def seed_range(first: int, count: int) -> str:
     return str(first) if count == 1 else f"{first}{DASH}{first + count - 1}"
+
+
+def episode_seeds(first: int, count: int, step: int, run: str = "seed run") -> str:
+    """The episode seeds of a study's evaluations; ``step``: the shift per further run."""
+    text = seed_range(first, count)
+    return f"{text} for the first {run}, shifted by {step} for each further one" if step else text

@@ -151,7 +151,7 @@ def overview(data: ReportData) -> Html:
         (
             "Evaluation",
             f"{ev.n_evaluations} evaluation(s) per run, {ev.episodes} episode(s) each, "
-            f"episode seeds {fmt.seed_range(ev.seed, ev.episodes)}, "
+            f"episode seeds {fmt.episode_seeds(ev.seed, ev.episodes, ev.run_seed_step)}, "
             f"{'deterministic' if ev.deterministic else 'stochastic'} policy; "
             "a run's score is its last evaluation, a trial's score the "
             f"{fmt.aggregate(config.aggregate)} of its seeds' scores",

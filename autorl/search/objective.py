@@ -86,7 +86,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
                 config=resolution.config,
                 timesteps=config.timesteps,
                 seed=k,
-                evaluation=config.evaluation,
+                evaluation=config.evaluation.for_run(k),
                 device=ctx.device,
                 max_wall_s=max_wall_s,
             )

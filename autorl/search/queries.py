@@ -198,6 +198,8 @@ def best_config(
         evaluation={
             "episodes": config.evaluation.episodes,
             "first_episode_seed": config.evaluation.seed,
+            # seed run k's episodes start at first_episode_seed + k * episode_seed_step
+            "episode_seed_step": config.evaluation.run_seed_step,
             "evaluations_per_run": config.evaluation.n_evaluations,
             "deterministic": config.evaluation.deterministic,
         },

@@ -28,6 +28,14 @@ VALIDATION_TRAIN_SEED = 100_000
 VALIDATION_EVAL_SEED = 200_000
 
 
+def tuning_evaluation(n_evaluations: int = 10, episodes: int = 5) -> EvalSettings:
+    """How a new study scores its seed runs: episodes seeded from EVAL_SEED, each seed run
+    of a configuration on its own episodes (see EvalSettings.per_run_episodes)."""
+    return EvalSettings(
+        n_evaluations=n_evaluations, episodes=episodes, seed=EVAL_SEED, per_run_episodes=True
+    )
+
+
 @dataclass(frozen=True)
 class RaceSettings:
     """Racing over seeds: a configuration earns seeds up to ``max_seeds`` while it may beat
@@ -65,7 +73,7 @@ class StudyConfig:
     seeds: int = 1
     race: RaceSettings | None = None
     aggregate: str = "mean"
-    evaluation: EvalSettings = field(default_factory=lambda: EvalSettings(seed=EVAL_SEED))
+    evaluation: EvalSettings = field(default_factory=lambda: tuning_evaluation())
     pruner: str = "median"
     validation_seeds: int = DEFAULT_TEST_SEEDS
     validation_episodes: int = 20
@@ -93,12 +101,7 @@ class StudyConfig:
             "seeds": self.seeds,
             "race": self.race.to_dict() if self.race else None,
             "aggregate": self.aggregate,
-            "evaluation": {
-                "n_evaluations": self.evaluation.n_evaluations,
-                "episodes": self.evaluation.episodes,
-                "seed": self.evaluation.seed,
-                "deterministic": self.evaluation.deterministic,
-            },
+            "evaluation": self.evaluation.to_dict(),
             "pruner": self.pruner,
             "validation_seeds": self.validation_seeds,
             "validation_episodes": self.validation_episodes,

@@ -88,7 +88,10 @@ def test_trial(
     ``run_all`` maps the runs (a process pool's ``map`` runs them in parallel)."""
     train_config = TrainConfig.from_dict(trial.user_attrs[CONFIG])
     evaluation = EvalSettings(
-        n_evaluations=1, episodes=config.validation_episodes, seed=VALIDATION_EVAL_SEED
+        n_evaluations=1,
+        episodes=config.validation_episodes,
+        seed=VALIDATION_EVAL_SEED,
+        per_run_episodes=config.evaluation.per_run_episodes,  # off: a study made before
     )
     seeds = [VALIDATION_TRAIN_SEED + k for k in range(config.validation_seeds)]
     specs = [
@@ -97,10 +100,10 @@ def test_trial(
             config=train_config,
             timesteps=config.timesteps,
             seed=seed,
-            evaluation=evaluation,
+            evaluation=evaluation.for_run(j),
             device=device,
         )
-        for seed in seeds
+        for j, seed in enumerate(seeds)
     ]
     outcomes = list(run_all(_test_run, specs))
     scores = [o if isinstance(o, float) else None for o in outcomes]
@@ -115,6 +118,8 @@ def test_trial(
         "train_seeds": seeds,
         "eval_seed": VALIDATION_EVAL_SEED,
         "episodes": config.validation_episodes,
+        # test seed j is evaluated on episodes eval_seed + j * eval_seed_step + (0..episodes-1)
+        "eval_seed_step": evaluation.run_seed_step,
         "timesteps": config.timesteps,
         "failures": failures,
     }

@@ -6,15 +6,21 @@ For each task and sampler seed S, cold (``--warm-start none``), 5 test seeds:
   one-seed  the same with --seeds 1 (the selection of autorl before racing), run on until it
             has spent as many env steps as the racing study (equal compute); its published
             configuration after N trials (equal trials) is tested too.
-Every published configuration is re-trained on test seeds 100000..100004 (episodes seeded
-200000.., 20 per seed) that no choice used. Figures per study: selection score, test
-mean/IQM/worst/per seed, the fraction of test seeds reaching the task's threshold, env steps
-(every seed run counted), and the selection bias = selection score - test mean.
+Every published configuration is re-trained on test seeds 100000..100004 (20 episodes per
+seed, test seed j on episodes 200000 + 20j ..) that no choice used. Figures per study:
+selection score, test mean/IQM/worst/per seed, the fraction of test seeds reaching the task's
+threshold, env steps (every seed run counted), and the selection bias = selection score -
+test mean.
 
 Aggregates: in each racing study, the pick each ``--aggregate`` method would make among the
 trials with 3 seeds (recomputed from the stored per-seed scores; the race itself ran with the
 study's method), each distinct pick tested on the same test seeds: the evidence for the
 default.
+
+Protocol 2 (keys ``v2/...``, studies ``...-v2``): each seed run of a configuration is scored
+on its own evaluation episodes (seed run k on 10000 + 5k ..), as autorl now does; protocol 1
+(the first keys, sampler seed 0) scored every seed run on episodes 10000..10004, and tested
+every test seed on the same 20 episodes. Both are kept; the summary marks them.
 
 Resumable: studies live in ``state/reproduce.db`` (committed as they grow); finished studies'
 figures and every tested configuration are kept in ``reproduce.json`` and skipped on rerun.
@@ -40,6 +46,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "reproduce.json"
 STATE = Path(os.environ.get("BENCH_DIR", HERE / "state"))
 TEST_SEEDS, TEST_EPISODES = 5, 20
+PROTOCOL = "v2"
 TASKS: dict[str, dict[str, Any]] = {
     "cartpole": {"env": "CartPole-v1", "algo": "ppo", "timesteps": 50_000, "trials": 16},
     "pendulum": {
@@ -77,9 +84,9 @@ def save(key: str, value: Any) -> None:
 
 
 def study_config(task: dict[str, Any], seed: int, racing: bool):
-    from autorl.search.study_config import EVAL_SEED, StudyConfig, seed_fields
+    from autorl.search.study_config import StudyConfig, seed_fields, tuning_evaluation
     from autorl.spaces import load_space
-    from autorl.types import EvalSettings, TaskSpec
+    from autorl.types import TaskSpec
 
     seeds, _ = seed_fields(seeds=None if racing else 1)
     return StudyConfig(
@@ -88,7 +95,7 @@ def study_config(task: dict[str, Any], seed: int, racing: bool):
         space=load_space(task["algo"]).to_dict(),
         timesteps=task["timesteps"],
         **seeds,
-        evaluation=EvalSettings(seed=EVAL_SEED),
+        evaluation=tuning_evaluation(),
         validation_seeds=TEST_SEEDS,
         validation_episodes=TEST_EPISODES,
         sampler_seed=seed,
@@ -130,7 +137,7 @@ def tested(key: str, trial, config) -> dict[str, Any]:
     """The test record of ``trial``'s configuration (cached by configuration)."""
     from autorl.search.validation import test_trial
 
-    cache_key = f"test/{key}/{json.dumps(trial.user_attrs['config'], sort_keys=True)}"
+    cache_key = f"test/{PROTOCOL}/{key}/{json.dumps(trial.user_attrs['config'], sort_keys=True)}"
     cached = load().get(cache_key)
     if cached is not None:
         return cached
@@ -209,10 +216,10 @@ def run_task(name: str, seed: int, jobs: int) -> None:
     cold = WarmStartSettings(mode="none")
     n = task["trials"]
 
-    key = f"{name}/racing/{seed}"
+    key = f"{PROTOCOL}/{name}/racing/{seed}"
     if key not in load():
         config = study_config(task, seed, racing=True)
-        study = start_study(f"{name}-racing-{seed}", url, config, n, cold).study
+        study = start_study(f"{name}-racing-{seed}-{PROTOCOL}", url, config, n, cold).study
         began = time.monotonic()
         run_until(study, url, jobs, n)
         trials = counted(study)
@@ -234,11 +241,11 @@ def run_task(name: str, seed: int, jobs: int) -> None:
         log.info("%s: %s", key, out)
     racing_steps = load()[key]["env_steps"]
 
-    key = f"{name}/one-seed/{seed}"
+    key = f"{PROTOCOL}/{name}/one-seed/{seed}"
     if key in load():
         return
     config = study_config(task, seed, racing=False)
-    name_1 = f"{name}-one-seed-{seed}"
+    name_1 = f"{name}-one-seed-{seed}-{PROTOCOL}"
     study = start_study(name_1, url, config, max(n, len(counted_by_name(url, name_1))), cold).study
     began = time.monotonic()
     run_until(study, url, jobs, max(n, len(counted(study))))
@@ -263,6 +270,11 @@ def run_task(name: str, seed: int, jobs: int) -> None:
     log.info("%s: %s", key, out)
 
 
+def _is_study(key: str) -> bool:
+    """``task/arm/seed`` (protocol 1) or ``v2/task/arm/seed``; not a test record."""
+    return not key.startswith("test/") and key.count("/") == (3 if key.startswith("v") else 2)
+
+
 def summary(results: dict[str, Any]) -> str:
     """The figures of every finished study as a markdown table, then medians per arm."""
     rows = [
@@ -281,7 +293,7 @@ def summary(results: dict[str, Any]) -> str:
             f"{f['test_worst']:.1f} | {f['bias']:+.1f} | {solved} |"
         )
 
-    for key in sorted(k for k in results if k.count("/") == 2 and not k.startswith("test/")):
+    for key in sorted(k for k in results if _is_study(k)):
         value = results[key]
         if "equal_trials" in value:
             rows.append(row(f"{key} (equal trials)", value["equal_trials"]))

@@ -49,6 +49,9 @@ def test_cartpole_tune_best_train_evaluate_report(tmp_path, sqlite_url, capsys):
     best = json.loads(out)
     assert best["config"]["algo"] == "ppo" and best["validation"]["train_seeds"] == [100000]
     assert best["evaluation"]["episodes"] == 2 and best["train_seeds"] == [0, 1, 2]
+    # seed run k is scored on its own episodes (10000 + 2k, 10001 + 2k), and so is a test seed
+    assert best["evaluation"]["episode_seed_step"] == 2
+    assert best["validation"]["eval_seed_step"] == best["validation"]["episodes"]
     assert best["selectable"] and best["validation"]["selection_score"] == best["score"]
 
     _, out, _ = run_cli(

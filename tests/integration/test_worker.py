@@ -49,7 +49,7 @@ def test_a_worker_serves_every_study_by_priority_and_validates_the_finished(sqli
 def test_three_workers_on_postgres_finish_exactly_and_a_killed_one_is_replaced(
     tmp_path, pg_url, capsys
 ):
-    create(capsys, pg_url, "pg", "--trials", "4", "--validation-seeds", "0", "--timesteps", "3000")
+    create(capsys, pg_url, "pg", "--trials", "4", "--validation-seeds", "0", "--timesteps", "1000")
     victim = spawn_cli(["worker", "--storage", pg_url], tmp_path)
     try:
         wait_for(lambda: running(pg_url, "pg") or victim.poll() is not None, 120, "a trial")

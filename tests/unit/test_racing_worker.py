@@ -15,9 +15,9 @@ from autorl.search.factory import create_or_continue, set_budget
 from autorl.search.queries import best_config, list_studies
 from autorl.search.runner import WorkerOptions, run_worker
 from autorl.search.storage import open_storage
-from autorl.search.study_config import RaceSettings
+from autorl.search.study_config import CONFIG_ATTR, RaceSettings, StudyConfig
 from autorl.search.trial_stats import study_counts, trial_id_of
-from autorl.types import Evaluation, SeedResult
+from autorl.types import EvalSettings, Evaluation, SeedResult
 from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config
 
 RACE = RaceSettings(min_seeds=3, max_seeds=3)
@@ -196,3 +196,26 @@ def test_continuing_a_study_keeps_its_seed_settings_unless_they_are_given(sqlite
     fields, keep = seed_fields(max_seeds=3)
     with pytest.raises(StudyError, match="race: stored None"):
         create_or_continue("old", storage, make_config(**fields), 3, keep)
+
+
+def test_each_seed_run_is_evaluated_on_its_own_episodes_and_old_studies_replay_theirs(
+    sqlite_url,
+):
+    seen: list[tuple[int, int]] = []
+
+    def recording_train(spec, report=None):
+        seen.append((spec.seed, spec.evaluation.seed))
+        return fake_train(spec, report)
+
+    evaluation = EvalSettings(n_evaluations=4, episodes=2, seed=10_000, per_run_episodes=True)
+    study = racing_study(sqlite_url, budget=3, evaluation=evaluation)
+    run_worker(WorkerOptions(sqlite_url, "race"), train=recording_train)
+    # seed run k of every configuration: episodes 10000 + 2k, 10001 + 2k
+    assert {(k, 10_000 + 2 * k) for k in range(3)} == set(seen)
+    stored = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    assert stored.evaluation.run_seed_step == 2
+
+    # a study stored before the setting existed replays the same episodes on every seed run
+    old = stored.to_dict()
+    del old["evaluation"]["per_run_episodes"]
+    assert StudyConfig.from_dict(old).evaluation.for_run(2).seed == 10_000

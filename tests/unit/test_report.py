@@ -294,7 +294,9 @@ def racing_study(url: str) -> optuna.Study:
         timesteps=TIMESTEPS,
         race=RaceSettings(min_seeds=3, max_seeds=3, z=1.0),
         aggregate="iqm",
-        evaluation=EvalSettings(n_evaluations=N_EVAL, episodes=5, seed=10_000),
+        evaluation=EvalSettings(
+            n_evaluations=N_EVAL, episodes=5, seed=10_000, per_run_episodes=True
+        ),
         threshold=THRESHOLD,
     )
     study = optuna.create_study(study_name=RACE_NAME, storage=url, direction="maximize")
@@ -373,6 +375,7 @@ def test_racing_study(sqlite_url: str, tmp_path: Path) -> None:
             "scores": tests,
             "train_seeds": [VALIDATION_TRAIN_SEED + k for k in range(5)],
             "eval_seed": VALIDATION_EVAL_SEED,
+            "eval_seed_step": 20,
             "episodes": 20,
             "timesteps": TIMESTEPS,
             "failures": [],
@@ -417,6 +420,9 @@ def test_racing_study(sqlite_url: str, tmp_path: Path) -> None:
     assert "seed 100000: 480, seed 100001: 495, seed 100002: 470, seed 100003: 460" in text
     assert "Worst test seed 460" in text
     assert "3 of 5 test seeds reach the threshold 475" in text
+    # every seed run, and every test seed, on its own episodes
+    assert f"episode seeds 10000{DASH}10004 for the first seed run, shifted by 5" in text
+    assert f"episode seeds 200000{DASH}200019 for the first test seed, shifted by 20" in text
     # figures: raced-out trials drawn apart, hover says why
     assert "Open circles" in text
     assert "completed on too few seeds (cannot be chosen)" in html
