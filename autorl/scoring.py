@@ -18,8 +18,11 @@ configuration that has run k seeds earns seed k+1 when, if its remaining seeds s
 optimistically (its mean so far plus ``z`` times the study's seed-to-seed spread, but no
 higher than the best seed score the study has seen: returns have ceilings, CartPole's 500),
 its aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
-aggregate over at least ``min_seeds`` seeds; with no incumbent yet every configuration earns
-its seeds (the first ones of a study set the bar). See ``should_continue``.
+aggregate over at least ``min_seeds`` seeds. With no incumbent yet (the start of a study,
+where parallel workers race their first configurations at once) a configuration earns its
+seeds unless its mean is below the median first-seed score of the other configurations: the
+first ones set the bar, but a poor one does not spend seeds setting it. See
+``should_continue``.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class Bar:
     incumbent: float | None  # the best aggregate over at least min_seeds seeds
     spread: float  # the study's typical seed-to-seed std (``seed_spread``)
     ceiling: float | None = None  # the best score of any seed run of the study
+    peers: tuple[float, ...] = ()  # other configurations' complete first-seed scores
 
 
 @dataclass(frozen=True)
@@ -105,19 +109,30 @@ def should_continue(
     method: str,
     z: float = 1.0,
     ceiling: float | None = None,
+    peers: Sequence[float] = (),
 ) -> RaceDecision:
     """Whether a configuration with ``scores`` (one per seed run so far) earns another seed.
 
-    It does when there is no incumbent yet, or when its aggregate over ``max_seeds`` seeds,
-    the missing ones scored at ``mean(scores) + z * spread`` (at most ``ceiling``, and never
-    below its own mean), is higher than ``incumbent``.
+    It does when its aggregate over ``max_seeds`` seeds, the missing ones scored at
+    ``mean(scores) + z * spread`` (at most ``ceiling``, and never below its own mean), is
+    higher than ``incumbent``; with no incumbent yet, when its mean is at least the median of
+    ``peers`` (other configurations' first-seed scores; none: it does).
     """
     k = len(scores)
     if k >= max_seeds:
         return RaceDecision(False, None, incumbent, f"ran all {max_seeds} seeds")
-    if incumbent is None:
-        return RaceDecision(True, None, None, "no incumbent yet")
     mean = statistics.fmean(scores)
+    if incumbent is None:
+        middle = statistics.median(peers) if peers else None
+        if middle is not None and mean < middle:
+            return RaceDecision(
+                False,
+                None,
+                None,
+                f"no incumbent yet, and its mean {mean:.4g} after {k} seed(s) is below the "
+                f"median first-seed score {middle:.4g} of {len(peers)} other configuration(s)",
+            )
+        return RaceDecision(True, None, None, "no incumbent yet")
     hope = mean + z * spread
     if ceiling is not None:
         hope = max(mean, min(hope, ceiling))
@@ -173,7 +188,14 @@ def race(
         if k >= max(1, free) and plan.racing:
             now = bar()
             decision = should_continue(
-                scores, now.incumbent, now.spread, plan.max_seeds, plan.method, plan.z, now.ceiling
+                scores,
+                now.incumbent,
+                now.spread,
+                plan.max_seeds,
+                plan.method,
+                plan.z,
+                now.ceiling,
+                now.peers,
             )
             if not decision.go_on:
                 stop = decision.why

@@ -36,13 +36,16 @@ def complete_seed_scores(trial: FrozenTrial) -> list[float]:
 
 
 def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
-    """The incumbent, seed spread and best seed score from the study's completed trials
-    (``exclude``: the trial asking, whose own seeds are not yet stored as a result)."""
-    done = [
+    """The incumbent, seed spread and best seed score from the study's completed trials, and
+    the first-seed scores of every other trial that has one, running ones too (``exclude``:
+    the trial asking, whose own seeds are not yet stored as a result)."""
+    others = [
         t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
         if t.number != exclude
     ]
+    done = [t for t in others if t.state == TrialState.COMPLETE]
+    firsts = [(t.user_attrs.get(attrs.SEEDS) or [None])[0] for t in others]
     eligible = [t for t in done if is_selectable(t)]
     best = max(eligible, key=lambda t: (t.value, -t.number)) if eligible else None
     per_config = [complete_seed_scores(t) for t in done]
@@ -50,6 +53,7 @@ def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
         ceiling=max((s for scores in per_config for s in scores), default=None),
+        peers=tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
     )
 
 

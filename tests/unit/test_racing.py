@@ -159,6 +159,17 @@ def test_without_an_incumbent_every_seed_runs_and_a_pruned_run_ends_the_race():
     assert outcome.stop == "seed run 1 pruned"
 
 
+def test_before_any_incumbent_a_configuration_below_the_median_first_seed_does_not_race():
+    # parallel workers at the start of a study: no incumbent, but others' first seeds exist
+    start = Bar(None, 0.0, peers=(-98.0, -120.0, -400.0))
+    outcome = race(lambda k: (-1296.0, False), lambda: start, RACING)
+    assert outcome.scores == (-1296.0,) and not outcome.selectable
+    assert "no incumbent yet" in outcome.stop and "median first-seed score -120" in outcome.stop
+    # the best of them (at or above the median) still races and sets the bar
+    outcome = race(lambda k: (-97.0, False), lambda: start, RACING)
+    assert outcome.scores == (-97.0, -97.0, -97.0) and outcome.selectable
+
+
 def test_non_adaptive_plan_runs_every_seed_whatever_the_incumbent():
     plan = SeedPlan(max_seeds=3, min_seeds=3, method="mean", racing=False)
     outcome = race(lambda k: (0.0, False), lambda: Bar(1e9, 0.0), plan)

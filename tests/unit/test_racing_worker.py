@@ -219,3 +219,16 @@ def test_each_seed_run_is_evaluated_on_its_own_episodes_and_old_studies_replay_t
     old = stored.to_dict()
     del old["evaluation"]["per_run_episodes"]
     assert StudyConfig.from_dict(old).evaluation.for_run(2).seed == 10_000
+
+
+def test_the_race_reads_first_seeds_of_running_trials_before_any_incumbent(sqlite_url):
+    from autorl.search.racing import race_state
+
+    study = racing_study(sqlite_url, budget=4)
+    running = study.ask()  # another worker's trial, its first seed run stored, racing on
+    running.set_user_attr(attrs.SEEDS, [{"seed": 0, "score": -98.0, "pruned": False}])
+    pruned_first = study.ask()
+    pruned_first.set_user_attr(attrs.SEEDS, [{"seed": 0, "score": -1500.0, "pruned": True}])
+    asking = study.ask()
+    bar = race_state(study, exclude=asking.number)
+    assert bar.incumbent is None and bar.peers == (-98.0,)
