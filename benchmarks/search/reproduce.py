@@ -275,6 +275,66 @@ def _is_study(key: str) -> bool:
     return not key.startswith("test/") and key.count("/") == (3 if key.startswith("v") else 2)
 
 
+def run_zoo_arm(name: str) -> None:
+    """RL Zoo's optimiser on the task (the study ``zoo-NAME`` of ``state/zoo.db``; one that
+    exists, from ``run.py``, is reused), with about as many env steps as the median racing
+    study, its best re-trained on the same test seeds and episodes as autorl's."""
+    import optuna
+    from run import zoo_optimize, zoo_steps, zoo_test
+
+    from autorl.scoring import mean_interval
+    from autorl.search.validation import threshold_of
+
+    key = f"{PROTOCOL}/{name}/zoo/0"
+    if key in load():
+        return
+    task = TASKS[name]
+    storage, study_name = f"sqlite:///{STATE / 'zoo.db'}", f"zoo-{name}"
+    racing = [
+        v["env_steps"] for k, v in load().items() if k.startswith(f"{PROTOCOL}/{name}/racing/")
+    ]
+    if not racing:
+        raise SystemExit(f"run a racing study of {name} first: the zoo arm matches its env steps")
+    trials = max(1, round(statistics.median(racing) / task["timesteps"]))
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        trials = max(trials, len([t for t in study.trials if t.state.is_finished()]))
+    except KeyError:
+        pass
+    began = time.monotonic()
+    zoo_optimize(task["env"], task["algo"], task["timesteps"], trials, storage, study_name)
+    test = zoo_test(
+        storage, study_name, task["algo"], task["env"], task["timesteps"], TEST_SEEDS, TEST_EPISODES
+    )
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    scores = test["validated_scores"]
+    threshold = threshold_of(study_config(task, 0, racing=True))
+    save(
+        key,
+        {
+            "trial": test["best_trial"],
+            "params": test["params"],
+            "selection_score": test["tuning_score"],
+            "test_mean": test["validated_mean"],
+            "test_iqm": None,
+            "test_worst": min(scores),
+            "test_ci95": mean_interval(scores),
+            "test_scores": scores,
+            "test_seeds": test["test_seeds"],
+            "episode_seeds": test["episode_seeds"],
+            "bias": test["tuning_score"] - test["validated_mean"],
+            "threshold": threshold,
+            "solved_fraction": None
+            if threshold is None
+            else sum(s >= threshold for s in scores) / len(scores),
+            "trials": len([t for t in study.trials if t.state.is_finished()]),
+            "seed_runs": len([t for t in study.trials if t.state.is_finished()]),
+            "env_steps": zoo_steps(study, task["timesteps"]),
+            "study_wall_s": round(time.monotonic() - began, 1),
+        },
+    )
+
+
 def summary(results: dict[str, Any]) -> str:
     """The figures of every finished study as a markdown table, then medians per arm."""
     rows = [
@@ -312,6 +372,9 @@ def main() -> None:
         "--smoke", type=Path, help="a folder: tiny budgets there, to check the harness runs"
     )
     parser.add_argument("--summary", action="store_true", help="print the table and stop")
+    parser.add_argument(
+        "--zoo", action="store_true", help="the RL Zoo arm of --tasks (ZOO_PYTHON: rl_zoo3's)"
+    )
     args = parser.parse_args()
     if args.summary:
         print(summary(load()))
@@ -323,6 +386,10 @@ def main() -> None:
             task.update(timesteps=1000, trials=4)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     os.environ.setdefault("AUTORL_SEED_KB", "none")
+    if args.zoo:
+        for name in args.tasks.split(","):
+            run_zoo_arm(name)
+        return
     for seed in (int(s) for s in args.seeds.split(",")):
         for name in args.tasks.split(","):
             run_task(name, seed, args.jobs)

@@ -111,10 +111,10 @@ def run_autorl(task: str) -> dict:
     }
 
 
-def run_zoo(task: str) -> dict:
-    env_id, algo, steps = TASKS[task]
-    storage = f"sqlite:///{BENCH_DIR / 'zoo.db'}"
+def zoo_optimize(env_id: str, algo: str, steps: int, trials: int, storage: str, name: str) -> float:
+    """Run (or continue to ``trials``) RL Zoo's optimiser; the wall seconds it took."""
     start = time.perf_counter()
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
             ZOO_PYTHON,
@@ -128,7 +128,7 @@ def run_zoo(task: str) -> dict:
             str(steps),
             "-optimize",
             "--max-total-trials",
-            str(TRIALS),
+            str(trials),
             "--n-jobs",
             "1",
             "--sampler",
@@ -138,7 +138,7 @@ def run_zoo(task: str) -> dict:
             "--storage",
             storage,
             "--study-name",
-            f"zoo-{task}",
+            name,
             "-f",
             str(BENCH_DIR / "zoo-logs"),
             "--no-optim-plots",
@@ -148,30 +148,38 @@ def run_zoo(task: str) -> dict:
         check=True,
         cwd=BENCH_DIR,
     )
-    wall = time.perf_counter() - start
-    out = (
-        subprocess.run(
-            [
-                ZOO_PYTHON,
-                str(HERE / "zoo_validate.py"),
-                storage,
-                f"zoo-{task}",
-                algo,
-                env_id,
-                str(steps),
-                str(VALIDATION_SEEDS),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
+    return time.perf_counter() - start
+
+
+def zoo_test(
+    storage: str, name: str, algo: str, env_id: str, steps: int, seeds: int, step: int = 0
+) -> dict:
+    """RL Zoo's best trial re-trained on test seeds by ``zoo_validate.py`` (``step``: shift
+    of the episode seeds per test seed, as autorl's own test does)."""
+    command = [ZOO_PYTHON, str(HERE / "zoo_validate.py"), storage, name, algo, env_id]
+    out = subprocess.run(
+        [*command, str(steps), str(seeds), str(step)],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    validated = json.loads(out)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def zoo_steps(study: optuna.Study, steps: int) -> int:
+    """Env steps RL Zoo spent: below 100k steps it evaluates once, at the end, so pruned
+    trials trained their whole budget too."""
+    done = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    return steps * len(done)
+
+
+def run_zoo(task: str) -> dict:
+    env_id, algo, steps = TASKS[task]
+    storage = f"sqlite:///{BENCH_DIR / 'zoo.db'}"
+    wall = zoo_optimize(env_id, algo, steps, TRIALS, storage, f"zoo-{task}")
+    validated = zoo_test(storage, f"zoo-{task}", algo, env_id, steps, VALIDATION_SEEDS)
     study = optuna.load_study(study_name=f"zoo-{task}", storage=storage)
     done = [t for t in study.trials if t.state.is_finished()]
-    # RL Zoo evaluates once below 100k steps: every trial trains its whole budget.
     return {
         "env": env_id,
         "algo": algo,
@@ -181,9 +189,7 @@ def run_zoo(task: str) -> dict:
         "validated_mean": validated["validated_mean"],
         "validated_std": validated["validated_std"],
         "validated_scores": validated["validated_scores"],
-        # Pruning happens at the only evaluation, after the whole run: pruned trials trained
-        # their full budget too.
-        "env_steps": sum(steps for t in done if t.state.name in ("COMPLETE", "PRUNED")),
+        "env_steps": zoo_steps(study, steps),
         "trial_seconds_total": round(sum(_seconds(t) for t in done)),
         "pruned": sum(1 for t in done if t.state.name == "PRUNED"),
         "failed": sum(1 for t in done if t.state.name == "FAIL"),

@@ -3,8 +3,9 @@
 Runs in a virtual environment with rl_zoo3 installed. The best trial's parameters go through
 RL Zoo's own sampler (an optuna FixedTrial), the result is merged with RL Zoo's per-env
 hyperparameters, then trained on held-out seeds 100000+k and evaluated on 20 deterministic
-episodes seeded 200000+i, as ``autorl`` does. Prints one JSON line.
-Usage: python zoo_validate.py STORAGE STUDY ALGO ENV TIMESTEPS SEEDS
+episodes seeded 200000+i (test seed k: 200000 + k * STEP + i, STEP default 0), as ``autorl``
+does. Prints one JSON line.
+Usage: python zoo_validate.py STORAGE STUDY ALGO ENV TIMESTEPS SEEDS [STEP]
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ def zoo_defaults(algo: str, env_id: str) -> dict:
     return dict(yaml.safe_load(text)[env_id])
 
 
-def evaluate(model, env_id: str) -> float:
+def evaluate(model, env_id: str, first_seed: int) -> float:
     env = gym.make(env_id)
     returns = []
     for i in range(EPISODES):
-        obs, _ = env.reset(seed=EVAL_SEED + i)
+        obs, _ = env.reset(seed=first_seed + i)
         total, done = 0.0, False
         while not done:
             action, _ = model.predict(obs, deterministic=True)
@@ -51,6 +52,7 @@ def evaluate(model, env_id: str) -> float:
 def main() -> None:
     storage, study_name, algo, env_id = sys.argv[1:5]
     timesteps, seeds = int(sys.argv[5]), int(sys.argv[6])
+    step = int(sys.argv[7]) if len(sys.argv) > 7 else 0
     study = optuna.load_study(study_name=study_name, storage=storage)
     best = study.best_trial
     defaults = zoo_defaults(algo, env_id)
@@ -77,7 +79,7 @@ def main() -> None:
             defaults.get("policy", "MlpPolicy"), venv, seed=TRAIN_SEED + k, device="cpu", **kwargs
         )
         model.learn(total_timesteps=timesteps)
-        scores.append(evaluate(model, env_id))
+        scores.append(evaluate(model, env_id, EVAL_SEED + k * step))
         venv.close()
     print(
         json.dumps(
@@ -88,6 +90,8 @@ def main() -> None:
                 "validated_std": statistics.pstdev(scores),
                 "validated_scores": scores,
                 "params": best.params,
+                "test_seeds": [TRAIN_SEED + k for k in range(seeds)],
+                "episode_seeds": [EVAL_SEED + k * step for k in range(seeds)],
             }
         )
     )
