@@ -290,19 +290,19 @@ def run_zoo_arm(name: str) -> None:
         return
     task = TASKS[name]
     storage, study_name = f"sqlite:///{STATE / 'zoo.db'}", f"zoo-{name}"
-    racing = [
-        v["env_steps"] for k, v in load().items() if k.startswith(f"{PROTOCOL}/{name}/racing/")
-    ]
-    if not racing:
-        raise SystemExit(f"run a racing study of {name} first: the zoo arm matches its env steps")
-    trials = max(1, round(statistics.median(racing) / task["timesteps"]))
-    try:
+    try:  # a study run.py made is reused as it is
         study = optuna.load_study(study_name=study_name, storage=storage)
-        trials = max(trials, len([t for t in study.trials if t.state.is_finished()]))
+        trials = 0
     except KeyError:
-        pass
+        prefix = f"{PROTOCOL}/{name}/racing/"
+        racing = [v["env_steps"] for k, v in load().items() if k.startswith(prefix)]
+        if not racing:
+            need = f"run a racing study of {name} first: the zoo arm matches its steps"
+            raise SystemExit(need) from None
+        trials = max(1, round(statistics.median(racing) / task["timesteps"]))
     began = time.monotonic()
-    zoo_optimize(task["env"], task["algo"], task["timesteps"], trials, storage, study_name)
+    if trials:
+        zoo_optimize(task["env"], task["algo"], task["timesteps"], trials, storage, study_name)
     test = zoo_test(
         storage, study_name, task["algo"], task["env"], task["timesteps"], TEST_SEEDS, TEST_EPISODES
     )
