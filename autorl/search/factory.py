@@ -26,16 +26,23 @@ def startup_trials(budget: int) -> int:
     return max(5, min(10, budget // 3))
 
 
+def worker_seed(config: StudyConfig, worker_index: int = 0, trials_so_far: int = 0) -> int | None:
+    """The sampler seed of one worker's sampler: ``sampler_seed + worker_index`` on a new
+    study; on a study that already has trials (resumed, or a worker joining) also shifted by
+    their number. The same seed in every process, or in every run of a resumed study, would
+    replay the same random start-up proposals."""
+    if config.sampler_seed is None:
+        return None
+    return config.sampler_seed + worker_index + 7919 * trials_so_far
+
+
 def make_sampler(
-    config: StudyConfig, budget: int, worker_index: int = 0
+    config: StudyConfig, budget: int, worker_index: int = 0, trials_so_far: int = 0
 ) -> optuna.samplers.BaseSampler:
     """Multivariate TPE with constant liar: parallel workers do not propose the same point.
-
-    With a sampler seed, each worker of a run gets its own (seed + index): the same seed in
-    every process would make their random start-up proposals identical.
-    """
+    Seeded by ``worker_seed``."""
     startup = startup_trials(budget)
-    seed = None if config.sampler_seed is None else config.sampler_seed + worker_index
+    seed = worker_seed(config, worker_index, trials_so_far)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
@@ -97,10 +104,11 @@ def load_study(
     probe = optuna.load_study(study_name=name, storage=storage)
     config = stored_config(probe)
     budget = stored_budget(probe)
+    trials_so_far = storage.get_n_trials(storage.get_study_id_from_name(name))
     study = optuna.load_study(
         study_name=name,
         storage=storage,
-        sampler=make_sampler(config, budget, worker_index),
+        sampler=make_sampler(config, budget, worker_index, trials_so_far),
         pruner=make_pruner(config),
     )
     return study, config

@@ -17,7 +17,7 @@ from autorl import db
 from autorl.errors import SpaceError
 from autorl.meta import DEFAULT_STRATEGY, STRATEGIES, Proposal, propose, scale_for
 from autorl.search import attrs
-from autorl.search.factory import startup_trials, stored_budget
+from autorl.search.factory import startup_trials, stored_budget, worker_seed
 from autorl.search.history import past_tasks, target_task
 from autorl.search.prior_sampler import PriorTPESampler, prior_points
 from autorl.search.study_config import StudyConfig
@@ -126,7 +126,7 @@ def prior_sampler(
     features = record.features
     random_return = features.random_return_mean if features else None
     threshold = features.reward_threshold if features else None
-    seed = None if config.sampler_seed is None else config.sampler_seed + worker_index
+    seed = worker_seed(config, worker_index, len(study.get_trials(deepcopy=False)))
     log.info("sampler: TPE with a fading prior of %d past trials", len(points))
     return PriorTPESampler(
         points,

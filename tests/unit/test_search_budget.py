@@ -81,6 +81,22 @@ def test_budget_is_exact_and_grows_on_resume(sqlite_url):
         assert t.user_attrs[attrs.SOURCE] == "sampler"
 
 
+def test_a_seeded_study_resumed_or_served_trial_by_trial_proposes_new_configurations(sqlite_url):
+    # `autorl worker` runs one trial per study load; a resumed run loads the study again.
+    # Neither may replay the random start-up proposals it made before (same sampler seed).
+    study = new_study(sqlite_url, budget=4, sampler_seed=5)
+    for _ in range(4):
+        assert run_worker(WorkerOptions(sqlite_url, "s", max_trials=1), train=fake_train) == 1
+    set_budget(study, 6)
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 2
+    params = [tuple(sorted(t.params.items())) for t in study.get_trials()]
+    assert len(set(params)) == 6
+    # a new study with the same seed starts as the first did: a seed still reproduces a run
+    again = create_or_continue("t", open_storage(sqlite_url), make_config(sampler_seed=5), 1)[0]
+    run_worker(WorkerOptions(sqlite_url, "t"), train=fake_train)
+    assert again.get_trials()[0].params == study.get_trials()[0].params
+
+
 def test_failed_trials_have_a_reason_count_and_the_study_goes_on(sqlite_url):
     study = new_study(sqlite_url, budget=5)
     calls = []
