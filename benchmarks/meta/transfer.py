@@ -106,6 +106,11 @@ def figures(study, random_return: float) -> dict[str, Any]:
         "proposals": proposals,
         "proposal_runs": runs,
         "proposal_runs_failed": sum(p["failed_runs"] for p in proposals),
+        "proposals_failed_first_seed": sum(
+            normalised(p["seed_scores"][0], random_return) < FAILED
+            for p in proposals
+            if p["seed_scores"]
+        ),
         "first_seed_reaches_threshold_at": reached[0] if reached else None,
         "selectable_reaches_threshold_at": chosen[0] if chosen else None,
         "env_steps": sum(int(t.user_attrs.get(attrs.ENV_STEPS, 0)) for t in trials),
