@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import optuna
+from optuna.trial import FrozenTrial, TrialState
 
 from autorl.errors import SpaceError, TrialFailure
 from autorl.scoring import SeedPlan, aggregate, race
@@ -57,9 +58,10 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     A racing study runs seed 0, then another seed while ``autorl.scoring.should_continue``
     says the configuration may still beat the incumbent, up to ``max_seeds``; otherwise every
     one of ``seeds`` seeds runs. ``max_wall_s`` limits each seed run. Each seed's result is
-    stored as soon as it is known; seed runs a killed predecessor completed are taken over,
-    not trained again. Raises TrialFailure (infeasible, diverged, env_error, timeout ...) or
-    optuna.TrialPruned (the first seed run pruned, or any of them without racing).
+    stored as soon as it is known; seed runs a killed predecessor completed, or an earlier
+    trial of the same configuration, are taken over, not trained again. Raises TrialFailure
+    (infeasible, diverged, env_error, timeout ...) or optuna.TrialPruned (the first seed run
+    pruned, or any of them without racing).
     """
     params = ctx.space.sample(trial, ctx.action_space_kind)
     try:
@@ -132,27 +134,41 @@ def _store_progress(trial: optuna.Trial, entries: list[dict[str, object]], own_s
 
 
 def _taken_over(trial: optuna.Trial, config: dict) -> list[dict]:
-    """The complete seed runs of the killed trial this one re-runs, if it trained the same
-    configuration (its seed runs are valid results; only the interrupted one is run again)."""
+    """Seed runs this trial need not train: those the killed trial it re-runs completed, or,
+    when the sampler proposed a configuration the study has already trained to the end, that
+    trial's (same configuration, same seeds: training it again would only repeat them)."""
+    source = _killed_predecessor(trial, config) or _same_configuration(trial, config)
+    if source is None:
+        return []
+    out = []
+    for entry in source.user_attrs.get(attrs.SEEDS) or []:
+        if entry.get("pruned"):
+            break
+        out.append({**entry, "from_trial": entry.get("from_trial", source.number)})
+    if out:
+        log.info(
+            "trial %d takes over %d seed run(s) of trial %d", trial.number, len(out), source.number
+        )
+    return out
+
+
+def _killed_predecessor(trial: optuna.Trial, config: dict) -> FrozenTrial | None:
     number = trial.user_attrs.get(attrs.REQUEUED_FROM)
     if number is None:
-        return []
+        return None
     storage = trial.study._storage
     try:
         trial_id = storage.get_trial_id_from_study_id_trial_number(trial.study._study_id, number)
     except KeyError:
-        return []
+        return None
     killed = storage.get_trial(trial_id)
-    if killed.user_attrs.get(attrs.CONFIG) != config:
-        return []
-    out = []
-    for entry in killed.user_attrs.get(attrs.SEEDS) or []:
-        if entry.get("pruned"):
-            break
-        out.append({**entry, "from_trial": entry.get("from_trial", number)})
-    if out:
-        log.info("trial %d takes over %d seed run(s) of trial %d", trial.number, len(out), number)
-    return out
+    return killed if killed.user_attrs.get(attrs.CONFIG) == config else None
+
+
+def _same_configuration(trial: optuna.Trial, config: dict) -> FrozenTrial | None:
+    done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    same = [t for t in done if t.user_attrs.get(attrs.CONFIG) == config]
+    return max(same, key=lambda t: len(t.user_attrs.get(attrs.SEEDS) or []), default=None)
 
 
 def _replay(

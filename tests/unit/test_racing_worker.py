@@ -135,7 +135,8 @@ def test_a_later_seed_run_is_pruned_against_first_seed_runs_and_loses_its_race(s
     run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train)  # first-seed peers
     best = best_trial(study.get_trials())
     set_budget(study, 7)
-    study.enqueue_trial(best.params)  # as good as the best on seed 0: it earns seed 1
+    # another configuration as good as the best on seed 0: it earns seed 1
+    study.enqueue_trial({**best.params, "learning_rate": best.params["learning_rate"] * 1.001})
 
     def seed_1_never_learns(spec, report=None):
         if spec.seed != 1:
@@ -232,3 +233,17 @@ def test_the_race_reads_first_seeds_of_running_trials_before_any_incumbent(sqlit
     asking = study.ask()
     bar = race_state(study, exclude=asking.number)
     assert bar.incumbent is None and bar.peers == (-98.0,)
+
+
+def test_a_configuration_proposed_again_takes_over_the_seed_runs_it_already_has(sqlite_url):
+    study = racing_study(sqlite_url, budget=2)
+    calls: list[int] = []
+    assert run_worker(WorkerOptions(sqlite_url, "race", max_trials=1), train=fake_train) == 1
+    first = study.get_trials()[0]
+    study.enqueue_trial(first.params)  # TPE proposing a point it has tried is not rare
+    assert run_worker(WorkerOptions(sqlite_url, "race"), train=_counting(calls)) == 1
+    again = study.get_trials()[1]
+    assert calls == []  # nothing trained: same configuration, same seeds
+    assert again.value == first.value and again.user_attrs[attrs.ENV_STEPS] == 0
+    assert [s["from_trial"] for s in again.user_attrs[attrs.SEEDS]] == [0, 0, 0]
+    assert total_compute(study.get_trials())["env_steps"] == 3 * TIMESTEPS
