@@ -52,6 +52,8 @@ def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, s
         "1",
         "--validation-seeds",
         "0",
+        "--seeds",  # every trial runs 3 seeds (racing could stop a poor one after its first)
+        "3",
         "--storage",
         sqlite_url,
         "--study",
@@ -60,7 +62,7 @@ def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, s
     ]
     proc = spawn_cli(args, tmp_path)
     try:
-        # racing (the default): the first configuration runs 3 seeds; kill it after the first
+        # kill the process once a trial has finished its first seed run (two more to go)
         wait_for(
             lambda: (
                 any(t.user_attrs.get("seeds") for t in running(sqlite_url, "k"))
