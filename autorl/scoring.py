@@ -20,9 +20,9 @@ higher than the best seed score the study has seen: returns have ceilings, CartP
 its aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
 aggregate over at least ``min_seeds`` seeds. With no incumbent yet (the start of a study,
 where parallel workers race their first configurations at once) a configuration earns its
-seeds unless its mean is below the median first-seed score of the other configurations (the
-random policy's return counted as one of them): the first ones set the bar, but a poor one
-does not spend seeds setting it. See ``should_continue``.
+seeds unless its mean is below the median first-seed score of the other configurations: the
+first ones set the bar, but a poor one does not spend seeds setting it. See
+``should_continue``.
 """
 
 from __future__ import annotations

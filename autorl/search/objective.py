@@ -35,7 +35,6 @@ class TrialContext:
     action_space_kind: str
     device: str
     train: TrainFn = train_and_evaluate  # unit tests pass a cheap fake
-    random_return: float | None = None  # the random policy's mean return (task features)
 
 
 def _reporter(trial: optuna.Trial, offset: int):
@@ -112,10 +111,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
         z=config.race.z if config.race else 1.0,
     )
     outcome = race(
-        run_seed,
-        lambda: race_state(trial.study, exclude=trial.number, floor=ctx.random_return),
-        plan,
-        len(inherited),
+        run_seed, lambda: race_state(trial.study, exclude=trial.number), plan, len(inherited)
     )
     scores = list(outcome.scores)
     final: dict[str, object] = {

@@ -35,12 +35,10 @@ def complete_seed_scores(trial: FrozenTrial) -> list[float]:
     ]
 
 
-def race_state(study: optuna.Study, exclude: int | None = None, floor: float | None = None) -> Bar:
+def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
     """The incumbent, seed spread and best seed score from the study's completed trials, and
     the first-seed scores of every other trial that has one, running ones too (``exclude``:
-    the trial asking, whose own seeds are not yet stored as a result). ``floor``, the random
-    policy's return, counts as one more first-seed score: before any incumbent, a
-    configuration no better than acting at random does not race."""
+    the trial asking, whose own seeds are not yet stored as a result)."""
     others = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
@@ -55,10 +53,7 @@ def race_state(study: optuna.Study, exclude: int | None = None, floor: float | N
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
         ceiling=max((s for scores in per_config for s in scores), default=None),
-        peers=(
-            *(float(f["score"]) for f in firsts if f and not f.get("pruned")),
-            *(() if floor is None else (floor,)),
-        ),
+        peers=tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
     )
 
 

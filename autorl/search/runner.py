@@ -12,12 +12,11 @@ import time
 import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import optuna
 from optuna.trial import TrialState
 
-from autorl import db
 from autorl.config import HeartbeatSettings
 from autorl.errors import StudyError, TrialFailure
 from autorl.search import attrs
@@ -179,14 +178,6 @@ def make_context(
     )
 
 
-def random_return(storage_url: str, study_name: str) -> float | None:
-    """The mean return of the random policy on the study's task, as probed when the task was
-    registered (None: a study made without registering its task)."""
-    link = db.get_study_link(storage_url, study_name)
-    record = db.get_task(storage_url, link.task_key) if link else None
-    return record.features.random_return_mean if record and record.features else None
-
-
 def run_worker(
     options: WorkerOptions,
     on_trial_end: Callable[[optuna.Study], None] | None = None,
@@ -200,7 +191,6 @@ def run_worker(
     if prior is not None:
         study.sampler = prior
     ctx = make_context(study, options.device, train)
-    ctx = replace(ctx, random_return=random_return(options.storage_url, study.study_name))
     ran = 0
     bugs = 0
     while options.max_trials is None or ran < options.max_trials:

@@ -233,26 +233,6 @@ def test_the_race_reads_first_seeds_of_running_trials_before_any_incumbent(sqlit
     asking = study.ask()
     bar = race_state(study, exclude=asking.number)
     assert bar.incumbent is None and bar.peers == (-98.0,)
-    # the random policy's return is one more peer: alone, a configuration must beat it
-    assert race_state(study, exclude=asking.number, floor=-1230.0).peers == (-98.0, -1230.0)
-
-
-def test_before_any_incumbent_a_configuration_no_better_than_random_runs_one_seed(sqlite_url):
-    from autorl.search.submit import start_study
-    from autorl.search.warmstart import WarmStartSettings
-
-    config = make_config(race=RACE, sampler_seed=3)
-    study = start_study("floor", sqlite_url, config, 1, WarmStartSettings(mode="none")).study
-    calls: list[int] = []
-
-    def hopeless(spec, report=None):  # CartPole's random policy scores about 22
-        calls.append(spec.seed)
-        evaluation = Evaluation(spec.timesteps, 9.0, 0.0, (9.0,))
-        return SeedResult(spec.seed, 9.0, (evaluation,), spec.timesteps, 0.01)
-
-    assert run_worker(WorkerOptions(sqlite_url, "floor"), train=hopeless) == 1
-    assert calls == [0]
-    assert "below the median first-seed score" in study.get_trials()[0].user_attrs[attrs.RACE]
 
 
 def test_a_configuration_proposed_again_takes_over_the_seed_runs_it_already_has(sqlite_url):
