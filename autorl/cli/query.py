@@ -120,8 +120,8 @@ def _seeds(seeds: list[int]) -> str:
     return ", ".join(str(s) for s in seeds)
 
 
-def _step(record: dict, run: str = "test seed") -> str:
-    step = record.get("eval_seed_step", record.get("episode_seed_step", 0))
+def _step(step: int, run: str) -> str:
+    """How the episode seeds shift from one run to the next, if they do."""
     return f", +{step} per further {run}" if step else ""
 
 
@@ -135,7 +135,7 @@ def describe(best: BestConfig) -> list[str]:
         f"best trial {best.trial} of study {best.study}: selection score {_fmt(best.score)} "
         f"({best.aggregate} of training seeds [{_seeds(best.train_seeds)}]: {per_seed}; "
         f"{ev['episodes']} evaluation episodes seeded {first}..{first + ev['episodes'] - 1}"
-        f"{_step(ev, 'seed run')}, {best.timesteps} steps)"
+        f"{_step(ev.get('episode_seed_step', 0), 'seed run')}, {best.timesteps} steps)"
     ]
     if not best.selectable:
         lines.append(
@@ -163,9 +163,10 @@ def test_line(v: dict) -> str:
     per_seed = ", ".join("failed" if s is None else f"{s:.1f}" for s in scores)
     method = v.get("aggregate", "mean")
     score = v.get("score", v["mean"])
+    shift = _step(v.get("eval_seed_step", 0), "test seed")
     text = (
         f"test on unseen seeds [{_seeds(v['train_seeds'])}] "
-        f"({v['episodes']} episodes each, seeded from {v['eval_seed']}{_step(v)}; "
+        f"({v['episodes']} episodes each, seeded from {v['eval_seed']}{shift}; "
         "no choice used them): "
         f"{method} {_fmt(score)}"
     )

@@ -146,6 +146,9 @@ def create_or_continue(
         stored = StudyConfig.from_dict(existing)
         if keep_stored:
             config = replace(config, **{f: getattr(stored, f) for f in keep_stored})
+        # no option sets it: a study made before per-run episodes keeps its one set
+        episodes = stored.evaluation.per_run_episodes
+        config = replace(config, evaluation=replace(config.evaluation, per_run_episodes=episodes))
         diffs = mismatches(stored, config)
         if diffs:
             raise StudyError(

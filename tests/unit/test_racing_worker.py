@@ -247,3 +247,15 @@ def test_a_configuration_proposed_again_takes_over_the_seed_runs_it_already_has(
     assert again.value == first.value and again.user_attrs[attrs.ENV_STEPS] == 0
     assert [s["from_trial"] for s in again.user_attrs[attrs.SEEDS]] == [0, 0, 0]
     assert total_compute(study.get_trials())["env_steps"] == 3 * TIMESTEPS
+
+
+def test_a_study_made_before_per_run_episodes_continues_with_its_one_set(sqlite_url):
+    storage = open_storage(sqlite_url)
+    old = make_config(race=RACE, evaluation=EvalSettings(n_evaluations=4, episodes=2))
+    study, _, _ = create_or_continue("old", storage, old, 2)
+    stored = study.user_attrs[CONFIG_ATTR]
+    del stored["evaluation"]["per_run_episodes"]  # as a study stored before the setting
+    study.set_user_attr(CONFIG_ATTR, stored)
+    asked = make_config(race=RACE, evaluation=EvalSettings(4, 2, per_run_episodes=True))
+    _, config, created = create_or_continue("old", storage, asked, 4)  # `autorl tune` again
+    assert not created and config.evaluation.run_seed_step == 0
