@@ -10,24 +10,30 @@ DEFAULT_STORAGE_DIR = Path("storage")
 DEFAULT_DB_NAME = "autorl.db"
 
 
-def project_root() -> Path:
-    """The folder holding ``search_spaces/`` and ``storage/`` (the source checkout)."""
-    return Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def shipped(relative: str) -> Path:
+    """A data folder autorl ships (``search_spaces``, ``storage/migrations``, ``storage/seed``):
+    the copy inside an installed package (``autorl/_shipped/``, built by pyproject.toml), else
+    the folder at the top of the source checkout."""
+    installed = _PACKAGE / "_shipped" / relative
+    return installed if installed.is_dir() else _PACKAGE.parent / relative
 
 
 def spaces_dir() -> Path:
     """Where the shipped search spaces live (``AUTORL_SPACES_DIR`` overrides)."""
     override = os.environ.get("AUTORL_SPACES_DIR")
-    return Path(override) if override else project_root() / "search_spaces"
+    return Path(override) if override else shipped("search_spaces")
 
 
 def seed_kb_dir() -> Path | None:
     """Knowledge-base files every warm start also learns from (``AUTORL_SEED_KB``: a folder,
-    or ``none`` to learn only from the storage). Default: ``storage/seed/`` of the checkout."""
+    or ``none`` to learn only from the storage). Default: the shipped ``storage/seed/``."""
     override = os.environ.get("AUTORL_SEED_KB")
     if override is not None:
         return None if override.lower() in ("", "none") else Path(override)
-    return project_root() / "storage" / "seed"
+    return shipped("storage/seed")
 
 
 def default_storage_url() -> str:

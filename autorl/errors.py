@@ -46,5 +46,9 @@ class SchemaError(AutoRLError):
     """The database's autorl tables are missing, older or newer than this version expects."""
 
 
+class ExportError(AutoRLError):
+    """A configuration cannot be written in the asked format without training something else."""
+
+
 class FamilyError(AutoRLError):
     """A task-family file is malformed."""

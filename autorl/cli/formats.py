@@ -1,4 +1,10 @@
-"""Render a BestConfig as JSON, YAML, an RL Zoo hyperparameter file or Python kwargs."""
+"""Render a BestConfig as JSON, YAML, an RL Zoo hyperparameter file or Python kwargs.
+
+An export trains what was tuned or is refused (``ExportError``, saying why and which format
+can): RL Zoo's file has no shared actor/critic trunk, no linear schedule to a non-zero end, and
+needs ``target_entropy`` as a number (the action dimension must be known). The Python form
+uses autorl's own features extractor for a shared trunk.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from autorl.errors import ExportError
 from autorl.search.queries import BestConfig
 
 ACTIVATIONS = {
@@ -20,17 +27,17 @@ ACTIVATIONS = {
 NOISE_TO_ZOO = {"normal": "normal", "ornstein_uhlenbeck": "ornstein-uhlenbeck"}
 
 
-def _schedule_value(value: Any) -> tuple[Any, str | None]:
-    """A JSON schedule as RL Zoo writes it (``lin_x``), with a note when it can't be exact."""
+def _schedule_value(value: Any, key: str) -> Any:
+    """A JSON schedule as RL Zoo writes it (``lin_x``: linear to 0); ExportError otherwise."""
     if not isinstance(value, dict):
-        return value, None
+        return value
     kind = value.get("schedule")
     if kind == "constant":
-        return value["value"], None
+        return value["value"]
     initial, final = value["initial"], value.get("final", 0.0)
     if final == 0:
-        return f"lin_{initial}", None
-    return initial, f"linear schedule {initial} -> {final} has no RL Zoo form; constant used"
+        return f"lin_{initial}"
+    raise ExportError(f"{key}: linear schedule {initial} -> {final} (RL Zoo's lin_ ends at 0)")
 
 
 def _py(value: Any) -> str:
@@ -44,24 +51,59 @@ def _py(value: Any) -> str:
     return repr(value)
 
 
-def _policy_kwargs_py(pk: dict[str, Any]) -> tuple[str, list[str]]:
-    notes = []
+def _policy_kwargs_py(pk: dict[str, Any], trunk_class: str | None) -> str:
+    """``dict(...)`` source; a shared trunk as ``trunk_class`` (ExportError if None)."""
     parts = []
     for key, value in pk.items():
         if key == "activation_fn":
             parts.append(f"activation_fn={ACTIVATIONS.get(value, value)}")
         elif key == "shared_trunk":
-            notes.append(
-                f"shared actor/critic trunk {value} needs autorl's features extractor "
-                "(autorl.training.policies); not expressible here"
-            )
+            if trunk_class is None:
+                raise ExportError(
+                    f"policy_kwargs: a shared actor/critic trunk {value} needs autorl's "
+                    "features extractor, which an RL Zoo file cannot name"
+                )
+            activation = ACTIVATIONS.get(pk.get("activation_fn", "tanh"), "nn.Tanh")
+            trunk = f"net_arch={_py(value)}, activation_fn={activation}"
+            parts += [
+                f"features_extractor_class={trunk_class}",
+                f"features_extractor_kwargs=dict({trunk})",
+                "share_features_extractor=True",
+            ]
+            if "net_arch" not in pk:
+                parts.append("net_arch=[]")
         else:
             parts.append(f"{key}={_py(value)}")
-    return "dict(" + ", ".join(parts) + ")", notes
+    return "dict(" + ", ".join(parts) + ")"
 
 
-def to_zoo(best: BestConfig) -> str:
-    """A hyperparameter file for ``python -m rl_zoo3.train --algo ALGO -conf FILE``."""
+def _target_entropy(value: Any, action_dims: int | None) -> Any:
+    if not isinstance(value, dict):
+        return value
+    per_dim = float(value["per_action_dim"])
+    if action_dims is None:
+        raise ExportError(
+            f"target_entropy: {per_dim} per action dimension, and the task's action "
+            "dimension is not known here"
+        )
+    return per_dim * action_dims
+
+
+def to_zoo(best: BestConfig, action_dims: int | None = None) -> str:
+    """A hyperparameter file for ``python -m rl_zoo3.train --algo ALGO -conf FILE`` that trains
+    what the trial trained (``action_dims``: the product of the action shape, for a
+    ``target_entropy`` given per dimension); ExportError when RL Zoo's format cannot say it."""
+    try:
+        return _zoo(best, action_dims)
+    except ExportError as exc:
+        raise ExportError(
+            f"trial {best.trial} of study {best.study} cannot be written as an RL Zoo file "
+            f"without training something else: {exc}. Export it with --format python (autorl's "
+            "own classes) or json."
+        ) from None
+
+
+def _zoo(best: BestConfig, action_dims: int | None) -> str:
     cfg = best.config
     env = cfg.get("env", {})
     notes: list[str] = []
@@ -74,12 +116,11 @@ def to_zoo(best: BestConfig) -> str:
         )
     for key, value in cfg["sb3_kwargs"].items():
         if key in ("learning_rate", "clip_range"):
-            entry[key], note = _schedule_value(value)
-            if note:
-                notes.append(f"{key}: {note}")
+            entry[key] = _schedule_value(value, key)
         elif key == "policy_kwargs":
-            entry[key], more = _policy_kwargs_py(value)
-            notes.extend(more)
+            entry[key] = _policy_kwargs_py(value, trunk_class=None)
+        elif key == "target_entropy":
+            entry[key] = _target_entropy(value, action_dims)
         elif key == "action_noise":
             entry["noise_type"] = NOISE_TO_ZOO.get(value["type"], value["type"])
             # SB3 adds the noise to actions scaled to [-1, 1], in RL Zoo too: no rescaling.
@@ -108,7 +149,7 @@ def to_zoo(best: BestConfig) -> str:
     return "\n".join(header) + "\n" + body
 
 
-def to_python(best: BestConfig) -> str:
+def to_python(best: BestConfig, action_dims: int | None = None) -> str:
     """Constructor kwargs as Python source, ready to paste next to ``ALGO(policy, env, ...)``."""
     cfg = best.config
     lines = [
@@ -125,8 +166,9 @@ def to_python(best: BestConfig) -> str:
         elif isinstance(value, dict) and value.get("schedule") == "constant":
             expr = repr(value["value"])
         elif key == "policy_kwargs":
-            expr, notes = _policy_kwargs_py(value)
-            lines += [f"    # note: {n}" for n in notes]
+            expr = _policy_kwargs_py(value, trunk_class="SharedTrunkExtractor")
+            if "shared_trunk" in value:
+                lines.insert(3, "from autorl.training.policies import SharedTrunkExtractor")
         elif key == "action_noise":
             noise = (
                 "NormalActionNoise" if value["type"] == "normal" else "OrnsteinUhlenbeckActionNoise"
@@ -136,6 +178,14 @@ def to_python(best: BestConfig) -> str:
                 "ones(n_actions)) from stable_baselines3.common.noise"
             )
             continue
+        elif key == "target_entropy" and isinstance(value, dict) and action_dims is None:
+            lines.append(
+                f"    # target_entropy: {value['per_action_dim']!r} * n_actions "
+                "(the number of action dimensions)"
+            )
+            continue
+        elif key == "target_entropy":
+            expr = _py(_target_entropy(value, action_dims))
         else:
             expr = _py(value)
         lines.append(f"    {key}={expr},")
@@ -145,11 +195,14 @@ def to_python(best: BestConfig) -> str:
     return "\n".join(lines)
 
 
-def render(best: BestConfig, fmt: str) -> str:
+def render(best: BestConfig, fmt: str, action_dims: int | None = None) -> str:
+    """``best`` in format ``fmt`` (json, yaml, zoo, python)."""
+    if fmt in ("zoo", "python"):
+        return RENDERERS[fmt](best, action_dims)
     return RENDERERS[fmt](best)
 
 
-RENDERERS = {
+RENDERERS: dict[str, Any] = {
     "json": lambda b: json.dumps(b.to_dict(), indent=2, default=str),
     "yaml": lambda b: yaml.safe_dump(b.to_dict(), sort_keys=False),
     "zoo": to_zoo,

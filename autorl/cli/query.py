@@ -80,8 +80,21 @@ def cmd_best(args: argparse.Namespace) -> int:
         raise ValueError("give a study name, or --family NAME")
     study, url = _load(args)
     best = best_config(study, shown_url(url), args.trial)
-    print(render(best, args.format))
+    print(render(best, args.format, _action_dims(url, study.study_name)))
     return 0
+
+
+def _action_dims(url: str, study_name: str) -> int | None:
+    """The number of action dimensions of the study's task, where it was probed."""
+    import math
+
+    from autorl import db
+
+    link = db.get_study_link(url, study_name)
+    record = db.get_task(url, link.task_key) if link else None
+    if record is None or record.features is None:
+        return None
+    return math.prod(record.features.action.shape) if record.features.action.shape else 1
 
 
 def _family_best(args: argparse.Namespace) -> int:

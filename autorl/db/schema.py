@@ -30,7 +30,7 @@ from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from autorl.config import project_root
+from autorl.config import shipped
 from autorl.db.engine import get_engine, new_engine, parse_url, shown_url, sqlite_file
 from autorl.db.models import TABLE_PREFIX
 from autorl.errors import SchemaError
@@ -47,8 +47,8 @@ _CHECKED_LOCK = threading.Lock()
 
 
 def migrations_dir() -> Path:
-    """The Alembic script folder: ``storage/migrations`` in the project root."""
-    return project_root() / "storage" / "migrations"
+    """The Alembic script folder: the shipped ``storage/migrations``."""
+    return shipped("storage/migrations")
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -84,7 +84,7 @@ def _script(location: str) -> ScriptDirectory:
     if not (Path(location) / "env.py").is_file():
         raise SchemaError(
             f"autorl's database migrations are missing: no {Path(location) / 'env.py'} "
-            "(run autorl from its source checkout, which ships storage/migrations/)"
+            "(a broken install: reinstall autorl, whose package ships them)"
         )
     cfg = Config()
     cfg.set_main_option("script_location", location.replace("%", "%%"))

@@ -199,7 +199,7 @@ def frozen_trial(line: dict[str, Any]) -> FrozenTrial:
     if state not in EXPORTED_STATES:
         raise ValueError(f"state {state.name} is not a finished trial")
     return FrozenTrial(
-        number=0,
+        number=int(line.get("number", 0)),  # in the exporting study; an import renumbers
         state=state,
         value=line["value"] if state == TrialState.COMPLETE else None,
         datetime_start=_parse_time(line.get("datetime_start")),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from autorl.config import project_root
+from autorl.config import shipped
 from autorl.search.history import past_tasks
 from autorl.search.kb import import_kb
 
-SEED = project_root() / "storage" / "seed"
+SEED = shipped("storage/seed")
 FILES = sorted(SEED.glob("*.jsonl"))
 
 
@@ -37,3 +37,10 @@ def test_a_fresh_storage_is_warm_from_the_shipped_seed(tmp_path, monkeypatch):
     assert {f for t in sac for f in t.families} == {"pendulum-physics"} and len(sac) == 6
     # what the Pendulum table teaches: a configuration that clears -200 on every task
     assert all(max(t.score for t in task.trials if t.score is not None) > -200 for task in sac)
+
+
+def test_seed_evidence_names_the_trial_it_comes_from(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUTORL_SEED_KB", str(SEED))
+    (task, *_) = past_tasks(f"sqlite:///{tmp_path / 'fresh.db'}", "ppo")
+    numbers = [trial.number for trial in task.trials]
+    assert len(set(numbers)) == len(numbers) > 1  # not all "#0": a warm start's origin says which
