@@ -7,7 +7,6 @@ Every failure becomes an ``ApiError`` whose message says what to change: the ser
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,8 +27,12 @@ class ApiError(AutoRLError):
 
 class ApiClient:
     def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 30.0):
-        self.url = (url or os.environ.get("AUTORL_API_URL") or DEFAULT_API_URL).rstrip("/")
-        self.token = token if token is not None else os.environ.get("AUTORL_API_TOKEN")
+        from autorl.settings import current
+
+        values = current()
+        secret = values.api_token.get_secret_value() if values.api_token else None
+        self.url = (url or values.api_url or DEFAULT_API_URL).rstrip("/")
+        self.token = token if token is not None else secret
         self.timeout = timeout
 
     def submit(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,10 @@ class AutoRLError(Exception):
     """Base class: a problem a user can act on. The message says what to change."""
 
 
+class UsageError(AutoRLError):
+    """An option or request value is out of range or contradicts another one."""
+
+
 class SpaceError(AutoRLError):
     """A search-space file or a configuration is malformed or infeasible."""
 

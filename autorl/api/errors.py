@@ -23,6 +23,7 @@ from autorl.errors import (
     StorageUnreachable,
     StudyError,
     TaskError,
+    UsageError,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ STATUS: tuple[tuple[type[AutoRLError], int], ...] = (
     (TaskError, 422),
     (IncompatibleAlgorithm, 422),
     (FamilyError, 422),
+    (UsageError, 422),
     (StudyError, 409),  # a study that cannot be created or continued as asked
 )
 

@@ -1,22 +1,20 @@
-"""Settings of the HTTP API: storage, write token, read policy and limits on submissions."""
+"""Settings of the HTTP API: storage, write token, read policy and limits on submissions,
+read from the environment by ``autorl.settings`` (the one place every variable is read)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from autorl.config import default_storage_url
 from autorl.errors import AutoRLError
+from autorl.settings import current
 
 # Tokens that look like a template's default: refused outside development.
 PLACEHOLDER_TOKENS = frozenset(
     {"", "change-me", "changeme", "change_me", "changethis", "secret", "token", "password"}
 )
 MIN_TOKEN_LENGTH = 12
-TRUE = ("1", "true", "yes", "on")
-FALSE = ("0", "false", "no", "off", "")
 ENV_NAMES = {
     "storage_url": "AUTORL_STORAGE",
     "token": "AUTORL_API_TOKEN",
@@ -66,23 +64,21 @@ class ApiSettings(BaseModel):
     def from_env(
         cls, env: Mapping[str, str] | None = None, storage_url: str | None = None
     ) -> ApiSettings:
-        """Settings from ``AUTORL_STORAGE`` and ``AUTORL_API_*`` (``storage_url`` overrides)."""
-        env = os.environ if env is None else env
-        values: dict[str, object] = {
-            "storage_url": storage_url or env.get("AUTORL_STORAGE") or default_storage_url(),
-            "token": env.get("AUTORL_API_TOKEN"),
-            "dev": _flag(env, "AUTORL_API_DEV", False),
-            "open_reads": _flag(env, "AUTORL_API_OPEN_READS", True),
-            "allowed_entry_points": [
-                p.strip() for p in env.get("AUTORL_API_ENTRY_POINTS", "").split(",") if p.strip()
-            ],
+        """Settings from ``AUTORL_STORAGE`` and ``AUTORL_API_*`` (``autorl.settings``; default:
+        the process environment), ``storage_url`` overriding."""
+        values = current(env)
+        data: dict[str, object] = {
+            "storage_url": storage_url or values.storage_url,
+            "token": values.api_token,
+            "dev": values.api_dev,
+            "open_reads": values.api_open_reads,
+            "max_timesteps": values.api_max_timesteps,
+            "max_trials": values.api_max_trials,
+            "max_concurrent_studies": values.api_max_concurrent_studies,
+            "allowed_entry_points": values.entry_points,
         }
-        for field in ("max_timesteps", "max_trials", "max_concurrent_studies"):
-            name = ENV_NAMES[field]
-            if env.get(name):
-                values[field] = _integer(env, name)
         try:
-            return cls.model_validate(values)
+            return cls.model_validate(data)
         except ValidationError as exc:  # said without echoing the values (the token is one)
             problems = [
                 f"{ENV_NAMES.get(e['loc'][0], e['loc'][0]) + ': ' if e['loc'] else ''}"
@@ -90,23 +86,3 @@ class ApiSettings(BaseModel):
                 for e in exc.errors()
             ]
             raise AutoRLError("API settings: " + "; ".join(problems)) from None
-
-
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in TRUE:
-        return True
-    if value in FALSE:
-        return False
-    raise AutoRLError(f"{name}={raw!r}: use 1/0, true/false, yes/no or on/off")
-
-
-def _integer(env: Mapping[str, str], name: str) -> int:
-    raw = env[name]
-    try:
-        return int(raw.replace("_", ""))
-    except ValueError:
-        raise AutoRLError(f"{name}={raw!r} is not an integer") from None

@@ -16,6 +16,7 @@ import optuna
 
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
+from autorl.search.accounting import CANCELLED, PAUSED
 from autorl.search.accounting import study_state as budget_state
 from autorl.search.queries import counted_studies
 from autorl.search.storage import open_storage
@@ -24,8 +25,6 @@ from autorl.search.trial_stats import TrialCounts, study_counts
 
 log = logging.getLogger(__name__)
 
-PAUSED = "paused"
-CANCELLED = "cancelled"
 CLOSED = ("done", CANCELLED)  # states that do not count as open studies
 
 
@@ -82,11 +81,8 @@ class StudyRecord:
     def state(self) -> str:
         """``cancelled``; else ``done`` once the budget is reached; else ``paused``; else
         ``running`` or ``open``."""
-        operator = _operator(self.user_attrs)
-        if operator == CANCELLED:
-            return CANCELLED
-        state = budget_state(self.counts.finished, self.counts.running, self.budget)
-        return operator if operator == PAUSED and state != "done" else state
+        finished, running = self.counts.finished, self.counts.running
+        return budget_state(finished, running, self.budget, _operator(self.user_attrs))
 
 
 def record_of(storage: optuna.storages.BaseStorage, study: optuna.Study) -> StudyRecord:

@@ -1,17 +1,19 @@
-"""Turn a ``StudyCreate`` into a checked study: limits, allowed entry points, task, space.
+"""Turn a ``StudyCreate`` into a ``TuneRequest`` (``autorl.service``), after what only a
+server refuses: limits, entry points outside the allowed modules, a space read from a path.
 
 Every refusal here happens before anything is stored.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from autorl.api.errors import Unprocessable
 from autorl.api.schemas import StudyCreate
 from autorl.api.settings import ApiSettings
-from autorl.errors import StudyError
-from autorl.search.study_config import StudyConfig, seed_fields, tuning_evaluation
 from autorl.search.warmstart import WarmStartSettings
-from autorl.spaces import SearchSpace, available_spaces, load_space
+from autorl.service import TuneRequest
+from autorl.spaces import available_spaces
 from autorl.types import TaskSpec
 
 
@@ -56,75 +58,33 @@ def check_code(body: StudyCreate, settings: ApiSettings) -> None:
         raise _refuse_module("env_id", body.env_id, settings)
 
 
-def task_of(body: StudyCreate) -> TaskSpec:
-    return TaskSpec(
+def request_of(body: StudyCreate) -> TuneRequest:
+    """The use case the body asks for; its name and space checked for what an HTTP server
+    must refuse (a '/' in the name, a search space read from a server path)."""
+    task = TaskSpec(
         env_id=body.env_id,
         entry_point=body.entry_point,
         env_kwargs=body.env_kwargs,
         env_attrs=body.env_attrs,
         family=body.family,
     )
-
-
-def study_name(body: StudyCreate, task: TaskSpec) -> str:
-    """``name``, else the CLI's default: ``ENV-ALGO`` plus the task key for custom envs."""
-    if body.name is not None:
-        return body.name
-    name = f"{task.env_id}-{body.algo}"
-    if task.entry_point or task.env_kwargs or task.env_attrs:
-        name += f"-{task.key()}"
+    same = {f.name for f in fields(TuneRequest)} & set(StudyCreate.model_fields)
+    request = TuneRequest(
+        task=task,
+        warm_start=WarmStartSettings(mode=body.warm_start, proposals=body.warm_start_trials),
+        **{name: getattr(body, name) for name in same - {"warm_start"}},
+    )
+    name = request.study_name()
     if "/" in name:
         raise Unprocessable(
             f"the default study name {name!r} contains '/', which cannot appear in a URL "
             "path; give a name"
         )
-    return name
-
-
-def space_of(body: StudyCreate) -> SearchSpace:
-    """The shipped space by name (never a server path) or the inline document, checked."""
-    if body.space_inline is not None:
-        space = SearchSpace.from_dict(body.space_inline, source="space_inline")
-    else:
-        name = body.space or body.algo
+    if body.space_inline is None:
         shipped = available_spaces()
-        if name not in shipped:
+        if (body.space or body.algo) not in shipped:
             raise Unprocessable(
-                f"space {name!r} is not a shipped search space (available: "
+                f"space {body.space or body.algo!r} is not a shipped search space (available: "
                 f"{', '.join(shipped) or 'none'}); send your own as space_inline"
             )
-        space = load_space(name)
-    if space.algo != body.algo:
-        raise Unprocessable(
-            f"the search space {space.name!r} is for {space.algo}, but algo is {body.algo}"
-        )
-    return space
-
-
-def study_config(
-    body: StudyCreate, task: TaskSpec, space: SearchSpace
-) -> tuple[StudyConfig, tuple[str, ...]]:
-    """The study the body asks for, and the fields a continued study keeps from storage."""
-    try:
-        seeds, keep = seed_fields(
-            body.seeds, body.max_seeds, body.min_seeds, body.race_z, body.aggregate
-        )
-        config = StudyConfig(
-            task=task,
-            algo=body.algo,
-            space=space.to_dict(),
-            timesteps=body.timesteps,
-            **seeds,
-            evaluation=tuning_evaluation(body.evaluations, body.eval_episodes),
-            pruner=body.pruner,
-            validation_seeds=body.validation_seeds,
-            threshold=body.threshold,
-        )
-        config.check()
-    except StudyError as exc:
-        raise Unprocessable(str(exc)) from exc
-    return config, keep
-
-
-def warm_settings(body: StudyCreate) -> WarmStartSettings:
-    return WarmStartSettings(mode=body.warm_start, proposals=body.warm_start_trials)
+    return request

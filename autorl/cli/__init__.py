@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 
 from autorl.errors import AutoRLError
 
@@ -46,10 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         return int(args.handler(args) or 0)
-    except AutoRLError as exc:
-        print(f"autorl: error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
+    except AutoRLError as exc:  # a problem the user can act on: the message says what
         print(f"autorl: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -58,6 +56,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(
+            "autorl: internal error: the traceback above is a bug in autorl or a library it "
+            "uses, not a problem with your input; please report it with the command you ran",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -6,10 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
-from autorl.config import default_storage_url
 from autorl.errors import AutoRLError
+from autorl.settings import default_storage_url
 
 
 def add_storage(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +25,9 @@ def storage_url(args: argparse.Namespace) -> str:
 
 def shown_url(url: str) -> str:
     """The URL with any password hidden, for printing."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    from autorl.db.engine import shown_url as hidden  # SQLAlchemy only when a command needs it
+
+    return hidden(url)
 
 
 def json_object(text: str | None, option: str) -> dict[str, Any]:

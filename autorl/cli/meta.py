@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from autorl.cli.common import add_storage, storage_url
-from autorl.cli.tune import add_search_options, tune_task
+from autorl.cli.tune import add_search_options, tune, tune_request
+from autorl.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +64,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     thresholds = {t.name: t.threshold for t in family.tasks}
     table = table_from_storage(storage_url(args), family.name, args.algo, thresholds)
     if not table.tasks:
-        raise ValueError(
+        raise UsageError(
             f"no {args.algo} studies of family {family.name} in this storage: "
             f"run `autorl family tune {args.family_file} --algo {args.algo}` first"
         )
@@ -80,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     table = Table.from_jsonl(args.table)
     history = Table.from_jsonl(args.history) if args.history else None
     if args.history_tasks is not None and args.history_tasks < 1:
-        raise ValueError(f"--history-tasks {args.history_tasks}: give at least 1")
+        raise UsageError(f"--history-tasks {args.history_tasks}: give at least 1")
     summary = run_and_report(
         table,
         args.trials,
@@ -96,7 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    import os
+    from dataclasses import replace
 
     from autorl.families import load_family
     from autorl.meta.evaluation import summarize
@@ -106,15 +107,15 @@ def cmd_live(args: argparse.Namespace) -> int:
     chosen = [t for t in family.tasks if t.name == args.task]
     if not chosen:
         names = ", ".join(t.name for t in family.tasks)
-        raise ValueError(f"--task {args.task}: not a variant of {family.name} ({names})")
-    os.environ["AUTORL_SEED_KB"] = "none"  # only the family's stored history counts
+        raise UsageError(f"--task {args.task}: not a variant of {family.name} ({names})")
+    base = tune_request(args, chosen[0].spec)
 
     def run_study(url: str, name: str, warm: bool, seed: int) -> None:
-        run_args = argparse.Namespace(
-            **{**vars(args), "storage": url, "warm_start": "auto" if warm else "none"}
-        )
-        run_args.sampler_seed = seed if args.sampler_seed is None else args.sampler_seed + seed
-        tune_task(run_args, chosen[0].spec, name)
+        # only the family's stored history counts: not the shipped seed knowledge base
+        settings = replace(base.warm_start, mode="auto" if warm else "none", seed_kb=False)
+        sampler_seed = seed if args.sampler_seed is None else args.sampler_seed + seed
+        request = replace(base, name=name, warm_start=settings, sampler_seed=sampler_seed)
+        tune(request, args, url)
 
     results = run_live(
         storage_url(args),

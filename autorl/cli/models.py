@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, storage_url
+from autorl.errors import UsageError
 from autorl.search.study_config import VALIDATION_EVAL_SEED
 from autorl.types import EvalSettings, TaskSpec, TrainConfig, TrainSpec
 
@@ -48,7 +49,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_config = TrainConfig.from_dict(chosen.config)
     timesteps = args.timesteps or config.timesteps
     if timesteps < 1:
-        raise ValueError(f"--timesteps {timesteps} must be positive")
+        raise UsageError(f"--timesteps {timesteps} must be positive")
     spec = TrainSpec(
         task=config.task,
         config=train_config,
@@ -84,7 +85,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from autorl.training.artifacts import load_trained
 
     if args.episodes < 1 or args.episodes > 100_000:
-        raise ValueError(f"--episodes {args.episodes} must be between 1 and 100000")
+        raise UsageError(f"--episodes {args.episodes} must be between 1 and 100000")
     loaded = load_trained(args.model, device=args.device)
     if args.env:
         loaded = dataclasses.replace(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autorl.cli.common import add_storage, print_table, shown_url, storage_url
+from autorl.errors import UsageError
 
 if TYPE_CHECKING:  # Optuna is imported by the handlers: `autorl --help` stays instant
     import optuna
@@ -77,7 +78,7 @@ def cmd_best(args: argparse.Namespace) -> int:
     if args.family:
         return _family_best(args)
     if not args.study:
-        raise ValueError("give a study name, or --family NAME")
+        raise UsageError("give a study name, or --family NAME")
     study, url = _load(args)
     best = best_config(study, shown_url(url), args.trial)
     print(render(best, args.format, _action_dims(url, study.study_name)))
@@ -113,7 +114,7 @@ def _family_best(args: argparse.Namespace) -> int:
             yaml.safe_dump(json.loads(json.dumps(result.to_dict(), default=str)), sort_keys=False)
         )
     elif result.recommended is None:
-        raise ValueError(f"family {args.family} has no configuration measured on its tasks yet")
+        raise UsageError(f"family {args.family} has no configuration measured on its tasks yet")
     else:
         rec = result.recommended
         scores = ", ".join(

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from autorl.cli.common import add_storage, storage_url
-from autorl.cli.tune import add_search_options, search_space, tune_task
+from autorl.cli.tune import add_search_options, read_enqueue, tune, tune_request
+from autorl.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -86,23 +87,27 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_family_tune(args: argparse.Namespace) -> int:
+    from autorl import service
     from autorl.families import load_family
-    from autorl.search.enqueue import check_configurations, read_configurations
     from autorl.search.submit import check_tasks
 
     family = load_family(args.file)
-    queued = read_configurations(args.enqueue) if args.enqueue else []
-    check_configurations(search_space(args), queued, where=f"--enqueue {args.enqueue}: ")
+    queued = read_enqueue(args)
     wanted = set(args.only.split(",")) if args.only else None
     if wanted is not None:
         unknown = wanted - {t.name for t in family.tasks}
         if unknown:
             names = ", ".join(t.name for t in family.tasks)
-            raise ValueError(f"--only {','.join(sorted(unknown))}: not in {family.name} ({names})")
+            raise UsageError(f"--only {','.join(sorted(unknown))}: not in {family.name} ({names})")
     tasks = [t for t in family.tasks if wanted is None or t.name in wanted]
+    requests = [
+        tune_request(args, task.spec, f"{family.name}-{task.name}-{args.algo}", queued)
+        for task in tasks
+    ]
+    for request in requests:  # every refusal before any task runs
+        service.check(request)
     check_tasks(args.algo, [t.spec for t in tasks])
-    for i, task in enumerate(tasks, 1):
-        name = f"{family.name}-{task.name}-{args.algo}"
+    for i, (task, request) in enumerate(zip(tasks, requests, strict=True), 1):
         print(f"[{i}/{len(tasks)}] {family.name}: {task.name}")
-        tune_task(args, task.spec, name, queued)
+        tune(request, args)
     return 0

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
 from autorl.scoring import AGGREGATES
-from autorl.search.study_config import (
-    DEFAULT_AGGREGATE,
-    DEFAULT_TEST_SEEDS,
-    PRIORITY_ATTR,
-    StudyConfig,
-    seed_fields,
-    tuning_evaluation,
-)
-from autorl.spaces import load_space
+from autorl.search.study_config import DEFAULT_AGGREGATE, DEFAULT_TEST_SEEDS
 from autorl.types import TaskSpec
+
+if TYPE_CHECKING:
+    from autorl.service import TuneRequest
 
 # Optuna, torch and SB3 are imported inside the handlers: `autorl --help` stays instant.
 
@@ -161,65 +158,32 @@ def _task(args: argparse.Namespace) -> TaskSpec:
     )
 
 
-def search_space(args: argparse.Namespace):
-    space = load_space(args.space or args.algo)
-    fixed = {}
+def tune_request(
+    args: argparse.Namespace, task: TaskSpec, name: str | None = None, queued: Sequence = ()
+) -> TuneRequest:
+    """The request the search options in ``args`` (``add_search_options``) make for ``task``."""
+    from autorl.search.warmstart import WarmStartSettings
+    from autorl.service import TuneRequest
+
+    fixed: dict[str, Any] = {}
     if args.n_envs is not None:
         fixed["n_envs"] = args.n_envs
     if args.normalize is not None:
         fixed["normalize"] = args.normalize
-    return space.with_fixed(fixed) if fixed else space
-
-
-def seed_settings(args: argparse.Namespace) -> tuple[dict, tuple[str, ...]]:
-    return seed_fields(
+    return TuneRequest(
+        task=task,
+        algo=args.algo,
+        trials=args.trials,
+        timesteps=args.timesteps,
+        space=args.space,
+        fixed=fixed,
         seeds=args.seeds,
         max_seeds=args.max_seeds,
         min_seeds=args.min_seeds,
         race_z=args.race_z,
         aggregate=args.aggregate,
-    )
-
-
-def default_study_name(task: TaskSpec, algo: str) -> str:
-    name = f"{task.env_id}-{algo}"
-    if task.entry_point or task.env_kwargs or task.env_attrs:
-        name += f"-{task.key()}"
-    return name
-
-
-def cmd_tune(args: argparse.Namespace) -> int:
-    from autorl.search.enqueue import check_configurations, read_configurations
-
-    task = _task(args)
-    name = args.study or default_study_name(task, args.algo)
-    queued = read_configurations(args.enqueue) if args.enqueue else []
-    if queued:
-        check_configurations(search_space(args), queued, where=f"--enqueue {args.enqueue}: ")
-    return tune_task(args, task, name, queued)
-
-
-def tune_task(
-    args: argparse.Namespace, task: TaskSpec, name: str, queued: list[dict] | None = None
-) -> int:
-    """Create or continue study ``name`` for ``task`` with the search options in ``args``."""
-    from autorl.search.enqueue import enqueue
-    from autorl.search.submit import start_study
-    from autorl.search.tune import check_jobs
-    from autorl.search.warmstart import WarmStartSettings
-
-    check_jobs(args.jobs)
-    seeds, keep = seed_settings(args)
-    space = search_space(args)
-    if space.algo != args.algo:
-        raise ValueError(f"--space {args.space} is a {space.algo} space but --algo is {args.algo}")
-    config = StudyConfig(
-        task=task,
-        algo=args.algo,
-        space=space.to_dict(),
-        timesteps=args.timesteps,
-        **seeds,
-        evaluation=tuning_evaluation(args.evaluations, args.eval_episodes),
+        evaluations=args.evaluations,
+        eval_episodes=args.eval_episodes,
         pruner=args.pruner,
         validation_seeds=args.validation_seeds,
         validation_episodes=args.validation_episodes,
@@ -228,52 +192,75 @@ def tune_task(
         device=args.device,
         sampler_seed=args.sampler_seed,
         threshold=args.threshold,
+        warm_start=WarmStartSettings(
+            args.warm_start, args.warm_start_trials, args.warm_start_strategy
+        ),
+        name=name,
+        enqueue=tuple(queued),
+        priority=0 if args.priority is None else args.priority,
     )
-    url = storage_url(args)
-    warm = WarmStartSettings(args.warm_start, args.warm_start_trials, args.warm_start_strategy)
-    started = start_study(name, url, config, args.trials, warm, keep_stored=keep)
-    study, config = started.study, started.config
-    verb = "created" if started.created else "continuing"
-    print(f"{verb} study {name} in {shown_url(url)} (task {started.task.key})")
-    if started.warm_start:
-        print(f"warm start: the first {len(started.warm_start)} trials come from similar tasks:")
-        for proposal in started.warm_start:
+
+
+def read_enqueue(args: argparse.Namespace) -> list[dict]:
+    from autorl.search.enqueue import read_configurations
+
+    return read_configurations(args.enqueue) if args.enqueue else []
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    request = tune_request(args, _task(args), args.study, read_enqueue(args))
+    return tune(request, args)
+
+
+def tune(request: TuneRequest, args: argparse.Namespace, url: str | None = None) -> int:
+    """Submit ``request`` to ``url`` (default: the storage in ``args``), then run it here
+    with ``args``' --jobs and --device unless --no-run."""
+    from autorl import service
+    from autorl.search.tune import check_jobs
+
+    check_jobs(args.jobs)
+    url = url or storage_url(args)
+    submitted = service.submit(request, url)
+    name = submitted.study.study_name
+    verb = "created" if submitted.created else "continuing"
+    print(f"{verb} study {name} in {shown_url(url)} (task {submitted.task_key})")
+    if submitted.warm_start:
+        print(f"warm start: the first {len(submitted.warm_start)} trials come from similar tasks:")
+        for proposal in submitted.warm_start:
             print(f"  {proposal.origin()}  {proposal.why}")
-    if queued:
-        added = enqueue(study, space, queued)
-        print(f"queued {added} configurations from {args.enqueue}")
-    if args.priority is not None:
-        study.set_user_attr(PRIORITY_ATTR, args.priority)
+    if submitted.budget > request.trials:
+        print(f"budget: {submitted.budget} trials (a budget can only grow)")
+    if submitted.enqueued:
+        print(f"queued {submitted.enqueued} configurations from {args.enqueue}")
     if args.no_run:
         print(f"study {name} is ready for `autorl worker --storage {shown_url(url)}`")
         return 0
-    return _run(study, config, url, args.jobs, args.device, not args.no_progress)
+    return _run(submitted, url, args.jobs, args.device, not args.no_progress)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from autorl.search.submit import resume_study
+    from autorl import service
     from autorl.search.tune import check_jobs
 
     check_jobs(args.jobs)
     url = storage_url(args)
-    study, config = resume_study(args.study, url, args.trials)
+    submitted = service.resume(args.study, url, args.trials)
     print(f"resuming study {args.study} in {shown_url(url)}")
-    return _run(study, config, url, args.jobs, args.device, not args.no_progress)
+    return _run(submitted, url, args.jobs, args.device, not args.no_progress)
 
 
-def _run(study, config: StudyConfig, url: str, jobs: int, device, progress: bool) -> int:
+def _run(submitted, url: str, jobs: int, device: str | None, progress: bool) -> int:
+    from autorl import service
     from autorl.cli.progress import ProgressBar
     from autorl.cli.query import print_best
-    from autorl.search.tune import finish_study, run_study
 
-    bar = ProgressBar(study.study_name, enabled=progress)
+    bar = ProgressBar(submitted.study.study_name, enabled=progress)
     try:
         # no bar, no snapshots: each one reads every trial of the study
-        run_study(study, url, jobs=jobs, device=device, on_progress=bar if progress else None)
+        validation = service.run(submitted, url, jobs, device, bar if progress else None)
     finally:
         bar.close()
-    validation = finish_study(study, config, device)
-    if validation is None and config.validation_seeds:
+    if validation is None and submitted.config.validation_seeds:
         log.info("budget not reached: the best configuration is not validated yet")
-    print_best(study, url)
+    print_best(submitted.study, url)
     return 0

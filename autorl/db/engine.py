@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from autorl.errors import AutoRLError
+from autorl.errors import AutoRLError, StorageUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,17 @@ def shown_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+def unreachable(url: str, exc: BaseException) -> StorageUnreachable:
+    """The error for a database that refused or failed the connection (``exc``), naming the
+    URL without its password and what to check."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return StorageUnreachable(
+        f"cannot reach storage {shown_url(url)} now ({reason}). Start the database server, or "
+        "check the host, port, database name and credentials in the URL (--storage or "
+        "AUTORL_STORAGE); nothing was written."
+    )
 
 
 def is_sqlite(url: str) -> bool:

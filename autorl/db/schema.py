@@ -27,13 +27,20 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from autorl.config import shipped
-from autorl.db.engine import get_engine, new_engine, parse_url, shown_url, sqlite_file
+from autorl.db.engine import (
+    get_engine,
+    new_engine,
+    parse_url,
+    shown_url,
+    sqlite_file,
+    unreachable,
+)
 from autorl.db.models import TABLE_PREFIX
 from autorl.errors import SchemaError
+from autorl.settings import shipped
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +271,11 @@ def ensure_schema(url: str) -> None:
     if url in _CHECKED:
         return
     head = head_revision()
-    with get_engine(url).connect() as conn:
-        revision = _read_revision(conn)
+    try:
+        with get_engine(url).connect() as conn:
+            revision = _read_revision(conn)
+    except (OperationalError, InterfaceError) as exc:
+        raise unreachable(url, exc) from exc
     if revision is None:
         with _schema_connection(url) as conn, conn.begin():
             revision = _read_revision(conn)

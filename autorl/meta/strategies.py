@@ -36,6 +36,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from autorl.errors import UsageError
 from autorl.meta.data import PastTask, PastTrial, Proposal, TargetTask
 from autorl.meta.normalize import Shrink, task_shrink
 from autorl.meta.params import ParamMetric, params_key
@@ -197,7 +198,7 @@ def propose(
 ) -> list[Proposal]:
     """The first ``k`` configurations to try on ``target`` (fewer, or none, if history is thin)."""
     if strategy not in STRATEGIES:
-        raise ValueError(f"unknown warm-start strategy {strategy!r}: use {', '.join(STRATEGIES)}")
+        raise UsageError(f"unknown warm-start strategy {strategy!r}: use {', '.join(STRATEGIES)}")
     if k < 1:
         return []
     return STRATEGIES[strategy](past, target, k)

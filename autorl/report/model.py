@@ -24,7 +24,13 @@ from autorl.search.accounting import (
     study_state,
     total_compute,
 )
-from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
+from autorl.search.study_config import (
+    BUDGET_ATTR,
+    CONFIG_ATTR,
+    STATE_ATTR,
+    VALIDATION_ATTR,
+    StudyConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +184,7 @@ def read_study(study: optuna.Study) -> ReportData:
     best = best_trial(frozen)
     best_view = next((v for v in views if best is not None and v.number == best.number), None)
     finished, running, budget = finished_count(frozen), running_count(frozen), _budget(study)
-    state = study_state(finished, running, budget)
+    state = study_state(finished, running, budget, study.user_attrs.get(STATE_ATTR))
     compute = total_compute(frozen)
     starts = [t.datetime_start for t in frozen if t.datetime_start]
     ends = [t.datetime_complete for t in frozen if t.datetime_complete]

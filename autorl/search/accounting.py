@@ -76,8 +76,19 @@ def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:
     return {"env_steps": steps, "wall_s": wall}
 
 
-def study_state(finished: int, running: int, budget: int | None) -> str:
-    """``done`` once the budget is reached, else ``running`` or ``open`` (resumable)."""
+PAUSED, CANCELLED = "paused", "cancelled"  # operator states (``STATE_ATTR``)
+
+
+def study_state(
+    finished: int, running: int, budget: int | None, operator: str | None = None
+) -> str:
+    """The one answer to "what state is this study in", for ``autorl studies``, the report
+    and the API: ``cancelled`` (``operator``, whatever the counts); else ``done`` once the
+    budget is reached; else ``paused`` (``operator``); else ``running`` or ``open``."""
+    if operator == CANCELLED:
+        return CANCELLED
     if budget is not None and finished >= budget:
         return "done"
+    if operator == PAUSED:
+        return PAUSED
     return "running" if running else "open"

@@ -7,6 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from autorl.errors import UsageError
 from autorl.meta.evaluation import Arm, ArmSummary, leave_one_task_out, random_search, summarize
 from autorl.meta.strategies import STRATEGIES
 from autorl.meta.table import Table
@@ -100,10 +101,10 @@ def run_and_report(
     threshold: float | None = None,
 ) -> dict[str, Any]:
     if len(table.tasks) < 2:
-        raise ValueError("leave-one-task-out needs a table with at least two tasks")
+        raise UsageError("leave-one-task-out needs a table with at least two tasks")
     pool = len(table.common_configs())
     if pool < n_trials:
-        raise ValueError(
+        raise UsageError(
             f"--trials {n_trials} is more than the {pool} configurations scored on every task"
         )
     arms = default_arms(proposals, history, history_tasks)

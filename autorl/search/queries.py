@@ -19,7 +19,13 @@ from autorl.search.accounting import (
     study_state,
 )
 from autorl.search.factory import stored_budget
-from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, VALIDATION_ATTR, StudyConfig
+from autorl.search.study_config import (
+    BUDGET_ATTR,
+    CONFIG_ATTR,
+    STATE_ATTR,
+    VALIDATION_ATTR,
+    StudyConfig,
+)
 from autorl.search.trial_stats import TrialCounts, study_counts, study_ids, trial_id_of
 
 
@@ -66,7 +72,7 @@ def summarize(study: optuna.Study) -> StudySummary:
     done, budget, running = finished_count(trials), stored_budget(study), running_count(trials)
     best = best_trial(trials)
     validation = study.user_attrs.get(VALIDATION_ATTR)
-    state = study_state(done, running, budget)
+    state = study_state(done, running, budget, study.user_attrs.get(STATE_ATTR))
     return StudySummary(
         name=study.study_name,
         env_id=config.task.env_id,
@@ -114,7 +120,9 @@ def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
                 name=s.name,
                 env_id=config.task.env_id,
                 algo=config.algo,
-                state=study_state(found.finished, found.running, budget),
+                state=study_state(
+                    found.finished, found.running, budget, s.user_attrs.get(STATE_ATTR)
+                ),
                 done=found.finished,
                 budget=budget,
                 best=found.best,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
-from autorl.config import HeartbeatSettings
 from autorl.errors import StudyError, TrialFailure
 from autorl.search import attrs
 from autorl.search.accounting import counts_against_budget, failure_reason
@@ -31,6 +30,7 @@ from autorl.search.recovery import abandon, recover_stale_trials, worker_identit
 from autorl.search.storage import is_unreachable, open_storage
 from autorl.search.trial_stats import study_counts
 from autorl.search.warmstart import prior_sampler
+from autorl.settings import HeartbeatSettings
 from autorl.spaces import SearchSpace
 from autorl.stop import raise_if_stopped
 from autorl.training.device import resolve_device

@@ -1,6 +1,6 @@
 """The shipped seed knowledge base: history a fresh install already learns from.
 
-Files in ``config.seed_kb_dir()`` (knowledge-base JSON lines, see ``autorl.search.kb``) are
+Files in ``settings.seed_kb_dir()`` (knowledge-base JSON lines, see ``autorl.search.kb``) are
 read as past tasks, beside what the storage holds; nothing is written to the storage. A task
 (at a training budget) that the storage also holds is taken from the storage only.
 """
@@ -11,7 +11,7 @@ import logging
 from functools import lru_cache
 from pathlib import Path
 
-from autorl import config
+from autorl import settings
 from autorl.meta import PastTask, PastTrial
 from autorl.search.history import past_trial, task_group
 from autorl.search.kb import KnowledgeBaseError, frozen_trial, read_kb
@@ -28,7 +28,7 @@ def _read(path: Path, mtime: float) -> tuple[dict, ...]:
 
 def seed_tasks(algo: str) -> list[PastTask]:
     """Past tasks of ``algo`` from the seed knowledge-base files (none if there are none)."""
-    folder = config.seed_kb_dir()
+    folder = settings.seed_kb_dir()
     if folder is None or not folder.is_dir():
         return []
     tasks: dict[str, PastTask] = {}

@@ -20,10 +20,10 @@ import optuna
 import sqlalchemy.exc
 from sqlalchemy.engine import make_url
 
-from autorl.config import HeartbeatSettings
-from autorl.db.engine import prepare_sqlite_file
+from autorl.db.engine import parse_url, prepare_sqlite_file, shown_url, unreachable
 from autorl.errors import StorageUnreachable, StudyError
 from autorl.search.recovery import requeue
+from autorl.settings import HeartbeatSettings
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,7 @@ def open_storage(
 
 
 def _open(url: str, heartbeat: HeartbeatSettings) -> optuna.storages.RDBStorage:
-    try:
-        make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
-        raise StudyError(
-            f"storage URL {url!r} is not a SQLAlchemy URL ({exc}); "
-            "use e.g. sqlite:///storage/autorl.db or postgresql://user@host/db"
-        ) from exc
+    parse_url(url)
     path = sqlite_path(url)
     if path is not None:
         prepare_sqlite_file(path)
@@ -87,9 +81,9 @@ def _open(url: str, heartbeat: HeartbeatSettings) -> optuna.storages.RDBStorage:
                 heartbeat_stale_trial_callback=requeue,
             )
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
-        raise StorageUnreachable(f"cannot reach storage {url} now: {exc}") from exc
+        raise unreachable(url, exc) from exc
     except Exception as exc:
-        raise StudyError(f"cannot open storage {url}: {exc}") from exc
+        raise StudyError(f"cannot open storage {shown_url(url)}: {exc}") from exc
 
 
 def is_unreachable(exc: BaseException) -> bool:

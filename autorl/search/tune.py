@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import TrialState
 
+from autorl.errors import UsageError
 from autorl.search.accounting import best_trial, finished_count
 from autorl.search.factory import stored_budget
 from autorl.search.recovery import recover_stale_trials
@@ -104,7 +105,7 @@ def check_jobs(jobs: int) -> int:
     """Refuse a worker count this machine cannot run; returns the core count."""
     cores = os.cpu_count() or 1
     if jobs < 1 or jobs > 4 * cores:
-        raise ValueError(f"--jobs {jobs} must be between 1 and {4 * cores} on this machine")
+        raise UsageError(f"--jobs {jobs} must be between 1 and {4 * cores} on this machine")
     return cores
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import optuna
 
 from autorl import db
-from autorl.errors import SpaceError
+from autorl.errors import SpaceError, UsageError
 from autorl.meta import DEFAULT_STRATEGY, STRATEGIES, Proposal, propose, scale_for
 from autorl.search import attrs
 from autorl.search.factory import startup_trials, stored_budget, worker_seed
@@ -38,16 +38,17 @@ class WarmStartSettings:
     proposals: int = DEFAULT_PROPOSALS
     strategy: str = DEFAULT_STRATEGY
     prior: bool = True  # after the proposals, TPE keeps a fading prior of the past trials
+    seed_kb: bool = True  # learn from the shipped seed knowledge base too, not only storage
 
     def check(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"--warm-start {self.mode!r}: use one of {', '.join(MODES)}")
+            raise UsageError(f"--warm-start {self.mode!r}: use one of {', '.join(MODES)}")
         if self.strategy not in STRATEGIES:
-            raise ValueError(
+            raise UsageError(
                 f"--warm-start-strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}"
             )
         if not 0 <= self.proposals <= 100:
-            raise ValueError("--warm-start-trials must be between 0 and 100")
+            raise UsageError("--warm-start-trials must be between 0 and 100")
 
 
 def fit_to_space(params: dict[str, Any], space: SearchSpace, kind: str | None) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def warm_start(
     space = SearchSpace.from_dict(config.space)
     kind = record.features.action.kind if record.features is not None else None
     budget_room = max(1, stored_budget(study) // 2)
-    past = past_tasks(storage_url, config.algo, exclude_study=study.study_name)
+    past = past_tasks(storage_url, config.algo, study.study_name, seed=settings.seed_kb)
     target = target_task(record, config.timesteps, config.task.family)
     proposals = propose(past, target, min(settings.proposals, budget_room), settings.strategy)
     queued: list[Proposal] = []
@@ -101,6 +102,7 @@ def warm_start(
             "past_tasks": len(past),
             "queued": [p.origin() for p in queued],
             "prior": bool(past) and settings.prior,
+            "seed_kb": settings.seed_kb,
         },
     )
     if queued:
@@ -119,7 +121,7 @@ def prior_sampler(
     record = db.get_task(storage_url, link.task_key) if link else None
     if record is None:
         return None
-    past = past_tasks(storage_url, config.algo, exclude_study=study.study_name)
+    past = past_tasks(storage_url, config.algo, study.study_name, seed=info.get("seed_kb", True))
     points = prior_points(past, target_task(record, config.timesteps, config.task.family))
     if not points:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autorl import config
+from autorl import settings
 from autorl.datafiles import display_path, load_yaml
 from autorl.errors import SpaceError
 from autorl.spaces.space import SearchSpace
@@ -13,8 +13,8 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def available_spaces() -> list[str]:
-    """Names of the spaces in ``config.spaces_dir()`` (``ppo``, ``sac`` ...), sorted."""
-    folder = config.spaces_dir()
+    """Names of the spaces in ``settings.spaces_dir()`` (``ppo``, ``sac`` ...), sorted."""
+    folder = settings.spaces_dir()
     if not folder.is_dir():
         return []
     return sorted(p.stem for p in folder.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -25,7 +25,7 @@ def space_path(name_or_path: str | Path) -> Path:
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or "/" in text or "\\" in text or text.endswith(SUFFIXES):
         return Path(name_or_path)
-    return config.spaces_dir() / f"{text}.yaml"
+    return settings.spaces_dir() / f"{text}.yaml"
 
 
 def load_space(name_or_path: str | Path) -> SearchSpace:
@@ -33,7 +33,7 @@ def load_space(name_or_path: str | Path) -> SearchSpace:
     path = space_path(name_or_path)
     shown = display_path(path)
     if not path.is_file():
-        if path.parent == config.spaces_dir() and not isinstance(name_or_path, Path):
+        if path.parent == settings.spaces_dir() and not isinstance(name_or_path, Path):
             names = ", ".join(available_spaces()) or "none"
             raise SpaceError(f"no search space named {str(name_or_path)!r} (available: {names})")
         raise SpaceError(f"{shown}: no such file")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
+from autorl.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 IMAGE_POLICIES = ("CnnPolicy", "MultiInputPolicy")
@@ -27,15 +29,15 @@ def resolve_device(requested: str, policy: str) -> str:
         return requested
     index = requested.removeprefix("cuda").removeprefix(":")
     if not requested.startswith("cuda") or not (index == "" or index.isdigit()):
-        raise ValueError(f"--device {requested!r}: use auto, cpu, cuda or cuda:N")
+        raise UsageError(f"--device {requested!r}: use auto, cpu, cuda or cuda:N")
     if not torch.cuda.is_available():
-        raise ValueError(
+        raise UsageError(
             f"--device {requested}: no CUDA device is visible to torch here; "
             "use --device cpu or auto"
         )
     count = torch.cuda.device_count()
     if index and int(index) >= count:
-        raise ValueError(
+        raise UsageError(
             f"--device {requested}: torch sees {count} CUDA device(s), cuda:0..cuda:{count - 1}"
         )
     return requested

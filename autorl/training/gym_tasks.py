@@ -14,21 +14,15 @@ import numpy as np
 from gymnasium import spaces
 
 from autorl.errors import IncompatibleAlgorithm, TaskError
+from autorl.spaces.catalog import ACTION_SPACE_KINDS, SUPPORTED_KINDS
 from autorl.training.env_attrs import apply_env_attrs
 from autorl.types import TaskSpec
 
 logger = logging.getLogger(__name__)
 
-ACTION_KINDS = ("discrete", "box", "multi_discrete", "multi_binary")
-
-# Which action spaces each algorithm can act in (Stable-Baselines3's support table).
-ALGO_ACTION_KINDS: dict[str, frozenset[str]] = {
-    "ppo": frozenset(ACTION_KINDS),
-    "a2c": frozenset(ACTION_KINDS),
-    "dqn": frozenset({"discrete"}),
-    "sac": frozenset({"box"}),
-    "td3": frozenset({"box"}),
-}
+# Which action spaces each algorithm can act in: the one table, in autorl.spaces.catalog.
+ACTION_KINDS = ACTION_SPACE_KINDS
+ALGO_ACTION_KINDS = SUPPORTED_KINDS
 
 _KIND_NAMES = {
     "discrete": "Discrete",

@@ -17,7 +17,7 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv
 
-from autorl.errors import TrialFailure
+from autorl.errors import TrialFailure, UsageError
 from autorl.training.callbacks import PeriodicEvaluation, evaluation_steps
 from autorl.training.envs import check_space_compatible, make_vec_env
 from autorl.training.evaluate import EvaluationEnv, summarize
@@ -30,11 +30,11 @@ logger = logging.getLogger(__name__)
 
 def _validate(spec: TrainSpec) -> None:
     if spec.timesteps < 1:
-        raise ValueError(f"timesteps must be at least 1, got {spec.timesteps}")
+        raise UsageError(f"timesteps must be at least 1, got {spec.timesteps}")
     if spec.evaluation.n_evaluations < 1:
-        raise ValueError(f"n_evaluations must be at least 1, got {spec.evaluation.n_evaluations}")
+        raise UsageError(f"n_evaluations must be at least 1, got {spec.evaluation.n_evaluations}")
     if spec.evaluation.episodes < 1:
-        raise ValueError(f"evaluation episodes must be at least 1, got {spec.evaluation.episodes}")
+        raise UsageError(f"evaluation episodes must be at least 1, got {spec.evaluation.episodes}")
 
 
 def _training_env(spec: TrainSpec, deadline: Deadline) -> VecEnv:

@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlalchemy
 from sqlalchemy import event
 
-from autorl.config import HeartbeatSettings
+from autorl.settings import HeartbeatSettings
 
 ADMIN = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/test"
 TRIALS = int(sys.argv[2]) if len(sys.argv) > 2 else 10

@@ -59,7 +59,7 @@ def study_names(url: str) -> list[str]:
 
 CASES = [
     (["tune", "CartPol-v1"], "unknown environment id 'CartPol-v1'. Did you mean 'CartPole-v1'"),
-    (["tune", "Pendulum-v1", "--algo", "dqn"], "DQN needs a Discrete action space. Use ppo"),
+    (["tune", "Pendulum-v1", "--algo", "dqn"], "DQN needs a Discrete action space. Use a2c, ppo"),
     (["tune", "CartPole-v1", "--env-kwargs", "{g: 1}"], "--env-kwargs: not valid JSON"),
     (["tune", "CartPole-v1", "--env-attrs", '{"lenght": 1.0}'], "lenght"),
     (["tune", "CartPole-v1", "--trials", "0"], "--trials 0 must be between 1 and 100000"),

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from autorl.cli import main
+from autorl.errors import UsageError
 from autorl.training.device import resolve_device
 
 
@@ -35,7 +36,7 @@ def test_auto_puts_image_policies_on_a_gpu_and_mlps_on_the_cpu(monkeypatch):
 )
 def test_devices_that_cannot_be_used_are_refused(monkeypatch, gpus, device, message):
     pretend_gpus(monkeypatch, gpus)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UsageError, match=message):
         resolve_device(device, "MlpPolicy")
 
 

@@ -156,8 +156,8 @@ def test_check_compatible_messages() -> None:
         check_compatible("dqn", TaskSpec("Pendulum-v1"))
     message = str(info.value)
     assert message.startswith("dqn cannot act in Pendulum-v1: its action space is Box(-2.0, 2.0")
-    assert "DQN needs a Discrete action space. Use ppo, a2c, sac or td3." in message
-    with pytest.raises(IncompatibleAlgorithm, match=r"SAC needs a Box action space\. Use ppo, a2c"):
+    assert "DQN needs a Discrete action space. Use a2c, ppo, sac or td3." in message
+    with pytest.raises(IncompatibleAlgorithm, match=r"SAC needs a Box action space\. Use a2c, ppo"):
         check_compatible("sac", TaskSpec("CartPole-v1"))
     with pytest.raises(IncompatibleAlgorithm, match="unknown algorithm 'trpo'"):
         check_compatible("trpo", TaskSpec("CartPole-v1"))

@@ -10,7 +10,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from autorl.errors import TrialFailure
+from autorl.errors import TrialFailure, UsageError
 from autorl.training.callbacks import evaluation_steps
 from autorl.training.guards import Deadline, EnvGuard, TrialGuard, classify
 from autorl.types import FailureReason
@@ -100,5 +100,5 @@ def test_nan_parameters_name_the_parameter() -> None:
 def test_evaluation_steps_are_evenly_spaced() -> None:
     assert evaluation_steps(300, 3) == [100, 200]
     assert evaluation_steps(1000, 1) == []
-    with pytest.raises(ValueError, match="n_evaluations"):
+    with pytest.raises(UsageError, match="n_evaluations"):
         evaluation_steps(1000, 0)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from autorl.errors import UsageError
 from autorl.meta import PastTask, PastTrial, TargetTask, propose, task_scale, task_weight
 from autorl.types import SpaceSummary, TaskFeatures
 
@@ -105,5 +106,5 @@ def test_portfolio_prefers_a_configuration_observed_good_on_every_task():
 
 
 def test_unknown_strategy_is_refused_naming_the_choices():
-    with pytest.raises(ValueError, match="nearest-best"):
+    with pytest.raises(UsageError, match="nearest-best"):
         propose([], TargetTask("t"), 3, "magic")

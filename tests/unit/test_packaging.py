@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autorl.config import shipped
+from autorl.settings import shipped
 
 tomllib = pytest.importorskip("tomllib", reason="reading pyproject.toml needs Python 3.11+")
 

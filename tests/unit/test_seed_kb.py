@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from autorl.config import shipped
 from autorl.search.history import past_tasks
 from autorl.search.kb import import_kb
+from autorl.settings import shipped
 
 SEED = shipped("storage/seed")
 FILES = sorted(SEED.glob("*.jsonl"))

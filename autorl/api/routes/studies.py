@@ -8,7 +8,7 @@ from typing import Annotated
 import optuna
 from fastapi import APIRouter, Query, Response, status
 
-from autorl import db
+from autorl import db, service
 from autorl.api import store, submission
 from autorl.api.deps import ReadAuth, SettingsDep, StorageDep, StorageUrl, WriteAuth
 from autorl.api.errors import Conflict, TooMany, Unprocessable
@@ -17,8 +17,7 @@ from autorl.api.settings import ApiSettings
 from autorl.api.views import study_public, trial_public
 from autorl.errors import StudyError
 from autorl.search.factory import set_budget, stored_budget
-from autorl.search.study_config import CONFIG_ATTR, PRIORITY_ATTR
-from autorl.search.submit import start_study
+from autorl.search.study_config import CONFIG_ATTR
 from autorl.search.trial_stats import study_counts, trial_page
 
 log = logging.getLogger(__name__)
@@ -37,15 +36,6 @@ def _check_room(storage: optuna.storages.BaseStorage, settings: ApiSettings) -> 
         )
 
 
-def _budget_for(existing: optuna.Study | None, name: str, trials: int) -> int:
-    """The budget to store: the asked one for a new study; never less than the stored one."""
-    if existing is None:
-        return trials
-    if store.operator_state(existing) == store.CANCELLED:
-        raise Conflict(f"study {name!r} is cancelled; submit it under another name")
-    return max(trials, stored_budget(existing))
-
-
 @router.post("", response_model=StudyPublic, status_code=status.HTTP_201_CREATED)
 def create_study(
     body: StudyCreate,
@@ -59,27 +49,30 @@ def create_study(
     settings of a stored study, continue it (200) with a budget that never shrinks."""
     submission.check_limits(body, settings)
     submission.check_code(body, settings)
-    task = submission.task_of(body)
-    name = submission.study_name(body, task)
-    config, keep = submission.study_config(body, task, submission.space_of(body))
+    request = submission.request_of(body)
+    service.check(request)  # a space or options that cannot make a study: 422
+    name = request.study_name()
     db.ensure_schema(url)  # refuse an old schema before the study is created
     existing = store.find_study(storage, name)
     if existing is not None and CONFIG_ATTR not in existing.user_attrs:
         raise Conflict(f"a study named {name!r} exists but was not created by autorl")
-    budget = _budget_for(existing, name, body.trials)
+    if existing is not None and store.operator_state(existing) == store.CANCELLED:
+        raise Conflict(f"study {name!r} is cancelled; submit it under another name")
     if existing is None or store.study_state(storage, existing) == "done":
         _check_room(storage, settings)
     try:
-        started = start_study(
-            name, url, config, budget, submission.warm_settings(body), keep_stored=keep
-        )
+        submitted = service.submit(request, url)
     except StudyError as exc:  # stored with other settings (the schema bounds the rest)
         raise Conflict(str(exc)) from exc
-    started.study.set_user_attr(PRIORITY_ATTR, body.priority)
-    log.info("%s study %s (budget %d)", "created" if started.created else "continued", name, budget)
-    if not started.created:
+    log.info(
+        "%s study %s (budget %d)",
+        "created" if submitted.created else "continued",
+        name,
+        submitted.budget,
+    )
+    if not submitted.created:
         response.status_code = status.HTTP_200_OK
-    return _public(storage, started.study)
+    return _public(storage, submitted.study)
 
 
 @router.get("", response_model=ListOf[StudyPublic])

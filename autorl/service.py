@@ -1,0 +1,212 @@
+"""autorl's use cases, one function each, with typed requests: the CLI (``autorl tune``,
+``family tune``, ``meta live``) and the HTTP API build a ``TuneRequest`` and call ``submit``
+(and the CLI ``run``). The rules live here once: the default study name, which search space,
+how options become a ``StudyConfig``, which stored fields a continued study keeps, and that a
+study's budget can only grow.
+
+Imports no torch and no Stable-Baselines3 (the API process submits through this module);
+``run`` imports them when it trains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+
+from autorl.errors import StudyError, UsageError
+from autorl.search.study_config import (
+    DEFAULT_TEST_SEEDS,
+    PRIORITY_ATTR,
+    StudyConfig,
+    seed_fields,
+    tuning_evaluation,
+)
+from autorl.search.warmstart import WarmStartSettings
+from autorl.spaces import SearchSpace, load_space
+from autorl.types import TaskSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TuneRequest:
+    """A study to create, or to continue with the same settings (None: not given, so the
+    default for a new study and the stored value for a continued one)."""
+
+    task: TaskSpec
+    algo: str = "ppo"
+    trials: int = 20  # the budget: finished trials in total
+    timesteps: int = 50_000  # env steps per training run
+    space: str | None = None  # a shipped space's name or a YAML path; default: the algo's
+    space_inline: Mapping[str, Any] | None = None  # a space document instead of a file
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # n_envs / normalize pinned
+    seeds: int | None = None  # no racing: exactly this many seeds per configuration
+    max_seeds: int | None = None
+    min_seeds: int | None = None
+    race_z: float | None = None
+    aggregate: str | None = None
+    evaluations: int = 10
+    eval_episodes: int = 5
+    pruner: str = "median"
+    validation_seeds: int = DEFAULT_TEST_SEEDS
+    validation_episodes: int = 20
+    trial_timeout_s: float | None = None
+    timeout_factor: float = 5.0
+    device: str = "auto"
+    sampler_seed: int | None = None
+    threshold: float | None = None
+    warm_start: WarmStartSettings = field(default_factory=WarmStartSettings)
+    name: str | None = None  # default: ``default_study_name``
+    enqueue: Sequence[Mapping[str, Any]] = ()  # parameter sets to try first
+    priority: int = 0  # workers serve studies of higher priority first
+
+    def study_name(self) -> str:
+        return self.name or default_study_name(self.task, self.algo)
+
+    def search_space(self) -> SearchSpace:
+        """The space searched (SpaceError if it cannot be read; UsageError if it is for
+        another algorithm), with the ``fixed`` values pinned."""
+        if self.space_inline is not None:
+            space = SearchSpace.from_dict(dict(self.space_inline), source="space_inline")
+        else:
+            space = load_space(self.space or self.algo)
+        if space.algo != self.algo:
+            raise UsageError(
+                f"the search space {space.name!r} is for {space.algo}, but algo is "
+                f"{self.algo}: choose a {self.algo} space, or {space.algo} as the algorithm"
+            )
+        return space.with_fixed(dict(self.fixed)) if self.fixed else space
+
+    def study_config(self, space: SearchSpace) -> tuple[StudyConfig, tuple[str, ...]]:
+        """The study asked for, and the fields a continued study keeps from storage (those no
+        option was given for). UsageError when the options contradict each other."""
+        try:
+            seeds, keep = seed_fields(
+                self.seeds, self.max_seeds, self.min_seeds, self.race_z, self.aggregate
+            )
+            config = StudyConfig(
+                task=self.task,
+                algo=self.algo,
+                space=space.to_dict(),
+                timesteps=self.timesteps,
+                **seeds,
+                evaluation=tuning_evaluation(self.evaluations, self.eval_episodes),
+                pruner=self.pruner,
+                validation_seeds=self.validation_seeds,
+                validation_episodes=self.validation_episodes,
+                trial_timeout_s=self.trial_timeout_s,
+                timeout_factor=self.timeout_factor,
+                device=self.device,
+                sampler_seed=self.sampler_seed,
+                threshold=self.threshold,
+            )
+            config.check()
+        except StudyError as exc:
+            raise UsageError(str(exc)) from exc
+        return config, keep
+
+
+def default_study_name(task: TaskSpec, algo: str) -> str:
+    """``ENV-ALGO``, plus the task's key when env options make it a variant."""
+    name = f"{task.env_id}-{algo}"
+    if task.entry_point or task.env_kwargs or task.env_attrs:
+        name += f"-{task.key()}"
+    return name
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A study ready for workers: created or continued, its first trials queued."""
+
+    study: optuna.Study
+    config: StudyConfig
+    created: bool
+    task_key: str
+    budget: int
+    warm_start: list  # the proposals queued from similar tasks (autorl.meta.Proposal)
+    enqueued: int  # the request's own parameter sets queued
+
+
+def check(request: TuneRequest) -> tuple[SearchSpace, StudyConfig, tuple[str, ...]]:
+    """Everything about ``request`` that can be refused without storage or an environment."""
+    from autorl.search.enqueue import check_configurations
+
+    request.warm_start.check()
+    space = request.search_space()
+    config, keep = request.study_config(space)
+    check_configurations(space, list(request.enqueue), where="enqueued configurations: ")
+    return space, config, keep
+
+
+def submit(request: TuneRequest, storage_url: str) -> Submitted:
+    """Create the study (or continue it with the same settings) and queue its first trials;
+    nothing is stored when any check fails. A continued study's budget becomes the larger of
+    the stored one and ``request.trials``: a budget can only grow (finished results are
+    never given up by asking for fewer)."""
+    from autorl.search.enqueue import enqueue
+    from autorl.search.factory import stored_budget
+    from autorl.search.storage import open_storage
+    from autorl.search.submit import start_study
+
+    space, config, keep = check(request)
+    name = request.study_name()
+    budget = request.trials
+    with contextlib.suppress(KeyError):  # KeyError: a new study
+        existing = optuna.load_study(study_name=name, storage=open_storage(storage_url))
+        stored = stored_budget(existing)
+        if stored > budget:
+            log.info("study %s keeps its budget of %d trials (asked %d)", name, stored, budget)
+        budget = max(budget, stored)
+    started = start_study(name, storage_url, config, budget, request.warm_start, keep)
+    added = enqueue(started.study, space, list(request.enqueue)) if request.enqueue else 0
+    started.study.set_user_attr(PRIORITY_ATTR, request.priority)
+    return Submitted(
+        started.study,
+        started.config,
+        started.created,
+        started.task.key,
+        budget,
+        started.warm_start,
+        added,
+    )
+
+
+def resume(name: str, storage_url: str, trials: int | None = None) -> Submitted:
+    """A stored study, ready to run again (after a stop or a crash), with ``trials`` as its
+    new budget if given; UsageError when that is below the stored one (a budget can only
+    grow), StudyError when the study is cancelled or unknown."""
+    from autorl.search.factory import load_study, stored_budget
+    from autorl.search.storage import open_storage
+    from autorl.search.submit import resume_study
+
+    if trials is not None:
+        stored = stored_budget(load_study(name, open_storage(storage_url))[0])
+        if trials < stored:
+            raise UsageError(
+                f"study {name!r} has a budget of {stored} trials; a budget can only grow "
+                f"(asked {trials}). Stop a study with Ctrl-C, or cancel it."
+            )
+    study, config = resume_study(name, storage_url, trials)
+    return Submitted(study, config, False, config.task.key(), stored_budget(study), [], 0)
+
+
+def run(
+    submitted: Submitted,
+    storage_url: str,
+    jobs: int = 1,
+    device: str | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+) -> dict[str, Any] | None:
+    """Run the study's trials here (``jobs`` processes) until its budget is spent, then test
+    the chosen configuration on unseen seeds; returns that test's record (None: the budget
+    was not reached). ``device`` overrides the study's."""
+    from autorl.search.tune import check_jobs, finish_study, run_study
+
+    check_jobs(jobs)
+    run_study(submitted.study, storage_url, jobs=jobs, device=device, on_progress=on_progress)
+    return finish_study(submitted.study, submitted.config, device)
