@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from autorl.errors import AutoRLError
-from autorl.settings import default_storage_url
 
 
 def add_storage(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +19,8 @@ def add_storage(parser: argparse.ArgumentParser) -> None:
 
 
 def storage_url(args: argparse.Namespace) -> str:
+    from autorl.settings import default_storage_url  # pydantic only when a command runs
+
     return args.storage or default_storage_url()
 
 
