@@ -4,7 +4,9 @@ Runs in a virtual environment with rl_zoo3 installed. The best trial's parameter
 RL Zoo's own sampler (an optuna FixedTrial), the result is merged with RL Zoo's per-env
 hyperparameters, then trained on held-out seeds 100000+k and evaluated on 20 deterministic
 episodes seeded 200000+i (test seed k: 200000 + k * STEP + i, STEP default 0), as ``autorl``
-does. Prints one JSON line.
+does. Prints one JSON line. Resumable: each test seed's score is kept, as soon as it is
+measured, in ``zoo-test-STUDY-tTRIAL-TIMESTEPS-sSTEP.json`` beside a SQLite storage (one
+run of RL Zoo's configuration can take 20 minutes here), and not trained again.
 Usage: python zoo_validate.py STORAGE STUDY ALGO ENV TIMESTEPS SEEDS [STEP]
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -49,6 +52,14 @@ def evaluate(model, env_id: str, first_seed: int) -> float:
     return float(np.mean(returns))
 
 
+def _cache_file(storage: str, study: str, trial: int, timesteps: int, step: int) -> Path | None:
+    """Where the test seeds' scores are kept: beside a SQLite storage file (else nowhere)."""
+    if not storage.startswith("sqlite:///"):
+        return None
+    folder = Path(storage.removeprefix("sqlite:///")).parent
+    return folder / f"zoo-test-{study}-t{trial}-{timesteps}-s{step}.json"
+
+
 def main() -> None:
     storage, study_name, algo, env_id = sys.argv[1:5]
     timesteps, seeds = int(sys.argv[5]), int(sys.argv[6])
@@ -72,8 +83,13 @@ def main() -> None:
 
         kwargs["policy_kwargs"] = eval(kwargs["policy_kwargs"])  # RL Zoo's own file
     kwargs.update(sampled)
+    cache = _cache_file(storage, study_name, best.number, timesteps, step)
+    done: dict[str, float] = json.loads(cache.read_text()) if cache and cache.exists() else {}
     scores = []
     for k in range(seeds):
+        if str(TRAIN_SEED + k) in done:
+            scores.append(done[str(TRAIN_SEED + k)])
+            continue
         venv = make_vec_env(env_id, n_envs=n_envs, seed=TRAIN_SEED + k)
         model = ALGOS[algo](
             defaults.get("policy", "MlpPolicy"), venv, seed=TRAIN_SEED + k, device="cpu", **kwargs
@@ -81,6 +97,9 @@ def main() -> None:
         model.learn(total_timesteps=timesteps)
         scores.append(evaluate(model, env_id, EVAL_SEED + k * step))
         venv.close()
+        if cache is not None:
+            done[str(TRAIN_SEED + k)] = scores[-1]
+            cache.write_text(json.dumps(done, indent=1) + "\n")
     print(
         json.dumps(
             {
