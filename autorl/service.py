@@ -10,8 +10,6 @@ Imports no torch and no Stable-Baselines3 (the API process submits through this 
 
 from __future__ import annotations
 
-import contextlib
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +27,6 @@ from autorl.search.study_config import (
 from autorl.search.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
 from autorl.types import TaskSpec
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,19 +146,11 @@ def submit(request: TuneRequest, storage_url: str) -> Submitted:
     never given up by asking for fewer)."""
     from autorl.search.enqueue import enqueue
     from autorl.search.factory import stored_budget
-    from autorl.search.storage import open_storage
     from autorl.search.submit import start_study
 
     space, config, keep = check(request)
     name = request.study_name()
-    budget = request.trials
-    with contextlib.suppress(KeyError):  # KeyError: a new study
-        existing = optuna.load_study(study_name=name, storage=open_storage(storage_url))
-        stored = stored_budget(existing)
-        if stored > budget:
-            log.info("study %s keeps its budget of %d trials (asked %d)", name, stored, budget)
-        budget = max(budget, stored)
-    started = start_study(name, storage_url, config, budget, request.warm_start, keep)
+    started = start_study(name, storage_url, config, request.trials, request.warm_start, keep)
     added = enqueue(started.study, space, list(request.enqueue)) if request.enqueue else 0
     started.study.set_user_attr(PRIORITY_ATTR, request.priority)
     return Submitted(
@@ -170,7 +158,7 @@ def submit(request: TuneRequest, storage_url: str) -> Submitted:
         started.config,
         started.created,
         started.task.key,
-        budget,
+        stored_budget(started.study),
         started.warm_start,
         added,
     )

@@ -121,7 +121,8 @@ def create_or_continue(
     budget: int,
     keep_stored: tuple[str, ...] = (),
 ) -> tuple[optuna.Study, StudyConfig, bool]:
-    """The named study with ``budget`` as its total; created if new.
+    """The named study with ``budget`` as its total (a continued study keeps a larger stored
+    budget: a budget only grows); created if new.
 
     Returns (study, config in force, created). Continuing a study with different settings
     is refused, naming each difference: its trials would not be comparable. Fields named in
@@ -164,6 +165,12 @@ def create_or_continue(
             threshold=config.threshold if config.threshold is not None else stored.threshold,
         )
         study.set_user_attr(CONFIG_ATTR, config.to_dict())
+        stored_total = stored_budget(study)
+        if stored_total > budget:
+            log.info(
+                "study %s keeps its budget of %d trials (asked %d)", name, stored_total, budget
+            )
+            budget = stored_total
     study.set_user_attr(BUDGET_ATTR, budget)
     return study, config, created
 
