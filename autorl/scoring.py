@@ -23,6 +23,13 @@ where parallel workers race their first configurations at once) a configuration 
 seeds unless its mean is below the median first-seed score of the other configurations: the
 first ones set the bar, but a poor one does not spend seeds setting it. See
 ``should_continue``.
+
+Ties: returns with a ceiling (CartPole's 500) tie often, and three seeds at the cap cannot tell
+a configuration that reaches it at once and stays from one that reached it at its last
+evaluation. A tie is broken by the area under the learning curve (``curve_area``: the mean
+of a run's evaluation returns, averaged over the configuration's complete seed runs): a
+configuration tied with the incumbent earns its next seed when its area is larger, and the
+study's best is the highest aggregate, then the highest area.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 AGGREGATES = ("mean", "iqm", "median", "worst", "lcb")
 LCB_Z = 1.0  # standard errors below the mean
@@ -75,6 +83,17 @@ def aggregate(scores: Sequence[float], method: str) -> float:
     return float(_FUNCTIONS[method](scores))
 
 
+def curve_area(means: Sequence[float]) -> float | None:
+    """The area under one run's learning curve, per evaluation: the mean of its evaluation
+    returns (None for a run without evaluations)."""
+    return float(statistics.fmean(means)) if means else None
+
+
+def ties(a: float, b: float) -> bool:
+    """Whether two aggregates are the same number (a ceiling both reached, not a near miss)."""
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
 def seed_spread(per_config: Sequence[Sequence[float]]) -> float:
     """The typical seed-to-seed standard deviation of a study: the median over configurations
     with two or more seeds of their sample std (a median, so that one configuration with a
@@ -91,6 +110,7 @@ class Bar:
     spread: float  # the study's typical seed-to-seed std (``seed_spread``)
     ceiling: float | None = None  # the best score of any seed run of the study
     peers: tuple[float, ...] = ()  # other configurations' complete first-seed scores
+    incumbent_area: float | None = None  # the incumbent's ``curve_area`` (tie-breaker)
 
 
 @dataclass(frozen=True)
@@ -110,12 +130,15 @@ def should_continue(
     z: float = 1.0,
     ceiling: float | None = None,
     peers: Sequence[float] = (),
+    area: float | None = None,
+    incumbent_area: float | None = None,
 ) -> RaceDecision:
     """Whether a configuration with ``scores`` (one per seed run so far) earns another seed.
 
     It does when its aggregate over ``max_seeds`` seeds, the missing ones scored at
     ``mean(scores) + z * spread`` (at most ``ceiling``, and never below its own mean), is
-    higher than ``incumbent``; with no incumbent yet, when its mean is at least the median of
+    higher than ``incumbent``, or ties it with a larger learning-curve ``area`` than
+    ``incumbent_area``; with no incumbent yet, when its mean is at least the median of
     ``peers`` (other configurations' first-seed scores; none: it does).
     """
     k = len(scores)
@@ -137,15 +160,28 @@ def should_continue(
     if ceiling is not None:
         hope = max(mean, min(hope, ceiling))
     optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
-    if optimistic > incumbent:
+    if optimistic > incumbent and not ties(optimistic, incumbent):
         return RaceDecision(True, optimistic, incumbent, "may beat the incumbent")
-    return RaceDecision(
-        False,
-        optimistic,
-        incumbent,
+    if (
+        ties(optimistic, incumbent)
+        and area is not None
+        and incumbent_area is not None
+        and area > incumbent_area
+    ):
+        return RaceDecision(
+            True,
+            optimistic,
+            incumbent,
+            f"may tie the incumbent at {incumbent:.4g} with a higher learning curve "
+            f"(area {area:.4g} against {incumbent_area:.4g})",
+        )
+    why = (
         f"cannot beat the incumbent after {k} seed(s): at best {optimistic:.4g} "
-        f"({method} of {max_seeds} seeds) against {incumbent:.4g}",
+        f"({method} of {max_seeds} seeds) against {incumbent:.4g}"
     )
+    if ties(optimistic, incumbent) and area is not None and incumbent_area is not None:
+        why += f", and its learning curve is lower (area {area:.4g} against {incumbent_area:.4g})"
+    return RaceDecision(False, optimistic, incumbent, why)
 
 
 @dataclass(frozen=True)
@@ -159,6 +195,14 @@ class SeedPlan:
     z: float = 1.0
 
 
+class SeedScore(NamedTuple):
+    """What one seed run tells the race."""
+
+    score: float
+    pruned: bool  # stopped early: its score is the last evaluation
+    area: float | None = None  # ``curve_area`` of the run
+
+
 @dataclass(frozen=True)
 class RaceOutcome:
     scores: tuple[float, ...]  # one per seed run, in seed order
@@ -168,27 +212,27 @@ class RaceOutcome:
 
 
 def race(
-    run_seed: Callable[[int], tuple[float, bool]],
+    run_seed: Callable[[int], SeedScore | tuple[float, bool]],
     bar: Callable[[], Bar],
     plan: SeedPlan,
     free: int = 0,
 ) -> RaceOutcome:
     """Run one configuration's seeds: ``run_seed(k)`` trains seed index k and returns its
-    score and whether it was pruned; ``bar()`` returns what it races against now (asked
-    before each further seed of a race).
+    ``SeedScore`` (or ``(score, pruned)``); ``bar()`` returns what it races against now
+    (asked before each further seed of a race).
 
     The first ``free`` seeds cost nothing (runs a killed predecessor finished): they are taken
     without asking. A pruned run ends the configuration (its remaining seeds would not change
     that it lost). Exceptions of ``run_seed`` propagate.
     """
-    scores: list[float] = []
-    pruned: list[bool] = []
+    runs: list[SeedScore] = []
     stop = f"ran all {plan.max_seeds} seed(s)"
     for k in range(plan.max_seeds):
         if k >= max(1, free) and plan.racing:
             now = bar()
+            areas = [r.area for r in runs if r.area is not None]
             decision = should_continue(
-                scores,
+                [r.score for r in runs],
                 now.incumbent,
                 now.spread,
                 plan.max_seeds,
@@ -196,18 +240,24 @@ def race(
                 plan.z,
                 now.ceiling,
                 now.peers,
+                area=statistics.fmean(areas) if areas else None,
+                incumbent_area=now.incumbent_area,
             )
             if not decision.go_on:
                 stop = decision.why
                 break
-        score, was_pruned = run_seed(k)
-        scores.append(score)
-        pruned.append(was_pruned)
-        if was_pruned:
+        run = SeedScore(*run_seed(k))
+        runs.append(run)
+        if run.pruned:
             stop = f"seed run {k} pruned"
             break
-    complete = sum(1 for p in pruned if not p)
-    return RaceOutcome(tuple(scores), tuple(pruned), stop, complete >= plan.min_seeds)
+    complete = sum(1 for r in runs if not r.pruned)
+    return RaceOutcome(
+        tuple(r.score for r in runs),
+        tuple(r.pruned for r in runs),
+        stop,
+        complete >= plan.min_seeds,
+    )
 
 
 def mean_interval(scores: Sequence[float]) -> tuple[float, float] | None:

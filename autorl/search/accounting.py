@@ -8,11 +8,14 @@ configurations were never trained and do not count either.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from optuna.trial import FrozenTrial, TrialState
 
+from autorl.scoring import curve_area
 from autorl.search import attrs
 from autorl.types import FailureReason
 
@@ -59,11 +62,32 @@ def is_selectable(trial: FrozenTrial) -> bool:
     )
 
 
+def learning_area(trial: FrozenTrial) -> float | None:
+    """The trial's area under the learning curve (``autorl.scoring.curve_area``) averaged
+    over its complete seed runs: the tie-breaker between equal aggregates. None without
+    stored curves (trials stored before curves were kept)."""
+    areas = [
+        area
+        for run in trial.user_attrs.get(attrs.SEEDS) or []
+        if not run.get("pruned")
+        and (area := curve_area([point[1] for point in run.get("curve") or []])) is not None
+    ]
+    return statistics.fmean(areas) if areas else None
+
+
+def selection_key(trial: FrozenTrial) -> tuple[float, float, int]:
+    """How selectable trials are ranked: aggregate, then learning-curve area, then the
+    earlier trial."""
+    area = learning_area(trial)
+    return (float(trial.value), -math.inf if area is None else area, -trial.number)
+
+
 def best_trial(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
     """The selectable trial with the highest value (its aggregate over seeds; scores are
-    returns: higher is better). Never a configuration seen on fewer than min_seeds seeds."""
+    returns: higher is better), a tie broken by the larger learning-curve area. Never a
+    configuration seen on fewer than min_seeds seeds."""
     done = [t for t in trials if is_selectable(t)]
-    return max(done, key=lambda t: (t.value, -t.number)) if done else None
+    return max(done, key=selection_key) if done else None
 
 
 def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:

@@ -11,7 +11,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autorl.errors import SpaceError, TrialFailure
-from autorl.scoring import SeedPlan, aggregate, race
+from autorl.scoring import SeedPlan, SeedScore, aggregate, curve_area, race
 from autorl.search import attrs
 from autorl.search.outage import retry_on_outage, unless_outage
 from autorl.search.racing import race_state
@@ -77,7 +77,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     entries: list[dict[str, object]] = []
     own_steps = 0
 
-    def run_seed(k: int) -> tuple[float, bool]:
+    def run_seed(k: int) -> SeedScore:
         nonlocal own_steps
         report = _reporter(trial, k * config.timesteps)
         if k < len(inherited):
@@ -101,7 +101,9 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
             raise optuna.TrialPruned(
                 f"pruned at seed {k} after {result.env_steps} steps (score {result.score:.2f})"
             )
-        return result.score, result.pruned
+        return SeedScore(
+            result.score, result.pruned, curve_area([point.mean for point in result.curve])
+        )
 
     plan = SeedPlan(
         max_seeds=config.max_seeds,

@@ -23,7 +23,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autorl.scoring import Bar, seed_spread
 from autorl.search import attrs
-from autorl.search.accounting import is_selectable
+from autorl.search.accounting import best_trial, learning_area
 
 MIN_PEERS = 5  # first-seed runs a later seed run is compared with, at least
 
@@ -36,7 +36,8 @@ def complete_seed_scores(trial: FrozenTrial) -> list[float]:
 
 
 def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
-    """The incumbent, seed spread and best seed score from the study's completed trials, and
+    """The incumbent (``accounting.best_trial``) and its learning-curve area, the seed spread
+    and best seed score from the study's completed trials, and
     the first-seed scores of every other trial that has one, running ones too (``exclude``:
     the trial asking, whose own seeds are not yet stored as a result)."""
     others = [
@@ -46,14 +47,14 @@ def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
     ]
     done = [t for t in others if t.state == TrialState.COMPLETE]
     firsts = [(t.user_attrs.get(attrs.SEEDS) or [None])[0] for t in others]
-    eligible = [t for t in done if is_selectable(t)]
-    best = max(eligible, key=lambda t: (t.value, -t.number)) if eligible else None
+    best = best_trial(done)
     per_config = [complete_seed_scores(t) for t in done]
     return Bar(
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
         ceiling=max((s for scores in per_config for s in scores), default=None),
         peers=tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
+        incumbent_area=None if best is None else learning_area(best),
     )
 
 

@@ -28,7 +28,7 @@ from optuna.distributions import BaseDistribution, json_to_distribution
 from optuna.trial import TrialState
 
 from autorl.search import attrs
-from autorl.search.accounting import NOT_COUNTED
+from autorl.search.accounting import NOT_COUNTED, best_trial
 from autorl.types import FailureReason
 
 _studies = sa.table("studies", sa.column("study_id"), sa.column("study_name"))
@@ -64,6 +64,7 @@ _system_attrs = sa.table(
 )
 
 # What a pruned or failed trial without a stored reason means (see accounting.failure_reason).
+TIES_READ = 20  # trials tied on the best value whose learning curves are compared, at most
 _DEFAULT_REASON = {"PRUNED": FailureReason.PRUNED.value, "FAIL": FailureReason.KILLED.value}
 _PAGE_ATTRS = (
     attrs.SOURCE,
@@ -336,24 +337,37 @@ def stored_trials(
 def trial_id_of(
     storage: optuna.storages.BaseStorage, study_id: int, number: int | None = None
 ) -> int | None:
-    """The id of trial ``number``, or of the selectable trial with the highest value."""
+    """The id of trial ``number``, or of the study's best (``accounting.best_trial``: the
+    selectable trial with the highest value; trials tied on it are read to compare their
+    learning curves)."""
     if number is not None:
         query = sa.select(_trials.c.trial_id).where(
             _trials.c.study_id == study_id, _trials.c.number == number
         )
-    else:
-        rank = sa.case(
-            (sa.cast(_values.c.value_type, sa.String) == "INF_POS", 2),
-            (sa.cast(_values.c.value_type, sa.String) == "FINITE", 1),
-            else_=0,
-        )
-        joined, selectable = _selectable_join()
-        query = (
-            sa.select(_trials.c.trial_id)
-            .select_from(joined)
-            .where(_trials.c.study_id == study_id, selectable)
-            .order_by(rank.desc(), _values.c.value.desc(), _trials.c.number)
-            .limit(1)
-        )
+        with _engine(storage).connect() as conn:
+            return conn.execute(query).scalar_one_or_none()
+    rank = sa.case(
+        (sa.cast(_values.c.value_type, sa.String) == "INF_POS", 2),
+        (sa.cast(_values.c.value_type, sa.String) == "FINITE", 1),
+        else_=0,
+    )
+    joined, selectable = _selectable_join()
+    query = (
+        sa.select(_trials.c.trial_id, rank.label("rank"), _values.c.value)
+        .select_from(joined)
+        .where(_trials.c.study_id == study_id, selectable)
+        .order_by(rank.desc(), _values.c.value.desc(), _trials.c.number)
+        .limit(TIES_READ)
+    )
     with _engine(storage).connect() as conn:
-        return conn.execute(query).scalar_one_or_none()
+        rows = conn.execute(query).all()
+    if not rows:
+        return None
+    top = [r.trial_id for r in rows if (r.rank, r.value) == (rows[0].rank, rows[0].value)]
+    if len(top) == 1:
+        return top[0]
+    tied = {trial_id: storage.get_trial(trial_id) for trial_id in top}
+    best = best_trial(list(tied.values()))
+    if best is None:
+        return top[0]
+    return next(i for i, t in tied.items() if t.number == best.number)

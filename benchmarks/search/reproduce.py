@@ -187,19 +187,19 @@ def figures(
 def best_of(trials, method: str | None = None):
     """The trial a study publishes (``method``: re-aggregate the per-seed scores)."""
     from autorl.scoring import aggregate
-    from autorl.search.accounting import is_selectable
+    from autorl.search.accounting import best_trial, is_selectable, selection_key
 
     eligible = [t for t in trials if is_selectable(t)]
     if not eligible:
         return None, None
     if method is None:
-        best = max(eligible, key=lambda t: (t.value, -t.number))
+        best = best_trial(eligible)
         return best, best.value
 
     def score(t) -> float:
         return aggregate(t.user_attrs["seed_scores"], method)
 
-    best = max(eligible, key=lambda t: (score(t), -t.number))
+    best = max(eligible, key=lambda t: (score(t), *selection_key(t)[1:]))
     return best, score(best)
 
 

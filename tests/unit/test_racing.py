@@ -20,6 +20,7 @@ from autorl.scoring import (
     AGGREGATES,
     Bar,
     SeedPlan,
+    SeedScore,
     aggregate,
     mean_interval,
     race,
@@ -246,3 +247,20 @@ def test_racing_settings_are_checked_before_anything_runs():
     del legacy["race"], legacy["aggregate"]  # a study stored before racing
     old = StudyConfig.from_dict(legacy)
     assert old.race is None and old.aggregate == "mean" and old.min_seeds == 1
+
+
+def test_a_tie_at_the_ceiling_goes_to_the_configuration_with_the_higher_learning_curve():
+    # CartPole: the incumbent reached 500 at its last evaluation (area 310), the challenger
+    # reached it at once and stayed (area 477): a tie cannot beat it, a higher curve can.
+    tie = dict(ceiling=500.0, incumbent_area=310.0)
+    decision = should_continue([500.0, 500.0], 500.0, 5.0, 3, "mean", area=477.0, **tie)
+    assert decision.go_on and "higher learning curve" in decision.why
+    assert not should_continue([500.0], 500.0, 5.0, 3, "mean", area=300.0, **tie).go_on
+    assert not should_continue([500.0], 500.0, 5.0, 3, "mean", ceiling=500.0).go_on
+    # below the ceiling a tie is a measure-zero event: the area decides nothing there
+    assert not should_continue([400.0], 500.0, 0.0, 3, "mean", area=900.0, **tie).go_on
+
+    steady = race(lambda k: SeedScore(500.0, False, 477.0), lambda: Bar(500.0, 5.0, **tie), RACING)
+    assert steady.scores == (500.0, 500.0, 500.0) and steady.selectable
+    late = race(lambda k: SeedScore(500.0, False, 250.0), lambda: Bar(500.0, 5.0, **tie), RACING)
+    assert late.scores == (500.0,) and not late.selectable

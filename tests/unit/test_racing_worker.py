@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 
 from autorl.errors import StudyError
 from autorl.search import attrs
-from autorl.search.accounting import best_trial, total_compute
+from autorl.search.accounting import best_trial, learning_area, total_compute
 from autorl.search.factory import create_or_continue, set_budget
 from autorl.search.queries import best_config, list_studies
 from autorl.search.runner import WorkerOptions, run_worker
@@ -259,3 +259,37 @@ def test_a_study_made_before_per_run_episodes_continues_with_its_one_set(sqlite_
     asked = make_config(race=RACE, evaluation=EvalSettings(4, 2, per_run_episodes=True))
     _, config, created = create_or_continue("old", storage, asked, 4)  # `autorl tune` again
     assert not created and config.evaluation.run_seed_step == 0
+
+
+def capped_train(spec, report=None) -> SeedResult:
+    """Every configuration ends at the cap (500); how early it gets there depends on its
+    learning rate (CartPole's tie at the ceiling)."""
+    speed = 1.0 / (1.0 + abs(math.log10(learning_rate(spec)) + 3.5))
+    n = spec.evaluation.n_evaluations
+    curve = []
+    for i in range(1, n + 1):
+        mean = 500.0 if i == n else min(500.0, 500.0 * speed * i / (n - 1) * 2)
+        curve.append(Evaluation(spec.timesteps * i // n, mean, 0.0, (mean,)))
+        if report is not None and not report(curve[-1].step, mean):
+            return SeedResult(spec.seed, mean, tuple(curve), curve[-1].step, 0.0, pruned=True)
+    return SeedResult(spec.seed, 500.0, tuple(curve), spec.timesteps, 0.01)
+
+
+def test_configurations_tied_at_the_ceiling_race_on_their_learning_curves(sqlite_url):
+    study = racing_study(sqlite_url, budget=8, pruner="none")
+    run_worker(WorkerOptions(sqlite_url, "race"), train=capped_train)
+    trials = study.get_trials()
+    three = [t for t in trials if len(t.user_attrs[attrs.SEEDS]) == 3]
+    assert len(three) >= 2  # the first incumbent, and one that ties it with a higher curve
+    areas = {t.number: learning_area(t) for t in three}
+    best = best_trial(trials)
+    assert areas[best.number] == max(areas.values())
+    storage = open_storage(sqlite_url)
+    study_id = storage.get_study_id_from_name("race")
+    assert storage.get_trial(trial_id_of(storage, study_id)).number == best.number
+    assert best_config(study, sqlite_url).trial == best.number
+    # the first configuration to run 3 seeds was overtaken on its curve, not on its score
+    assert min(three, key=lambda t: t.number).number != best.number
+    assert {t.value for t in three} == {500.0}
+    stopped = [t for t in trials if len(t.user_attrs[attrs.SEEDS]) == 1]
+    assert stopped and all("learning curve is lower" in t.user_attrs[attrs.RACE] for t in stopped)
