@@ -31,6 +31,7 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.trial import FrozenTrial, TrialState
 
 from autorl.errors import AutoRLError
+from autorl.search.bulk import add_finished_trials
 from autorl.search.storage import open_storage
 from autorl.search.study_config import CONFIG_ATTR, StudyConfig, mismatches
 from autorl.types import StudyLink, TaskFeatures, TaskSpec
@@ -276,6 +277,6 @@ def import_kb(storage_url: str, path: Path) -> ImportCounts:
             t for t in by_study.get(line["name"], []) if t.user_attrs[ORIGIN_ATTR] not in present
         ]
         skipped += len(by_study.get(line["name"], [])) - len(fresh)
-        study.add_trials(fresh)
+        add_finished_trials(storage, storage.get_study_id_from_name(line["name"]), fresh)
         added += len(fresh)
     return ImportCounts(tasks, created, added, skipped)

@@ -6,6 +6,12 @@ this study's own finished trials, normalised the same way with this task's rando
 return and best score so far. The share of past trials shrinks linearly with the study's
 own finished trials and is gone after ``fade_trials``: from then on it is plain TPE, so
 history that does not fit this task stops steering the search.
+
+The prior is bounded (``MAX_PRIOR_POINTS``): TPE's cost grows with its observations, and a
+knowledge base of 100,000 trials would otherwise make every proposal slower than a trial.
+The most similar tasks fill it first; a task with more trials than fit keeps its best
+quarter (TPE's "good" side is at most 25 trials) and an even spread of the rest by score
+(the shape of the "bad" side).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from autorl.meta.normalize import Scale
 from autorl.meta.strategies import MIN_WEIGHT
 
 FADE_TRIALS = 20
+MAX_PRIOR_POINTS = 200
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,31 @@ class PriorPoint:
     distributions: dict[str, BaseDistribution]
     value: float
     weight: float = 1.0
+
+
+def bounded_prior(points: Sequence[PriorPoint], limit: int = MAX_PRIOR_POINTS) -> list[PriorPoint]:
+    """At most ``limit`` points, most similar tasks (highest weight) first, each task's
+    share spread over its scores (see the module docstring)."""
+    by_weight: dict[float, list[PriorPoint]] = {}
+    for point in points:
+        by_weight.setdefault(point.weight, []).append(point)
+    kept: list[PriorPoint] = []
+    for weight in sorted(by_weight, reverse=True):
+        room = limit - len(kept)
+        if room <= 0:
+            break
+        ranked = sorted(by_weight[weight], key=lambda p: -p.value)
+        if len(ranked) <= room:
+            kept += ranked
+            continue
+        top = max(1, room // 4)
+        if room <= top:
+            kept += ranked[:room]
+            break
+        rest, spread = ranked[top:], room - top
+        step = (len(rest) - 1) / max(1, spread - 1)  # from the best of the rest to the worst
+        kept += ranked[:top] + [rest[round(i * step)] for i in range(spread)]
+    return kept
 
 
 def _tpe(seed: int | None, startup: int) -> optuna.samplers.TPESampler:
@@ -56,7 +88,7 @@ class PriorTPESampler(BaseSampler):
         seed: int | None = None,
         startup: int = 5,
     ) -> None:
-        self._prior = sorted(prior, key=lambda p: -p.weight)
+        self._prior = bounded_prior(prior)
         self._scale = scale
         self._fade = max(1, fade_trials)
         self._plain = _tpe(seed, startup)

@@ -178,49 +178,81 @@ def make_context(
     )
 
 
+class StudyWorker:
+    """One study as this process serves it: the study, its sampler (with the warm-start
+    prior, which reads the history once) and its task context are built once, then reused for
+    every trial this process runs of it (``autorl worker`` keeps one per study it serves)."""
+
+    def __init__(self, options: WorkerOptions, train: TrainFn | None = None) -> None:
+        self.options = options
+        self.beat = HeartbeatSettings.from_env()
+        self.storage = open_storage(options.storage_url, self.beat)
+        self.study, self.config = load_study(options.study_name, self.storage, options.worker_index)
+        prior = prior_sampler(self.study, self.config, options.storage_url, options.worker_index)
+        if prior is not None:
+            self.study.sampler = prior
+        self.ctx = make_context(self.study, options.device, train)
+        self._bugs = 0
+        self._last = -1
+
+    def is_current(self) -> bool:
+        """Whether the stored study is still the one this was built for (not deleted, or
+        deleted and created again under its name)."""
+        try:
+            study_id = self.storage.get_study_id_from_name(self.options.study_name)
+        except KeyError:
+            return False
+        return study_id == self.study._study_id
+
+    def run_one(self) -> str | None:
+        """Claim and run one trial; its outcome, or None when the budget has no room."""
+        raise_if_stopped()
+        trial = None
+        try:
+            with deferred_signals():  # a stop mid-claim is handled once the trial is ours
+                trial = claim(self.study, self.options.storage_url)
+            if trial is None:
+                return None
+            with heartbeat(self.storage, trial._trial_id, self.beat.interval_s):
+                outcome = execute(self.study, trial, self.ctx)
+        except (KeyboardInterrupt, SystemExit):
+            # Stopped by the user: the configuration goes back to the queue, nothing counts.
+            if trial is not None:
+                abandon(self.study, trial._trial_id)
+            raise
+        self._bugs = self._bugs + 1 if outcome == FailureReason.ERROR.value else 0
+        self._last = trial.number
+        return outcome
+
+    def check_health(self) -> None:
+        """StudyError when the study should stop: bugs in a row, or an env that fails in each
+        of the first trials."""
+        if self._bugs >= MAX_CONSECUTIVE_BUGS:
+            last = self.study.trials[self._last].user_attrs.get(attrs.FAILURE_MESSAGE)
+            raise StudyError(
+                f"{self._bugs} trials in a row failed with unexpected errors; last: {last}"
+            )
+        env_message = _env_always_fails(self.study, self.storage)
+        if env_message is not None:
+            raise StudyError(
+                f"the environment failed in each of the first {ENV_ERROR_ABORT_AFTER} trials; "
+                f"stopping instead of spending the budget. Last error: {env_message}"
+            )
+
+
 def run_worker(
     options: WorkerOptions,
     on_trial_end: Callable[[optuna.Study], None] | None = None,
     train: TrainFn | None = None,
 ) -> int:
     """Run trials of one study until its budget is reached. Returns how many this worker ran."""
-    beat = HeartbeatSettings.from_env()
-    storage = open_storage(options.storage_url, beat)
-    study, config = load_study(options.study_name, storage, options.worker_index)
-    prior = prior_sampler(study, config, options.storage_url, options.worker_index)
-    if prior is not None:
-        study.sampler = prior
-    ctx = make_context(study, options.device, train)
+    worker = StudyWorker(options, train)
     ran = 0
-    bugs = 0
     while options.max_trials is None or ran < options.max_trials:
-        raise_if_stopped()
-        trial = None
-        try:
-            with deferred_signals():  # a stop mid-claim is handled once the trial is ours
-                trial = claim(study, options.storage_url)
-            if trial is None:
-                break
-            with heartbeat(storage, trial._trial_id, beat.interval_s):
-                outcome = execute(study, trial, ctx)
-        except (KeyboardInterrupt, SystemExit):
-            # Stopped by the user: the configuration goes back to the queue, nothing counts.
-            if trial is not None:
-                abandon(study, trial._trial_id)
-            raise
+        if worker.run_one() is None:
+            break
         ran += 1
-        bugs = bugs + 1 if outcome == FailureReason.ERROR.value else 0
         if on_trial_end is not None:
-            on_trial_end(study)
-        if bugs >= MAX_CONSECUTIVE_BUGS:
-            raise StudyError(
-                f"{bugs} trials in a row failed with unexpected errors; last: "
-                f"{study.trials[trial.number].user_attrs.get(attrs.FAILURE_MESSAGE)}"
-            )
-        env_message = _env_always_fails(study, storage)
-        if env_message is not None:
-            raise StudyError(
-                f"the environment failed in each of the first {ENV_ERROR_ABORT_AFTER} trials; "
-                f"stopping instead of spending the budget. Last error: {env_message}"
-            )
+            on_trial_end(worker.study)
+        worker.check_health()
     return ran

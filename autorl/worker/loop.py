@@ -1,6 +1,8 @@
 """The worker loop: pick a study, run one trial of it, repeat; survive a database outage.
 
-One trial at a time, under Optuna's heartbeat (``autorl.search.runner``). Stale trials of
+One trial at a time, under Optuna's heartbeat (``autorl.search.runner``). Each study served
+is set up once (``StudyWorker``: the study, its sampler and warm-start prior, its task) and
+kept for the next trials of it, up to ``KEPT_STUDIES`` studies. Stale trials of
 dead workers are re-queued by the claim. SIGTERM or Ctrl-C re-queues the running trial and
 ends the loop. When the database cannot be reached the worker waits (1, 2, 4 ... 60 s) and
 tries again; no finished trial is lost, since each is stored when it ends.
@@ -11,12 +13,12 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from autorl.errors import AutoRLError
-from autorl.search.factory import load_study
 from autorl.search.locks import study_lock
-from autorl.search.runner import WorkerOptions, make_context, run_worker
+from autorl.search.runner import StudyWorker, WorkerOptions
 from autorl.search.storage import is_unreachable, open_storage
 from autorl.search.study_config import BUDGET_ATTR
 from autorl.search.trial_stats import study_counts
@@ -28,6 +30,7 @@ from autorl.worker.scheduler import next_study
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 60.0
+KEPT_STUDIES = 8  # studies whose set-up a worker keeps between their trials
 
 
 @dataclass(frozen=True)
@@ -45,18 +48,41 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def _validate_if_done(storage_url: str, name: str, device: str | None) -> None:
+def _validate_if_done(worker: StudyWorker) -> None:
     """The worker that finishes a study's budget validates its best configuration."""
-    storage = open_storage(storage_url)
+    storage, name = worker.storage, worker.options.study_name
     study_id = storage.get_study_id_from_name(name)
     counts = study_counts(storage, [study_id])[study_id]
     budget = int(storage.get_study_user_attrs(study_id).get(BUDGET_ATTR, 0))
     if counts.finished < budget or counts.running:
         return
-    study, config = load_study(name, storage)
-    with study_lock(storage_url, name):
-        if stored_validation(study) is None:
-            validate_best(study, config, make_context(study, device).device)
+    with study_lock(worker.options.storage_url, name):
+        if stored_validation(worker.study) is None:
+            validate_best(worker.study, worker.config, worker.ctx.device)
+
+
+class _Kept:
+    """The StudyWorkers of the studies served lately, least recently used dropped first."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._workers: OrderedDict[str, StudyWorker] = OrderedDict()
+
+    def get(self, name: str) -> StudyWorker:
+        worker = self._workers.pop(name, None)
+        if worker is None or not worker.is_current():
+            options = WorkerOptions(self._settings.storage_url, name, self._settings.device)
+            worker = StudyWorker(options)
+        self._workers[name] = worker
+        while len(self._workers) > KEPT_STUDIES:
+            self._workers.popitem(last=False)
+        return worker
+
+    def drop(self, name: str | None = None) -> None:
+        if name is None:
+            self._workers.clear()
+        else:
+            self._workers.pop(name, None)
 
 
 def _sleep_unless_stopped(seconds: float) -> None:
@@ -78,6 +104,7 @@ def serve(settings: WorkerSettings) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     ran, backoff = 0, 1.0
     broken: set[str] = set()  # studies that cannot run here (a missing env, ...)
+    kept = _Kept(settings)
     storage = None
     try:
         while settings.max_trials is None or ran < settings.max_trials:
@@ -90,15 +117,18 @@ def serve(settings: WorkerSettings) -> int:
                         break
                     _sleep_unless_stopped(settings.poll_s)
                     continue
-                options = WorkerOptions(settings.storage_url, name, settings.device, max_trials=1)
                 try:
-                    ran += run_worker(options)
-                    _validate_if_done(settings.storage_url, name, settings.device)
+                    worker = kept.get(name)
+                    if worker.run_one() is not None:
+                        ran += 1
+                        worker.check_health()
+                    _validate_if_done(worker)
                 except AutoRLError as exc:
                     if is_unreachable(exc):
                         raise  # an outage, not a problem of the study
                     log.error("study %s skipped by this worker: %s", name, exc)
                     broken.add(name)
+                    kept.drop(name)
                 backoff = 1.0
             except Exception as exc:
                 if not is_unreachable(exc):
@@ -107,6 +137,7 @@ def serve(settings: WorkerSettings) -> int:
                     "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, backoff
                 )
                 storage = None
+                kept.drop()
                 _sleep_unless_stopped(backoff)
                 backoff = min(MAX_BACKOFF_S, backoff * 2)
     finally:

@@ -4,8 +4,9 @@ In one process (timings of one process are stable on a noisy VM, unlike two): a 
 holding H stored trials of past CartPole-v1 PPO studies (H = 0, 1,000, 10,000, 100,000;
 copies of the trials of one real seed study, their learning rates jittered, 1,000 per study),
 then a warm-started study of K trials on the same task, served the way ``autorl worker``
-serves it (``autorl.worker.loop.serve``: one ``run_worker`` call per trial) and the way
-``autorl tune`` runs it (one ``run_worker`` call for all K). Per trial:
+serves it (``autorl.worker.loop.serve``; before the redesign one ``run_worker`` call per trial,
+now one ``StudyWorker`` per study) and the way ``autorl tune`` runs it (one ``run_worker``
+call for all K). Per trial:
   overhead = wall time of the trial - time inside SB3's ``learn()`` (evaluations included:
   they run in its callback),
 so it holds everything autorl adds: loading the study, the sampler and its warm-start prior
@@ -125,23 +126,33 @@ class LearnClock:
 
 
 def served_overheads(url: str, trials: int, clock: LearnClock) -> list[float]:
-    """``autorl worker``'s loop: one ``run_worker`` call per trial (timed around each)."""
+    """``autorl worker``'s loop (``serve``): per trial, the time of its ``run_one`` plus any
+    set-up of the study (``StudyWorker``) done for it, minus the time inside ``learn()``."""
+    from autorl.search.runner import StudyWorker
+
+    setup, run_one, overheads = StudyWorker.__init__, StudyWorker.run_one, []
+    pending = [0.0]  # set-up time not yet charged to a trial
+
+    def timed_setup(self, *args, **kwargs):
+        began = time.perf_counter()
+        setup(self, *args, **kwargs)
+        pending[0] += time.perf_counter() - began
+
+    def timed_run(self):
+        clock.inside, began = 0.0, time.perf_counter()
+        outcome = run_one(self)
+        if outcome is not None:
+            overheads.append(time.perf_counter() - began - clock.inside + pending[0])
+            pending[0] = 0.0
+        return outcome
+
+    StudyWorker.__init__, StudyWorker.run_one = timed_setup, timed_run
     import autorl.worker.loop as loop
 
-    served, overheads = loop.run_worker, []
-
-    def timed(*args, **kwargs):
-        clock.inside, began = 0.0, time.perf_counter()
-        ran = served(*args, **kwargs)
-        if ran:
-            overheads.append(time.perf_counter() - began - clock.inside)
-        return ran
-
-    loop.run_worker = timed
     try:  # only this study has work: the loop serves it trial by trial, then is idle
         loop.serve(loop.WorkerSettings(url, exit_when_idle=True, max_trials=trials))
     finally:
-        loop.run_worker = served
+        StudyWorker.__init__, StudyWorker.run_one = setup, run_one
     return overheads
 
 

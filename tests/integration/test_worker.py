@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy
 from optuna.trial import TrialState
 
+from autorl.search import runner
 from autorl.search.accounting import finished_count
 from tests.conftest import ADMIN_URL
 from tests.integration.cli_helpers import TINY, run_cli, spawn_cli, trials
@@ -27,15 +28,23 @@ def create(capsys, url, study, *extra):
     assert "ready for `autorl worker" in out
 
 
-def test_a_worker_serves_every_study_by_priority_and_validates_the_finished(sqlite_url, capsys):
+def test_a_worker_serves_every_study_by_priority_and_validates_the_finished(
+    sqlite_url, capsys, monkeypatch
+):
     create(capsys, sqlite_url, "low", "--trials", "2", "--validation-seeds", "0")
     create(
         capsys, sqlite_url, "high", "--trials", "2", "--priority", "5", "--validation-seeds", "1"
     )
     assert trials(sqlite_url, "low") == [] and trials(sqlite_url, "high") == []
+    loaded: list[str] = []
+    load_study = runner.load_study
+    monkeypatch.setattr(
+        runner, "load_study", lambda name, *a, **k: loaded.append(name) or load_study(name, *a, **k)
+    )
     code, out, err = run_cli(["worker", "--exit-when-idle", "--storage", sqlite_url], capsys)
     assert code == 0, err
     assert "worker ran 4 trials" in out
+    assert sorted(loaded) == ["high", "low"]  # each study set up once, not once per trial
     low, high = trials(sqlite_url, "low"), trials(sqlite_url, "high")
     assert finished_count(low) == finished_count(high) == 2
     assert max(t.datetime_start for t in high) < min(t.datetime_start for t in low)

@@ -133,3 +133,53 @@ def test_family_best_of_a_family_without_completed_trials_recommends_nothing(sql
     db.link_study(sqlite_url, StudyLink("e", record.key, "ppo", "empty"))
     result = family_best(sqlite_url, "empty")
     assert result.per_task == {} and result.recommended is None
+
+
+def _as_optuna_sees_it(trial) -> tuple:
+    return (
+        trial.number,
+        trial.state,
+        trial.value,
+        trial.params,
+        trial.distributions,
+        {k: v for k, v in trial.intermediate_values.items() if v == v},  # NaN != NaN
+        sorted(k for k, v in trial.intermediate_values.items() if v != v),
+        {k: v for k, v in trial.user_attrs.items() if k != "kb_origin"},
+    )
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_an_imported_trial_reads_back_as_the_exported_one(tmp_path, backend, request):
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    seeded_storage(source)
+    study = optuna.load_study(study_name="p", storage=source)
+    choice = {"lr": LR["lr"], "act": optuna.distributions.CategoricalDistribution(["a", "b"])}
+    study.add_trials(
+        [
+            create_trial(
+                state=TrialState.PRUNED,
+                params={"lr": 2e-3, "act": "b"},
+                distributions=choice,
+                intermediate_values={10: -500.0, 20: float("-inf"), 30: float("nan")},
+                user_attrs={"seeds": [{"seed": 0, "score": -500.0, "curve": [[10, -500.0, 1.0]]}]},
+            ),
+            create_trial(params={"lr": 5e-3, "act": "a"}, distributions=choice, value=float("inf")),
+        ]
+    )
+    path = tmp_path / "kb.jsonl"
+    export_kb(source, path)
+    target = (
+        request.getfixturevalue("pg_url")
+        if backend == "postgres"
+        else f"sqlite:///{tmp_path / 't.db'}"
+    )
+    import_kb(target, path)
+    imported = optuna.load_study(study_name="p", storage=target).trials
+    assert [_as_optuna_sees_it(t) for t in imported] == [
+        _as_optuna_sees_it(t) for t in study.trials
+    ]
+    # the imported study goes on as any other: the next trial is numbered after them
+    more = optuna.load_study(study_name="p", storage=target)
+    assert more.ask().number == len(imported)

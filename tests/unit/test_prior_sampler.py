@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import optuna
 from optuna.distributions import FloatDistribution
 
 from autorl.meta.normalize import Scale
-from autorl.search.prior_sampler import PriorPoint, PriorTPESampler
+from autorl.search.prior_sampler import (
+    MAX_PRIOR_POINTS,
+    PriorPoint,
+    PriorTPESampler,
+    bounded_prior,
+)
 
 LR = FloatDistribution(1e-6, 1.0, log=True)
 
@@ -48,3 +54,19 @@ def test_the_prior_fades_with_the_study_s_own_trials():
     assert sampler.prior_share(10) == sampler.prior_share(50) == 0
     # after it faded the sampler still proposes (plain TPE on the study's own trials)
     assert len(proposals(sampler, 12, objective=lambda lr: -abs(math.log10(lr) + 1))) == 12
+
+
+def test_a_large_knowledge_base_is_bounded_keeping_the_best_and_the_most_similar_tasks():
+    similar = [replace(p, weight=1.0) for p in prior_around(-3.0, n=5000)]
+    distant = [replace(p, weight=0.3) for p in prior_around(-5.0, n=95_000)]
+    kept = bounded_prior(distant + similar)
+    assert len(kept) == MAX_PRIOR_POINTS
+    assert all(p.weight == 1.0 for p in kept)  # the similar task fills it first
+    assert max(p.value for p in kept) == max(p.value for p in similar)
+    values = sorted(p.value for p in kept)
+    assert values[0] == min(p.value for p in similar)  # the spread reaches the worst too
+    small = bounded_prior(prior_around(-3.0, n=30))
+    assert len(small) == 30  # a small prior is kept whole
+    sampler = PriorTPESampler(distant + similar, lambda s: Scale(0, 1), seed=0)
+    assert sampler.prior_share(0) == MAX_PRIOR_POINTS
+    assert all(abs(x + 3) < 1.5 for x in proposals(sampler, 3))
