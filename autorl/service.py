@@ -17,15 +17,15 @@ from typing import Any
 import optuna
 
 from autorl.errors import StudyError, UsageError
-from autorl.search.study_config import (
+from autorl.knowledge.warmstart import WarmStartSettings
+from autorl.spaces import SearchSpace, load_space
+from autorl.study.config import (
     DEFAULT_TEST_SEEDS,
     PRIORITY_ATTR,
     StudyConfig,
     seed_fields,
     tuning_evaluation,
 )
-from autorl.search.warmstart import WarmStartSettings
-from autorl.spaces import SearchSpace, load_space
 from autorl.types import TaskSpec
 
 
@@ -130,7 +130,7 @@ class Submitted:
 
 def check(request: TuneRequest) -> tuple[SearchSpace, StudyConfig, tuple[str, ...]]:
     """Everything about ``request`` that can be refused without storage or an environment."""
-    from autorl.search.enqueue import check_configurations
+    from autorl.study.enqueue import check_configurations
 
     request.warm_start.check()
     space = request.search_space()
@@ -144,9 +144,9 @@ def submit(request: TuneRequest, storage_url: str) -> Submitted:
     nothing is stored when any check fails. A continued study's budget becomes the larger of
     the stored one and ``request.trials``: a budget can only grow (finished results are
     never given up by asking for fewer)."""
-    from autorl.search.enqueue import enqueue
-    from autorl.search.factory import stored_budget
-    from autorl.search.submit import start_study
+    from autorl.runtime.submit import start_study
+    from autorl.study.enqueue import enqueue
+    from autorl.study.factory import stored_budget
 
     space, config, keep = check(request)
     name = request.study_name()
@@ -168,9 +168,9 @@ def resume(name: str, storage_url: str, trials: int | None = None) -> Submitted:
     """A stored study, ready to run again (after a stop or a crash), with ``trials`` as its
     new budget if given; UsageError when that is below the stored one (a budget can only
     grow), StudyError when the study is cancelled or unknown."""
-    from autorl.search.factory import load_study, stored_budget
-    from autorl.search.storage import open_storage
-    from autorl.search.submit import resume_study
+    from autorl.runtime.submit import resume_study
+    from autorl.study.factory import load_study, stored_budget
+    from autorl.study.storage import open_storage
 
     if trials is not None:
         stored = stored_budget(load_study(name, open_storage(storage_url))[0])
@@ -193,7 +193,7 @@ def run(
     """Run the study's trials here (``jobs`` processes) until its budget is spent, then test
     the chosen configuration on unseen seeds; returns that test's record (None: the budget
     was not reached). ``device`` overrides the study's."""
-    from autorl.search.tune import check_jobs, finish_study, run_study
+    from autorl.runtime.tune import check_jobs, finish_study, run_study
 
     check_jobs(jobs)
     run_study(submitted.study, storage_url, jobs=jobs, device=device, on_progress=on_progress)

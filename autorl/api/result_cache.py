@@ -2,7 +2,7 @@
 
 A family's best configurations read every completed trial of its studies (seconds at
 thousands of trials). The answer changes only when a trial finishes or a study's attributes
-change, which a cheap SQL fingerprint detects (``trial_stats.study_counts``). A request whose
+change, which a cheap SQL fingerprint detects (``autorl.study.stats.study_counts``). A request whose
 fingerprint matches the cached one is answered from memory. When it does not, the last
 answer is served at once, marked stale with the time it was computed, while one background
 thread recomputes it (stale-while-revalidate: a busy family, where trials finish every few

@@ -6,7 +6,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from autorl.search.study_config import DEFAULT_TEST_SEEDS
+from autorl.study.config import DEFAULT_TEST_SEEDS
 
 Algo = Literal["ppo", "a2c", "dqn", "sac", "td3"]
 State = Literal["open", "running", "done", "paused", "cancelled"]

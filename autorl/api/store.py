@@ -1,8 +1,8 @@
 """The API's reads and writes of stored studies (Optuna's storage), as small functions.
 
-Everything the routes need beyond ``autorl.search``: find a study by name, list autorl's
+Everything the routes need beyond ``autorl.study``: find a study by name, list autorl's
 studies, read and set the operator state (paused/cancelled), count trials by state. Counts
-come from SQL aggregates (``autorl.search.trial_stats``), never from loading every trial.
+come from SQL aggregates (``autorl.study.stats``), never from loading every trial.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import optuna
 
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
-from autorl.search.accounting import CANCELLED, PAUSED
-from autorl.search.accounting import study_state as budget_state
-from autorl.search.queries import counted_studies
-from autorl.search.storage import open_storage
-from autorl.search.study_config import BUDGET_ATTR, CONFIG_ATTR, STATE_ATTR
-from autorl.search.trial_stats import TrialCounts, study_counts
+from autorl.study.accounting import CANCELLED, PAUSED
+from autorl.study.accounting import study_state as budget_state
+from autorl.study.config import BUDGET_ATTR, CONFIG_ATTR, STATE_ATTR
+from autorl.study.queries import counted_studies
+from autorl.study.stats import TrialCounts, study_counts
+from autorl.study.storage import open_storage
 
 log = logging.getLogger(__name__)
 

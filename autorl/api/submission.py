@@ -11,7 +11,7 @@ from dataclasses import fields
 from autorl.api.errors import Unprocessable
 from autorl.api.schemas import StudyCreate
 from autorl.api.settings import ApiSettings
-from autorl.search.warmstart import WarmStartSettings
+from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.service import TuneRequest
 from autorl.spaces import available_spaces
 from autorl.types import TaskSpec

@@ -7,10 +7,10 @@ from typing import Any
 
 from autorl.api.schemas import SeedPolicy, StudyPublic, TestResult, TrialPublic
 from autorl.api.store import StudyRecord
-from autorl.search import attrs
-from autorl.search.study_config import CONFIG_ATTR, PRIORITY_ATTR, VALIDATION_ATTR, StudyConfig
-from autorl.search.trial_stats import StoredTrial
-from autorl.search.warmstart import WARM_START_ATTR
+from autorl.knowledge.warmstart import WARM_START_ATTR
+from autorl.study import attrs
+from autorl.study.config import CONFIG_ATTR, PRIORITY_ATTR, VALIDATION_ATTR, StudyConfig
+from autorl.study.stats import StoredTrial
 
 
 def finite(value: Any) -> float | None:

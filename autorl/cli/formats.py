@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from autorl.errors import ExportError
-from autorl.search.queries import BestConfig
+from autorl.study.queries import BestConfig
 
 ACTIVATIONS = {
     "tanh": "nn.Tanh",

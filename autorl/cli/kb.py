@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from autorl.search.kb import export_kb
+    from autorl.knowledge.kb import export_kb
 
     counts = export_kb(storage_url(args), args.file, args.family)
     print(
@@ -34,7 +34,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from autorl.search.kb import import_kb
+    from autorl.knowledge.kb import import_kb
 
     url = storage_url(args)
     counts = import_kb(url, args.file)

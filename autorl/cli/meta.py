@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_table(args: argparse.Namespace) -> int:
     from autorl.families import load_family
-    from autorl.search.meta_eval import table_from_storage
+    from autorl.knowledge.history import table_from_storage
 
     family = load_family(args.family_file)
     thresholds = {t.name: t.threshold for t in family.tasks}
@@ -75,8 +75,8 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from autorl.meta.eval.report import run_and_report
     from autorl.meta.table import Table
-    from autorl.search.meta_report import run_and_report
 
     table = Table.from_jsonl(args.table)
     history = Table.from_jsonl(args.history) if args.history else None
@@ -100,8 +100,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from autorl.families import load_family
-    from autorl.meta.evaluation import summarize
-    from autorl.search.meta_live import run_live
+    from autorl.meta.eval.evaluation import summarize
+    from autorl.meta.eval.live import run_live
 
     family = load_family(args.family_file)
     chosen = [t for t in family.tasks if t.name == args.task]

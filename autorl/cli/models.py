@@ -8,7 +8,7 @@ from pathlib import Path
 
 from autorl.cli.common import add_storage, json_object, storage_url
 from autorl.errors import UsageError
-from autorl.search.study_config import VALIDATION_EVAL_SEED
+from autorl.study.config import VALIDATION_EVAL_SEED
 from autorl.types import EvalSettings, TaskSpec, TrainConfig, TrainSpec
 
 
@@ -36,9 +36,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from autorl.search.factory import load_study
-    from autorl.search.queries import best_config
-    from autorl.search.storage import open_storage
+    from autorl.study.factory import load_study
+    from autorl.study.queries import best_config
+    from autorl.study.storage import open_storage
     from autorl.training.artifacts import save_trained
     from autorl.training.device import resolve_device
     from autorl.training.trainer import train_model

@@ -6,7 +6,7 @@ import sys
 
 from tqdm import tqdm
 
-from autorl.search.tune import Progress
+from autorl.runtime.tune import Progress
 
 
 class ProgressBar:

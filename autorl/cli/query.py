@@ -12,7 +12,7 @@ from autorl.errors import UsageError
 if TYPE_CHECKING:  # Optuna is imported by the handlers: `autorl --help` stays instant
     import optuna
 
-    from autorl.search.queries import BestConfig
+    from autorl.study.queries import BestConfig
 
 FORMATS = ("json", "yaml", "zoo", "python")
 
@@ -45,8 +45,8 @@ def _fmt(value: float | None) -> str:
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
-    from autorl.search.queries import list_studies
-    from autorl.search.storage import open_storage
+    from autorl.study.queries import list_studies
+    from autorl.study.storage import open_storage
 
     storage = open_storage(storage_url(args))
     rows = list_studies(storage)
@@ -63,8 +63,8 @@ def cmd_studies(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> tuple[optuna.Study, str]:
-    from autorl.search.factory import load_study
-    from autorl.search.storage import open_storage
+    from autorl.study.factory import load_study
+    from autorl.study.storage import open_storage
 
     url = storage_url(args)
     study, _ = load_study(args.study, open_storage(url))
@@ -73,7 +73,7 @@ def _load(args: argparse.Namespace) -> tuple[optuna.Study, str]:
 
 def cmd_best(args: argparse.Namespace) -> int:
     from autorl.cli.formats import render
-    from autorl.search.queries import best_config
+    from autorl.study.queries import best_config
 
     if args.family:
         return _family_best(args)
@@ -104,7 +104,7 @@ def _family_best(args: argparse.Namespace) -> int:
     import yaml
 
     from autorl.cli.formats import render
-    from autorl.search.family_queries import family_best
+    from autorl.knowledge.family_best import family_best
 
     result = family_best(storage_url(args), args.family, args.algo)
     if args.format == "json":
@@ -198,8 +198,8 @@ def test_line(v: dict) -> str:
 
 def print_best(study: optuna.Study, url: str) -> None:
     from autorl.errors import StudyError
-    from autorl.search.accounting import failure_counts, total_compute
-    from autorl.search.queries import best_config
+    from autorl.study.accounting import failure_counts, total_compute
+    from autorl.study.queries import best_config
 
     trials = study.get_trials(deepcopy=False)
     compute = total_compute(trials)

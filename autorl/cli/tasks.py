@@ -89,7 +89,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 def cmd_family_tune(args: argparse.Namespace) -> int:
     from autorl import service
     from autorl.families import load_family
-    from autorl.search.submit import check_tasks
+    from autorl.runtime.submit import check_tasks
 
     family = load_family(args.file)
     queued = read_enqueue(args)

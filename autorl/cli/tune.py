@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
 from autorl.scoring import AGGREGATES
-from autorl.search.study_config import DEFAULT_AGGREGATE, DEFAULT_TEST_SEEDS
+from autorl.study.config import DEFAULT_AGGREGATE, DEFAULT_TEST_SEEDS
 from autorl.types import TaskSpec
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ def tune_request(
     args: argparse.Namespace, task: TaskSpec, name: str | None = None, queued: Sequence = ()
 ) -> TuneRequest:
     """The request the search options in ``args`` (``add_search_options``) make for ``task``."""
-    from autorl.search.warmstart import WarmStartSettings
+    from autorl.knowledge.warmstart import WarmStartSettings
     from autorl.service import TuneRequest
 
     fixed: dict[str, Any] = {}
@@ -202,7 +202,7 @@ def tune_request(
 
 
 def read_enqueue(args: argparse.Namespace) -> list[dict]:
-    from autorl.search.enqueue import read_configurations
+    from autorl.study.enqueue import read_configurations
 
     return read_configurations(args.enqueue) if args.enqueue else []
 
@@ -216,7 +216,7 @@ def tune(request: TuneRequest, args: argparse.Namespace, url: str | None = None)
     """Submit ``request`` to ``url`` (default: the storage in ``args``), then run it here
     with ``args``' --jobs and --device unless --no-run."""
     from autorl import service
-    from autorl.search.tune import check_jobs
+    from autorl.runtime.tune import check_jobs
 
     check_jobs(args.jobs)
     url = url or storage_url(args)
@@ -240,7 +240,7 @@ def tune(request: TuneRequest, args: argparse.Namespace, url: str | None = None)
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from autorl import service
-    from autorl.search.tune import check_jobs
+    from autorl.runtime.tune import check_jobs
 
     check_jobs(args.jobs)
     url = storage_url(args)

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from autorl.worker import WorkerSettings, serve
+    from autorl.runtime.loop import WorkerSettings, serve
 
     url = storage_url(args)
     print(f"worker serving {shown_url(url)}", flush=True)

@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 VERSION_TABLE = "autorl_alembic_version"
 # PostgreSQL advisory lock held while the schema is created or upgraded. Above 2**32, so it
-# never meets the crc32 keys of autorl.search.locks.
+# never meets the crc32 keys of autorl.runtime.locks.
 SCHEMA_LOCK_KEY = 0x6175746F726C0001  # b"autorl" + 1
 
 _CHECKED: set[str] = set()

@@ -1,6 +1,6 @@
 """Scores normalised per task, so that tasks with different reward scales can be compared.
 
-For a task with random-policy return ``r`` (probed once, see ``autorl.training.features``) and
+For a task with random-policy return ``r`` (probed once, see ``autorl.envs.features``) and
 ceiling ``h`` = the larger of its best observed score and its solved threshold:
 
     normalised(score) = (score - r) / (h - r)

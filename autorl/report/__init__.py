@@ -1,6 +1,6 @@
 """An HTML report of a study: one self-contained page (plotly.js inline, works offline).
 
-Reads only what is in Optuna's storage (see ``autorl.search.attrs``); never imports torch or
+Reads only what is in Optuna's storage (see ``autorl.study.attrs``); never imports torch or
 Stable-Baselines3.
 
     from autorl.report import write_report

@@ -10,7 +10,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from autorl.search import attrs
+from autorl.study import attrs
 
 
 @dataclass(frozen=True)

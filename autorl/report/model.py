@@ -12,8 +12,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autorl.report.curves import SeedCurve, last_reported, seed_curves
-from autorl.search import attrs
-from autorl.search.accounting import (
+from autorl.study import attrs
+from autorl.study.accounting import (
     best_trial,
     counts_against_budget,
     failure_counts,
@@ -24,7 +24,7 @@ from autorl.search.accounting import (
     study_state,
     total_compute,
 )
-from autorl.search.study_config import (
+from autorl.study.config import (
     BUDGET_ATTR,
     CONFIG_ATTR,
     STATE_ATTR,

@@ -13,9 +13,7 @@ import gymnasium as gym
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
 
-from autorl.errors import SpaceError
-from autorl.training.guards import EnvGuard
-from autorl.training.gym_tasks import (
+from autorl.envs.gym_tasks import (
     ACTION_KINDS,
     ALGO_ACTION_KINDS,
     action_space_kind,
@@ -25,6 +23,8 @@ from autorl.training.gym_tasks import (
     probe_task,
     register_task,
 )
+from autorl.errors import SpaceError
+from autorl.training.guards import EnvGuard
 from autorl.types import EnvSettings, TaskSpec
 
 __all__ = [

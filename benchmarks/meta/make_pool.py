@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from autorl.search.enqueue import sample_configurations
 from autorl.spaces import load_space
+from autorl.study.enqueue import sample_configurations
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ log = logging.getLogger("transfer")
 def knowledge(prefix: str, path: Path) -> dict[str, int]:
     """A knowledge-base file holding only the protocol-2 studies whose names start with
     ``prefix`` (and every task), written to ``path``; the counts it holds."""
-    from autorl.search.kb import export_kb
+    from autorl.knowledge.kb import export_kb
 
     whole = path.with_suffix(".all.jsonl")
     export_kb(SOURCE, whole)
@@ -72,8 +72,8 @@ def normalised(score: float, random_return: float) -> float:
 
 
 def figures(study, random_return: float) -> dict[str, Any]:
-    from autorl.search import attrs
-    from autorl.search.accounting import counts_against_budget, is_selectable
+    from autorl.study import attrs
+    from autorl.study.accounting import counts_against_budget, is_selectable
 
     trials = sorted(
         (t for t in study.get_trials(deepcopy=False) if counts_against_budget(t)),
@@ -118,14 +118,14 @@ def figures(study, random_return: float) -> dict[str, Any]:
 
 
 def run(task_name: str, arm: str, trials: int, sampler_seed: int, timesteps: int) -> dict:
+    from autorl.envs.features import probe_features
     from autorl.families import load_family
-    from autorl.search.kb import import_kb
-    from autorl.search.study_config import StudyConfig, seed_fields
-    from autorl.search.submit import start_study
-    from autorl.search.tune import run_study
-    from autorl.search.warmstart import WarmStartSettings
+    from autorl.knowledge.kb import import_kb
+    from autorl.knowledge.warmstart import WarmStartSettings
+    from autorl.runtime.submit import start_study
+    from autorl.runtime.tune import run_study
     from autorl.spaces import load_space
-    from autorl.training.features import probe_features
+    from autorl.study.config import StudyConfig, seed_fields
 
     family = load_family(FAMILY)
     spec = next(t.spec for t in family.tasks if t.name == task_name)

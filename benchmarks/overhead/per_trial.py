@@ -4,7 +4,7 @@ In one process (timings of one process are stable on a noisy VM, unlike two): a 
 holding H stored trials of past CartPole-v1 PPO studies (H = 0, 1,000, 10,000, 100,000;
 copies of the trials of one real seed study, their learning rates jittered, 1,000 per study),
 then a warm-started study of K trials on the same task, served the way ``autorl worker``
-serves it (``autorl.worker.loop.serve``; before the redesign one ``run_worker`` call per trial,
+serves it (``autorl.runtime.loop.serve``; before the redesign one ``run_worker`` call per trial,
 now one ``StudyWorker`` per study) and the way ``autorl tune`` runs it (one ``run_worker``
 call for all K). Per trial:
   overhead = wall time of the trial - time inside SB3's ``learn()`` (evaluations included:
@@ -39,14 +39,14 @@ PER_STUDY = 1000
 
 def seed_lines(workdir: Path) -> list[dict[str, Any]]:
     """The knowledge-base lines of one real 8-trial seed study (run once, then reused)."""
-    from autorl.search.kb import export_kb, read_kb
+    from autorl.knowledge.kb import export_kb, read_kb
 
     path = workdir / "seed.jsonl"
     if not path.exists():
         url = f"sqlite:///{workdir / 'seed.db'}"
         config, warm = study_setup(8, seeds=1)
-        from autorl.search.submit import start_study
-        from autorl.search.tune import run_study
+        from autorl.runtime.submit import start_study
+        from autorl.runtime.tune import run_study
 
         run_study(start_study("seed", url, config, 8, warm).study, url)
         export_kb(url, path)
@@ -63,7 +63,7 @@ def history_file(workdir: Path, size: int) -> Path:
     study = next(x for x in lines if x["kind"] == "study")
     trials = [x for x in lines if x["kind"] == "trial"]
     rng = random.Random(size)
-    from autorl.search.kb import FORMAT, VERSION
+    from autorl.knowledge.kb import FORMAT, VERSION
 
     body: list[dict[str, Any]] = [{"kind": "header", "format": FORMAT, "version": VERSION}, *task]
     for s in range((size + PER_STUDY - 1) // PER_STUDY):
@@ -84,9 +84,9 @@ def history_file(workdir: Path, size: int) -> Path:
 
 
 def study_setup(trials: int, seeds: int = 1):
-    from autorl.search.study_config import StudyConfig, seed_fields, tuning_evaluation
-    from autorl.search.warmstart import WarmStartSettings
+    from autorl.knowledge.warmstart import WarmStartSettings
     from autorl.spaces import load_space
+    from autorl.study.config import StudyConfig, seed_fields, tuning_evaluation
     from autorl.types import TaskSpec
 
     fields, _ = seed_fields(seeds=seeds)
@@ -128,7 +128,7 @@ class LearnClock:
 def served_overheads(url: str, trials: int, clock: LearnClock) -> list[float]:
     """``autorl worker``'s loop (``serve``): per trial, the time of its ``run_one`` plus any
     set-up of the study (``StudyWorker``) done for it, minus the time inside ``learn()``."""
-    from autorl.search.runner import StudyWorker
+    from autorl.runtime.runner import StudyWorker
 
     setup, run_one, overheads = StudyWorker.__init__, StudyWorker.run_one, []
     pending = [0.0]  # set-up time not yet charged to a trial
@@ -147,7 +147,7 @@ def served_overheads(url: str, trials: int, clock: LearnClock) -> list[float]:
         return outcome
 
     StudyWorker.__init__, StudyWorker.run_one = timed_setup, timed_run
-    import autorl.worker.loop as loop
+    import autorl.runtime.loop as loop
 
     try:  # only this study has work: the loop serves it trial by trial, then is idle
         loop.serve(loop.WorkerSettings(url, exit_when_idle=True, max_trials=trials))
@@ -158,7 +158,7 @@ def served_overheads(url: str, trials: int, clock: LearnClock) -> list[float]:
 
 def tune_overheads(url: str, name: str, clock: LearnClock) -> list[float]:
     """``autorl tune``'s loop: one ``run_worker`` call for every trial (timed between ends)."""
-    from autorl.search.runner import WorkerOptions, run_worker
+    from autorl.runtime.runner import WorkerOptions, run_worker
 
     marks, inside = [time.perf_counter()], [0.0]
     clock.inside = 0.0
@@ -172,8 +172,8 @@ def tune_overheads(url: str, name: str, clock: LearnClock) -> list[float]:
 
 
 def measure(workdir: Path, size: int, trials: int, clock: LearnClock) -> dict[str, Any]:
-    from autorl.search.kb import import_kb
-    from autorl.search.submit import start_study
+    from autorl.knowledge.kb import import_kb
+    from autorl.runtime.submit import start_study
 
     url = f"sqlite:///{workdir / f'measure-{size}.db'}"
     (workdir / f"measure-{size}.db").unlink(missing_ok=True)

@@ -84,8 +84,8 @@ def save(key: str, value: Any) -> None:
 
 
 def study_config(task: dict[str, Any], seed: int, racing: bool):
-    from autorl.search.study_config import StudyConfig, seed_fields, tuning_evaluation
     from autorl.spaces import load_space
+    from autorl.study.config import StudyConfig, seed_fields, tuning_evaluation
     from autorl.types import TaskSpec
 
     seeds, _ = seed_fields(seeds=None if racing else 1)
@@ -104,15 +104,15 @@ def study_config(task: dict[str, Any], seed: int, racing: bool):
 
 
 def run_until(study, url: str, jobs: int, budget: int) -> None:
-    from autorl.search.factory import set_budget
-    from autorl.search.tune import run_study
+    from autorl.runtime.tune import run_study
+    from autorl.study.factory import set_budget
 
     set_budget(study, budget)
     run_study(study, url, jobs=jobs)
 
 
 def counted(study) -> list:
-    from autorl.search.accounting import counts_against_budget
+    from autorl.study.accounting import counts_against_budget
 
     return sorted(
         (t for t in study.get_trials(deepcopy=False) if counts_against_budget(t)),
@@ -135,7 +135,7 @@ def steps_of(trials) -> int:
 
 def tested(key: str, trial, config) -> dict[str, Any]:
     """The test record of ``trial``'s configuration (cached by configuration)."""
-    from autorl.search.validation import test_trial
+    from autorl.runtime.validation import test_trial
 
     cache_key = f"test/{PROTOCOL}/{key}/{json.dumps(trial.user_attrs['config'], sort_keys=True)}"
     cached = load().get(cache_key)
@@ -187,7 +187,7 @@ def figures(
 def best_of(trials, method: str | None = None):
     """The trial a study publishes (``method``: re-aggregate the per-seed scores)."""
     from autorl.scoring import aggregate
-    from autorl.search.accounting import best_trial, is_selectable, selection_key
+    from autorl.study.accounting import best_trial, is_selectable, selection_key
 
     eligible = [t for t in trials if is_selectable(t)]
     if not eligible:
@@ -204,10 +204,10 @@ def best_of(trials, method: str | None = None):
 
 
 def run_task(name: str, seed: int, jobs: int) -> None:
+    from autorl.knowledge.warmstart import WarmStartSettings
+    from autorl.runtime.submit import start_study
     from autorl.scoring import AGGREGATES
-    from autorl.search.storage import open_storage
-    from autorl.search.submit import start_study
-    from autorl.search.warmstart import WarmStartSettings
+    from autorl.study.storage import open_storage
 
     task = TASKS[name]
     STATE.mkdir(parents=True, exist_ok=True)
@@ -282,8 +282,8 @@ def run_zoo_arm(name: str) -> None:
     import optuna
     from run import zoo_optimize, zoo_steps, zoo_test
 
+    from autorl.runtime.validation import threshold_of
     from autorl.scoring import mean_interval
-    from autorl.search.validation import threshold_of
 
     key = f"{PROTOCOL}/{name}/zoo/0"
     if key in load():

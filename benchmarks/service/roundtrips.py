@@ -37,9 +37,9 @@ ROOT = HERE.parents[1]
 
 # Where a statement comes from: the first of these (module, function) found up the stack.
 ORIGINS = (
-    ("heartbeat", "autorl/search/heartbeat.py", None),
-    ("scheduler", "autorl/worker/scheduler.py", None),
-    ("stale-trial recovery", "autorl/search/recovery.py", None),
+    ("heartbeat", "autorl/runtime/heartbeat.py", None),
+    ("scheduler", "autorl/runtime/scheduler.py", None),
+    ("stale-trial recovery", "autorl/study/recovery.py", None),
     ("report evaluation", "optuna/trial/_trial.py", "report"),
     ("prune decision", "optuna/trial/_trial.py", "should_prune"),
     ("trial attributes", "optuna/trial/_trial.py", "set_user_attr"),
@@ -47,9 +47,9 @@ ORIGINS = (
     ("sampler (reads history)", "optuna/samplers", None),
     ("ask (claim a trial)", "optuna/study/study.py", "ask"),
     ("tell (finish a trial)", "optuna/study/_tell.py", None),
-    ("load study", "autorl/search/factory.py", "load_study"),
-    ("validation check", "autorl/worker/loop.py", "_validate_if_done"),
-    ("runner", "autorl/search/runner.py", None),
+    ("load study", "autorl/study/factory.py", "load_study"),
+    ("validation check", "autorl/runtime/loop.py", "_validate_if_done"),
+    ("runner", "autorl/runtime/runner.py", None),
 )
 
 
@@ -117,7 +117,7 @@ def main() -> None:
         watcher = threading.Thread(target=watch, args=(database, connections, done), daemon=True)
         watcher.start()
         event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", count)
-        from autorl.worker import WorkerSettings, serve
+        from autorl.runtime.loop import WorkerSettings, serve
 
         started = time.perf_counter()
         ran = serve(WorkerSettings(url, "cpu", 1, exit_when_idle=True))

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from autorl.cli import main
-from autorl.search.accounting import finished_count
+from autorl.study.accounting import finished_count
 from tests.integration.cli_helpers import TINY, run_cli, trials
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ import json
 import pytest
 import yaml
 
-from autorl.search.accounting import finished_count
-from autorl.search.enqueue import sample_configurations
 from autorl.spaces import load_space
+from autorl.study.accounting import finished_count
+from autorl.study.enqueue import sample_configurations
 from tests.integration.cli_helpers import TINY, run_cli, trials
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 
-from autorl.search.accounting import finished_count
+from autorl.study.accounting import finished_count
 from tests.integration.cli_helpers import TINY, TINY_RACING, run_cli, trials
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from autorl.search.accounting import finished_count
+from autorl.study.accounting import finished_count
 from tests.integration.cli_helpers import spawn_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]

@@ -1,8 +1,8 @@
-"""The SQL reads of ``autorl.search.trial_stats`` agree with Optuna's own view of a study.
+"""The SQL reads of ``autorl.study.stats`` agree with Optuna's own view of a study.
 
 A study holds every kind of trial the service meets (completed, pruned, failed with and
 without a reason, infeasible, running, queued, an infinite value); the aggregates and pages
-read with SQL must equal what ``autorl.search.accounting`` computes from ``get_trials()``,
+read with SQL must equal what ``autorl.study.accounting`` computes from ``get_trials()``,
 on SQLite and on PostgreSQL (whose enum and float types differ).
 """
 
@@ -14,16 +14,16 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from autorl.search import attrs
-from autorl.search.accounting import best_trial, failure_counts, failure_reason, finished_count
-from autorl.search.storage import open_storage
-from autorl.search.trial_stats import (
+from autorl.study import attrs
+from autorl.study.accounting import best_trial, failure_counts, failure_reason, finished_count
+from autorl.study.stats import (
     stored_trials,
     study_counts,
     study_ids,
     trial_id_of,
     trial_page,
 )
+from autorl.study.storage import open_storage
 
 
 def _fill(study: optuna.Study) -> None:

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy
 from optuna.trial import TrialState
 
-from autorl.search import runner
-from autorl.search.accounting import finished_count
+from autorl.runtime import runner
+from autorl.study.accounting import finished_count
 from tests.conftest import ADMIN_URL
 from tests.integration.cli_helpers import TINY, run_cli, spawn_cli, trials
 from tests.integration.test_cli_workers import running, wait_for

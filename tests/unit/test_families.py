@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from autorl.envs.features import probe_features
 from autorl.errors import FamilyError, TaskError
 from autorl.families import load_family, parse_family
-from autorl.training.features import probe_features
 from autorl.types import TaskFeatures, TaskSpec
 
 FAMILIES = Path(__file__).resolve().parents[2] / "benchmarks" / "families"

@@ -9,7 +9,7 @@ import yaml
 
 from autorl.cli.formats import render
 from autorl.errors import ExportError
-from autorl.search.queries import BestConfig
+from autorl.study.queries import BestConfig
 
 
 def best(**config_changes) -> BestConfig:

@@ -10,9 +10,9 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from autorl import db
-from autorl.search.kb import KnowledgeBaseError, export_kb, import_kb
-from autorl.search.study_config import StudyConfig
+from autorl.knowledge.kb import KnowledgeBaseError, export_kb, import_kb
 from autorl.spaces import load_space
+from autorl.study.config import StudyConfig
 from autorl.types import StudyLink, TaskSpec
 
 LR = {"lr": FloatDistribution(1e-5, 1e-2, log=True)}
@@ -104,7 +104,7 @@ def test_not_a_kb_file_is_refused(tmp_path, sqlite_url):
 
 
 def test_a_fresh_storage_learns_from_the_seed_knowledge_base(tmp_path, sqlite_url, monkeypatch):
-    from autorl.search.history import past_tasks
+    from autorl.knowledge.history import past_tasks
 
     seeded_storage(sqlite_url)
     seed = tmp_path / "seed"
@@ -122,7 +122,7 @@ def test_a_fresh_storage_learns_from_the_seed_knowledge_base(tmp_path, sqlite_ur
 
 
 def test_family_best_of_a_family_without_completed_trials_recommends_nothing(sqlite_url):
-    from autorl.search.family_queries import family_best
+    from autorl.knowledge.family_best import family_best
 
     spec = TaskSpec("Pendulum-v1")
     record = db.register_task(sqlite_url, spec, "empty")

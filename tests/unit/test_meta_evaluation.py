@@ -8,7 +8,7 @@ import random
 import optuna
 import pytest
 
-from autorl.meta.evaluation import (
+from autorl.meta.eval.evaluation import (
     Arm,
     history_for,
     leave_one_task_out,
@@ -16,9 +16,9 @@ from autorl.meta.evaluation import (
     summarize,
     warm_first,
 )
+from autorl.meta.eval.offline import prior_tpe_search, tpe_search
 from autorl.meta.params import params_key
 from autorl.meta.table import Table, TableRow, TableTask
-from autorl.search.meta_eval import prior_tpe_search, tpe_search
 from tests.integration.cli_helpers import run_cli
 from tests.unit.test_meta_strategies import features
 

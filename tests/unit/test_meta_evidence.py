@@ -10,11 +10,11 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from autorl.knowledge.family_best import family_choice
+from autorl.knowledge.history import past_trial
 from autorl.meta import PastTask, PastTrial, TargetTask, normalize, propose
 from autorl.meta.params import params_key
 from autorl.meta.table import Table, TableRow, TableTask
-from autorl.search.family_queries import family_choice
-from autorl.search.history import past_trial
 from tests.unit.test_meta_strategies import features, quadratic_task
 
 STRATEGIES = ["nearest-best", "portfolio"]

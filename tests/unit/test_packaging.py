@@ -42,4 +42,4 @@ def test_the_shipped_data_folders_are_mapped_into_the_package():
 def test_optuna_is_pinned_below_its_next_major_version():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     (optuna,) = [d for d in project["dependencies"] if d.startswith("optuna")]
-    assert "<5" in optuna  # trial_stats.py reads Optuna's own tables
+    assert "<5" in optuna  # study/stats.py reads Optuna's own tables

@@ -8,13 +8,13 @@ from dataclasses import replace
 import optuna
 from optuna.distributions import FloatDistribution
 
-from autorl.meta.normalize import Scale
-from autorl.search.prior_sampler import (
+from autorl.knowledge.prior import (
     MAX_PRIOR_POINTS,
     PriorPoint,
     PriorTPESampler,
     bounded_prior,
 )
+from autorl.meta.normalize import Scale
 
 LR = FloatDistribution(1e-6, 1.0, log=True)
 

@@ -27,7 +27,7 @@ from autorl.scoring import (
     seed_spread,
     should_continue,
 )
-from autorl.search.study_config import RaceSettings, StudyConfig, seed_fields
+from autorl.study.config import RaceSettings, StudyConfig, seed_fields
 from autorl.types import TaskSpec
 
 FAILED_SCORE = 20.0

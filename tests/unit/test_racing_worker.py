@@ -9,14 +9,14 @@ import pytest
 from optuna.trial import TrialState
 
 from autorl.errors import StudyError
-from autorl.search import attrs
-from autorl.search.accounting import best_trial, learning_area, total_compute
-from autorl.search.factory import create_or_continue, set_budget
-from autorl.search.queries import best_config, list_studies
-from autorl.search.runner import WorkerOptions, run_worker
-from autorl.search.storage import open_storage
-from autorl.search.study_config import CONFIG_ATTR, RaceSettings, StudyConfig
-from autorl.search.trial_stats import study_counts, trial_id_of
+from autorl.runtime.runner import WorkerOptions, run_worker
+from autorl.study import attrs
+from autorl.study.accounting import best_trial, learning_area, total_compute
+from autorl.study.config import CONFIG_ATTR, RaceSettings, StudyConfig
+from autorl.study.factory import create_or_continue, set_budget
+from autorl.study.queries import best_config, list_studies
+from autorl.study.stats import study_counts, trial_id_of
+from autorl.study.storage import open_storage
 from autorl.types import EvalSettings, Evaluation, SeedResult
 from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config
 
@@ -187,7 +187,7 @@ def test_a_study_with_no_configuration_on_min_seeds_says_so_and_publishes_nothin
 
 
 def test_continuing_a_study_keeps_its_seed_settings_unless_they_are_given(sqlite_url):
-    from autorl.search.study_config import seed_fields
+    from autorl.study.config import seed_fields
 
     storage = open_storage(sqlite_url)
     create_or_continue("old", storage, make_config(seeds=1), 2)  # made before racing
@@ -223,7 +223,7 @@ def test_each_seed_run_is_evaluated_on_its_own_episodes_and_old_studies_replay_t
 
 
 def test_the_race_reads_first_seeds_of_running_trials_before_any_incumbent(sqlite_url):
-    from autorl.search.racing import race_state
+    from autorl.study.racing import race_state
 
     study = racing_study(sqlite_url, budget=4)
     running = study.ask()  # another worker's trial, its first seed run stored, racing on

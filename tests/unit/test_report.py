@@ -20,8 +20,8 @@ from autorl.report.fmt import DASH, TIMES
 from autorl.report.importance import MIN_COMPLETED, compute_importances
 from autorl.report.model import read_study
 from autorl.scoring import aggregate, mean_interval
-from autorl.search import attrs
-from autorl.search.study_config import (
+from autorl.study import attrs
+from autorl.study.config import (
     BUDGET_ATTR,
     CONFIG_ATTR,
     VALIDATION_ATTR,

@@ -10,13 +10,13 @@ import pytest
 from optuna.trial import TrialState
 
 from autorl.errors import StudyError, TrialFailure
-from autorl.search import attrs
-from autorl.search.accounting import finished_count
-from autorl.search.factory import create_or_continue, set_budget
-from autorl.search.runner import WorkerOptions, run_worker
-from autorl.search.storage import open_storage
-from autorl.search.study_config import StudyConfig
+from autorl.runtime.runner import WorkerOptions, run_worker
 from autorl.spaces import load_space
+from autorl.study import attrs
+from autorl.study.accounting import finished_count
+from autorl.study.config import StudyConfig
+from autorl.study.factory import create_or_continue, set_budget
+from autorl.study.storage import open_storage
 from autorl.types import EvalSettings, Evaluation, FailureReason, SeedResult, TaskSpec
 
 TIMESTEPS = 1000
@@ -215,8 +215,8 @@ def test_a_timeout_fails_the_trial_with_its_reason(sqlite_url):
 
 
 def test_a_cancelled_study_is_not_continued_and_keeps_its_budget(sqlite_url):
-    from autorl.search.study_config import STATE_ATTR
-    from autorl.search.submit import resume_study, start_study
+    from autorl.runtime.submit import resume_study, start_study
+    from autorl.study.config import STATE_ATTR
 
     study = new_study(sqlite_url, budget=2)
     study.set_user_attr(STATE_ATTR, "cancelled")

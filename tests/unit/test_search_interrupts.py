@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from optuna.trial import TrialState
 
-from autorl.search import attrs, runner
-from autorl.search.accounting import finished_count
-from autorl.search.interrupts import deferred_signals
-from autorl.search.recovery import worker_identity
-from autorl.search.runner import WorkerOptions, run_worker
+from autorl.runtime import runner
+from autorl.runtime.interrupts import deferred_signals
+from autorl.runtime.runner import WorkerOptions, run_worker
+from autorl.study import attrs
+from autorl.study.accounting import finished_count
+from autorl.study.recovery import worker_identity
 from tests.unit.test_search_budget import fake_train, new_study
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from autorl.search.history import past_tasks
-from autorl.search.kb import import_kb
+from autorl.knowledge.history import past_tasks
+from autorl.knowledge.kb import import_kb
 from autorl.settings import shipped
 
 SEED = shipped("storage/seed")

@@ -14,7 +14,7 @@ from autorl import service
 from autorl.api import ApiSettings, create_app
 from autorl.cli import main
 from autorl.errors import UsageError
-from autorl.search.warmstart import WarmStartSettings
+from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.types import TaskSpec
 
 with warnings.catch_warnings():  # starlette wants httpx2; httpx still works
@@ -96,8 +96,8 @@ def test_a_bad_request_is_refused_before_anything_is_stored(sqlite_url):
 @pytest.mark.parametrize("operator", ["paused", "cancelled"])
 def test_autorl_studies_and_the_api_agree_on_a_paused_or_cancelled_study(sqlite_url, operator):
     from autorl.api.store import set_operator_state
-    from autorl.search.queries import list_studies, summarize
-    from autorl.search.storage import open_storage
+    from autorl.study.queries import list_studies, summarize
+    from autorl.study.storage import open_storage
 
     study = service.submit(_request(), sqlite_url).study
     set_operator_state(study, operator)

@@ -15,8 +15,8 @@ from autorl.api.errors import NotFound, Unprocessable
 from autorl.api.result_cache import ResultCache
 from autorl.api.schemas import Algo, FamilyPublic, ListOf
 from autorl.api.views import json_safe
-from autorl.search.family_queries import family_best
-from autorl.search.trial_stats import study_attr_texts, study_counts, study_ids
+from autorl.knowledge.family_best import family_best
+from autorl.study.stats import study_attr_texts, study_counts, study_ids
 
 router = APIRouter(prefix="/v1/families", tags=["families"])
 

@@ -16,9 +16,9 @@ from autorl.api.schemas import BudgetUpdate, ListOf, StudyCreate, StudyPublic, T
 from autorl.api.settings import ApiSettings
 from autorl.api.views import study_public, trial_public
 from autorl.errors import StudyError
-from autorl.search.factory import set_budget, stored_budget
-from autorl.search.study_config import CONFIG_ATTR
-from autorl.search.trial_stats import study_counts, trial_page
+from autorl.study.config import CONFIG_ATTR
+from autorl.study.factory import set_budget, stored_budget
+from autorl.study.stats import study_counts, trial_page
 
 log = logging.getLogger(__name__)
 

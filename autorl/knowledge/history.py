@@ -1,0 +1,174 @@
+"""What earlier studies in a storage teach: their trials as plain data for the meta-learner.
+
+Trials are grouped per task and training budget (``<task key>@<timesteps>``): scores of the
+same task at another budget are not on the same scale, but the task is still similar.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl import db
+from autorl.meta import PastTask, PastTrial, TargetTask
+from autorl.meta.params import params_key
+from autorl.meta.table import Table, TableRow, TableTask
+from autorl.study import attrs
+from autorl.study.factory import stored_config
+from autorl.study.stats import stored_trials
+from autorl.study.storage import open_storage
+from autorl.types import FailureReason, TaskRecord
+
+log = logging.getLogger(__name__)
+
+# Failures that say something about the configuration; others (a bug, a broken env, a killed
+# worker) say nothing and are left out.
+CONFIG_FAILURES = {
+    FailureReason.DIVERGED.value,
+    FailureReason.TIMEOUT.value,
+    FailureReason.OOM.value,
+    FailureReason.INFEASIBLE.value,
+}
+
+
+def task_group(task_key: str, timesteps: int) -> str:
+    return f"{task_key}@{timesteps}"
+
+
+def complete_seeds(user_attrs: Mapping[str, Any]) -> int:
+    """How many complete (not pruned) seed runs a scored trial's value aggregates: at least 1
+    (trials made before seeds were stored, and the seed knowledge base's, count as 1)."""
+    runs = user_attrs.get(attrs.SEEDS) or []
+    return max(1, sum(1 for run in runs if isinstance(run, Mapping) and not run.get("pruned")))
+
+
+def past_trial(trial: FrozenTrial, study_name: str) -> PastTrial | None:
+    """The trial as evidence about its configuration, or None if it is no evidence. Its
+    ``seeds`` is ``complete_seeds``: a multi-seed aggregate is stronger evidence."""
+    seeds = complete_seeds(trial.user_attrs)
+    if trial.state == TrialState.COMPLETE and trial.value is not None:
+        return PastTrial(
+            dict(trial.params), float(trial.value), trial.number, study_name, seeds=seeds
+        )
+    if trial.state == TrialState.PRUNED and trial.intermediate_values:
+        last = trial.intermediate_values[max(trial.intermediate_values)]
+        score = float(last) if math.isfinite(last) else None
+        return PastTrial(dict(trial.params), score, trial.number, study_name, seeds=seeds)
+    failed_by_config = trial.user_attrs.get(attrs.FAILURE_REASON) in CONFIG_FAILURES
+    if trial.state == TrialState.FAIL and failed_by_config and trial.params:
+        return PastTrial(dict(trial.params), None, trial.number, study_name)
+    return None
+
+
+def past_tasks(
+    storage_url: str, algo: str, exclude_study: str | None = None, seed: bool = True
+) -> list[PastTask]:
+    """Every task tuned with ``algo``: the storage's, then the seed knowledge base's."""
+    from autorl.knowledge.seed import seed_tasks
+
+    stored = stored_tasks(storage_url, algo, exclude_study)
+    if not seed:
+        return stored
+    known = {task.key for task in stored}
+    return stored + [task for task in seed_tasks(algo) if task.key not in known]
+
+
+def stored_tasks(storage_url: str, algo: str, exclude_study: str | None = None) -> list[PastTask]:
+    """Every stored task tuned with ``algo``, with its trials, families and features."""
+    links = [
+        link for link in db.study_links(storage_url, algo=algo) if link.study_name != exclude_study
+    ]
+    if not links:
+        return []
+    storage = open_storage(storage_url)
+    records: dict[str, TaskRecord] = {}
+    grouped: dict[str, list[PastTrial]] = {}
+    for link in links:
+        try:
+            study = optuna.load_study(study_name=link.study_name, storage=storage)
+        except KeyError:
+            log.info("study %s is linked to a task but no longer stored", link.study_name)
+            continue
+        timesteps = stored_config(study).timesteps
+        record = records.get(link.task_key) or db.get_task(storage_url, link.task_key)
+        if record is None:
+            continue
+        records[link.task_key] = record
+        group = grouped.setdefault(task_group(link.task_key, timesteps), [])
+        for trial in study.get_trials(deepcopy=False):
+            evidence = past_trial(trial, link.study_name)
+            if evidence is not None:
+                group.append(evidence)
+    tasks = []
+    for group, trials in grouped.items():
+        record = records[group.split("@", 1)[0]]
+        features = record.features
+        tasks.append(
+            PastTask(
+                key=group,
+                trials=tuple(trials),
+                families=record.families,
+                features=features,
+                threshold=features.reward_threshold if features is not None else None,
+                name=f"{record.spec.env_id} {record.key} @{group.split('@', 1)[1]} steps",
+            )
+        )
+    return tasks
+
+
+def target_task(record: TaskRecord, timesteps: int, family: str | None) -> TargetTask:
+    families = tuple(sorted({*record.families, *([family] if family else [])}))
+    return TargetTask(task_group(record.key, timesteps), families, record.features)
+
+
+def table_from_storage(
+    storage_url: str, family: str, algo: str, thresholds: dict[str, float | None] | None = None
+) -> Table:
+    """The family's stored studies for ``algo`` as a table (one task per study's task)."""
+    storage = open_storage(storage_url)
+    table = Table()
+    names = {}
+    for link in db.study_links(storage_url, family=family, algo=algo):
+        record = db.get_task(storage_url, link.task_key)
+        study = optuna.load_study(study_name=link.study_name, storage=storage)
+        config = stored_config(study)
+        name = link.study_name.removeprefix(f"{family}-").removesuffix(f"-{algo}")
+        names[name] = link.study_name
+        table.add_task(
+            TableTask(
+                name=name,
+                key=task_group(link.task_key, config.timesteps),
+                families=record.families if record else (family,),
+                features=record.features if record else None,
+                threshold=(thresholds or {}).get(name),
+            )
+        )
+        study_id = storage.get_study_id_from_name(link.study_name)
+        finished = stored_trials(
+            storage,
+            study_id,
+            (TrialState.COMPLETE, TrialState.FAIL),
+            (attrs.FAILURE_REASON, attrs.SEEDS),
+        )
+        for trial in finished:
+            if not trial.params or (
+                trial.state == TrialState.FAIL.name and attrs.FAILURE_REASON not in trial.user_attrs
+            ):
+                continue  # a trial of a killed worker: re-queued, not a result
+            table.add_row(
+                TableRow(
+                    task=name,
+                    config=params_key(trial.params),
+                    params=trial.params,
+                    score=trial.value if trial.state == TrialState.COMPLETE.name else None,
+                    distributions=trial.distributions,
+                    trial=trial.number,
+                    seeds=complete_seeds(trial.user_attrs),
+                )
+            )
+    return table

@@ -1,0 +1,2 @@
+"""Leave-one-task-out evaluation of the meta-learner: on a recorded table (offline) and on
+live studies, and its report."""

@@ -1,0 +1,145 @@
+"""The worker loop: pick a study, run one trial of it, repeat; survive a database outage.
+
+One trial at a time, under Optuna's heartbeat (``autorl.runtime.runner``). Each study served
+is set up once (``StudyWorker``: the study, its sampler and warm-start prior, its task) and
+kept for the next trials of it, up to ``KEPT_STUDIES`` studies. Stale trials of
+dead workers are re-queued by the claim. SIGTERM or Ctrl-C re-queues the running trial and
+ends the loop. When the database cannot be reached the worker waits (1, 2, 4 ... 60 s) and
+tries again; no finished trial is lost, since each is stored when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from autorl.errors import AutoRLError
+from autorl.runtime.locks import study_lock
+from autorl.runtime.runner import StudyWorker, WorkerOptions
+from autorl.runtime.scheduler import next_study
+from autorl.runtime.validation import stored_validation, validate_best
+from autorl.stop import clear_stop, raise_if_stopped, request_stop
+from autorl.study.config import BUDGET_ATTR
+from autorl.study.stats import study_counts
+from autorl.study.storage import is_unreachable, open_storage
+from autorl.training.device import resolve_device, set_threads
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 60.0
+KEPT_STUDIES = 8  # studies whose set-up a worker keeps between their trials
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    storage_url: str
+    device: str | None = None  # None: each study's own setting
+    threads: int | None = None  # torch threads (None: all cores)
+    exit_when_idle: bool = False  # stop when no study has work (else poll)
+    poll_s: float = 5.0
+    max_trials: int | None = None  # stop after this many trials
+
+
+def _interrupt(*_: object) -> None:
+    request_stop()
+    raise KeyboardInterrupt
+
+
+def _validate_if_done(worker: StudyWorker) -> None:
+    """The worker that finishes a study's budget validates its best configuration."""
+    storage, name = worker.storage, worker.options.study_name
+    study_id = storage.get_study_id_from_name(name)
+    counts = study_counts(storage, [study_id])[study_id]
+    budget = int(storage.get_study_user_attrs(study_id).get(BUDGET_ATTR, 0))
+    if counts.finished < budget or counts.running:
+        return
+    with study_lock(worker.options.storage_url, name):
+        if stored_validation(worker.study) is None:
+            validate_best(worker.study, worker.config, worker.ctx.device)
+
+
+class _Kept:
+    """The StudyWorkers of the studies served lately, least recently used dropped first."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self._settings = settings
+        self._workers: OrderedDict[str, StudyWorker] = OrderedDict()
+
+    def get(self, name: str) -> StudyWorker:
+        worker = self._workers.pop(name, None)
+        if worker is None or not worker.is_current():
+            options = WorkerOptions(self._settings.storage_url, name, self._settings.device)
+            worker = StudyWorker(options)
+        self._workers[name] = worker
+        while len(self._workers) > KEPT_STUDIES:
+            self._workers.popitem(last=False)
+        return worker
+
+    def drop(self, name: str | None = None) -> None:
+        if name is None:
+            self._workers.clear()
+        else:
+            self._workers.pop(name, None)
+
+
+def _sleep_unless_stopped(seconds: float) -> None:
+    """Sleep, waking every 0.5 s to honour a stop request whose exception was lost."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        raise_if_stopped()
+        time.sleep(min(0.5, left))
+    raise_if_stopped()
+
+
+def serve(settings: WorkerSettings) -> int:
+    """Run trials until told to stop (or idle, or ``max_trials``). Returns trials run."""
+    if settings.device is not None:
+        resolve_device(settings.device, "MlpPolicy")  # a bad --device fails before any claim
+    if settings.threads:
+        set_threads(settings.threads)
+    clear_stop()
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    ran, backoff = 0, 1.0
+    broken: set[str] = set()  # studies that cannot run here (a missing env, ...)
+    kept = _Kept(settings)
+    storage = None
+    try:
+        while settings.max_trials is None or ran < settings.max_trials:
+            raise_if_stopped()  # a SIGTERM swallowed in a finaliser still ends the loop
+            try:
+                storage = storage or open_storage(settings.storage_url)
+                name = next_study(storage, skip=broken)
+                if name is None:
+                    if settings.exit_when_idle:
+                        break
+                    _sleep_unless_stopped(settings.poll_s)
+                    continue
+                try:
+                    worker = kept.get(name)
+                    if worker.run_one() is not None:
+                        ran += 1
+                        worker.check_health()
+                    _validate_if_done(worker)
+                except AutoRLError as exc:
+                    if is_unreachable(exc):
+                        raise  # an outage, not a problem of the study
+                    log.error("study %s skipped by this worker: %s", name, exc)
+                    broken.add(name)
+                    kept.drop(name)
+                backoff = 1.0
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    raise
+                log.warning(
+                    "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, backoff
+                )
+                storage = None
+                kept.drop()
+                _sleep_unless_stopped(backoff)
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return ran

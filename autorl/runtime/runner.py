@@ -1,0 +1,258 @@
+"""The worker loop: claim a trial slot under the study lock, run it, record the outcome.
+
+Used in-process by ``autorl tune`` (``--jobs 1``), by each of its worker processes
+(``--jobs N``) and by ``autorl worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+import traceback
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import TrialState
+
+from autorl.envs.gym_tasks import probe_task
+from autorl.errors import StudyError, TrialFailure
+from autorl.knowledge.warmstart import prior_sampler
+from autorl.runtime.heartbeat import heartbeat
+from autorl.runtime.interrupts import deferred_signals
+from autorl.runtime.locks import study_lock
+from autorl.runtime.objective import TrainFn, TrialContext, run_trial
+from autorl.runtime.outage import retry_on_outage
+from autorl.settings import HeartbeatSettings
+from autorl.spaces import SearchSpace
+from autorl.stop import raise_if_stopped
+from autorl.study import attrs
+from autorl.study.accounting import counts_against_budget, failure_reason
+from autorl.study.factory import load_study, stored_budget, stored_config
+from autorl.study.recovery import abandon, recover_stale_trials, worker_identity
+from autorl.study.stats import study_counts
+from autorl.study.storage import is_unreachable, open_storage
+from autorl.training.device import resolve_device
+from autorl.types import FailureReason
+
+log = logging.getLogger(__name__)
+
+MIN_RELATIVE_TIMEOUT_S = 30.0
+MAX_CONSECUTIVE_BUGS = 3
+ENV_ERROR_ABORT_AFTER = 3
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    storage_url: str
+    study_name: str
+    device: str | None = None  # None: the study's setting
+    max_trials: int | None = None  # stop after this many trials run by this worker
+    worker_index: int = 0  # distinct per process of one run: seeds its sampler differently
+
+
+def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
+    """A new RUNNING trial if the budget has room, else None. Exact across processes."""
+    with study_lock(storage_url, study.study_name):
+        recover_stale_trials(study)
+        trials = study.get_trials(deepcopy=False)
+        used = sum(1 for t in trials if counts_against_budget(t) or t.state == TrialState.RUNNING)
+        if used >= stored_budget(study):
+            return None
+        with warnings.catch_warnings():
+            # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
+            warnings.simplefilter("ignore", UserWarning)
+            trial = study.ask()
+        trial.set_user_attr(attrs.WORKER, worker_identity())
+        if attrs.SOURCE not in trial.user_attrs:
+            frozen = study._storage.get_trial(trial._trial_id)
+            queued = frozen.system_attrs.get("fixed_params") is not None
+            trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
+        return trial
+
+
+def trial_time_limit(study: optuna.Study, ctx: TrialContext) -> float | None:
+    """The limit of one seed run: the absolute one, or ``timeout_factor`` x the median seed
+    run of the finished trials (from 3 on)."""
+    limit = ctx.config.trial_timeout_s
+    walls = [
+        wall
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if (wall := _seed_run_wall(t)) is not None
+    ]
+    if len(walls) >= 3:
+        relative = max(MIN_RELATIVE_TIMEOUT_S, ctx.config.timeout_factor * statistics.median(walls))
+        limit = relative if limit is None else min(limit, relative)
+    return limit
+
+
+def _seed_run_wall(trial: optuna.trial.FrozenTrial) -> float | None:
+    runs = [s for s in trial.user_attrs.get(attrs.SEEDS) or [] if "from_trial" not in s]
+    if runs:
+        return statistics.fmean(float(s["wall_s"]) for s in runs)
+    return float(trial.user_attrs[attrs.WALL_S]) if attrs.WALL_S in trial.user_attrs else None
+
+
+def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:
+    """Run one claimed trial and tell Optuna the outcome. Returns the outcome's name."""
+    started = time.monotonic()
+    limit = trial_time_limit(study, ctx)
+    try:
+        value = run_trial(trial, ctx, limit)
+    except optuna.TrialPruned as exc:
+        _finish(study, trial, started, TrialState.PRUNED, FailureReason.PRUNED, str(exc))
+        return "pruned"
+    except TrialFailure as exc:
+        _finish(study, trial, started, TrialState.FAIL, exc.reason, exc.message)
+        log.warning("trial %d failed (%s): %s", trial.number, exc.reason.value, exc.message)
+        return exc.reason.value
+    except Exception as exc:  # a bug, or something we do not classify: keep the study going
+        if is_unreachable(exc):
+            raise  # an outage outside the retried writes: the worker waits it out
+        reason = FailureReason.OOM if isinstance(exc, MemoryError) else FailureReason.ERROR
+        message = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+        _finish(study, trial, started, TrialState.FAIL, reason, message)
+        log.error("trial %d failed with an unexpected error: %s", trial.number, exc)
+        return reason.value
+    wall = round(time.monotonic() - started, 3)
+
+    def store() -> None:
+        trial.set_user_attr(attrs.WALL_S, wall)
+        study.tell(trial, value)
+
+    retry_on_outage(f"trial {trial.number}: score", store)
+    return "complete"
+
+
+def _finish(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    started: float,
+    state: TrialState,
+    reason: FailureReason,
+    message: str,
+) -> None:
+    """Store why the trial has no score and end it (retried through a database outage)."""
+    wall = round(time.monotonic() - started, 3)
+
+    def store() -> None:
+        trial.set_user_attr(attrs.WALL_S, wall)
+        trial.set_user_attr(attrs.FAILURE_REASON, reason.value)
+        trial.set_user_attr(attrs.FAILURE_MESSAGE, message[:4000])
+        study.tell(trial, state=state)
+
+    retry_on_outage(f"trial {trial.number}: {reason.value}", store)
+
+
+def _env_always_fails(study: optuna.Study, storage: optuna.storages.RDBStorage) -> str | None:
+    """The message of the env errors if every one of the first finished trials hit one."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    counts = study_counts(storage, [study_id])[study_id]
+    if counts.by_state.get(TrialState.COMPLETE.name) or counts.finished < ENV_ERROR_ABORT_AFTER:
+        return None  # decided without loading the trials (this runs after every trial)
+    finished = [t for t in study.get_trials(deepcopy=False) if counts_against_budget(t)]
+    if len(finished) < ENV_ERROR_ABORT_AFTER:
+        return None
+    first = sorted(finished, key=lambda t: t.number)[:ENV_ERROR_ABORT_AFTER]
+    if all(failure_reason(t) == FailureReason.ENV_ERROR.value for t in first) and not any(
+        t.state == TrialState.COMPLETE for t in finished
+    ):
+        return first[-1].user_attrs.get(attrs.FAILURE_MESSAGE, "")
+    return None
+
+
+def make_context(
+    study: optuna.Study, device: str | None, train: TrainFn | None = None
+) -> TrialContext:
+    config = stored_config(study)
+    space = SearchSpace.from_dict(config.space)
+    kind = probe_task(config.task)["action_space"]["kind"]
+    return TrialContext(
+        config=config,
+        space=space,
+        action_space_kind=kind,
+        device=resolve_device(device or config.device, space.policy),
+        **({"train": train} if train is not None else {}),
+    )
+
+
+class StudyWorker:
+    """One study as this process serves it: the study, its sampler (with the warm-start
+    prior, which reads the history once) and its task context are built once, then reused for
+    every trial this process runs of it (``autorl worker`` keeps one per study it serves)."""
+
+    def __init__(self, options: WorkerOptions, train: TrainFn | None = None) -> None:
+        self.options = options
+        self.beat = HeartbeatSettings.from_env()
+        self.storage = open_storage(options.storage_url, self.beat)
+        self.study, self.config = load_study(options.study_name, self.storage, options.worker_index)
+        prior = prior_sampler(self.study, self.config, options.storage_url, options.worker_index)
+        if prior is not None:
+            self.study.sampler = prior
+        self.ctx = make_context(self.study, options.device, train)
+        self._bugs = 0
+        self._last = -1
+
+    def is_current(self) -> bool:
+        """Whether the stored study is still the one this was built for (not deleted, or
+        deleted and created again under its name)."""
+        try:
+            study_id = self.storage.get_study_id_from_name(self.options.study_name)
+        except KeyError:
+            return False
+        return study_id == self.study._study_id
+
+    def run_one(self) -> str | None:
+        """Claim and run one trial; its outcome, or None when the budget has no room."""
+        raise_if_stopped()
+        trial = None
+        try:
+            with deferred_signals():  # a stop mid-claim is handled once the trial is ours
+                trial = claim(self.study, self.options.storage_url)
+            if trial is None:
+                return None
+            with heartbeat(self.storage, trial._trial_id, self.beat.interval_s):
+                outcome = execute(self.study, trial, self.ctx)
+        except (KeyboardInterrupt, SystemExit):
+            # Stopped by the user: the configuration goes back to the queue, nothing counts.
+            if trial is not None:
+                abandon(self.study, trial._trial_id)
+            raise
+        self._bugs = self._bugs + 1 if outcome == FailureReason.ERROR.value else 0
+        self._last = trial.number
+        return outcome
+
+    def check_health(self) -> None:
+        """StudyError when the study should stop: bugs in a row, or an env that fails in each
+        of the first trials."""
+        if self._bugs >= MAX_CONSECUTIVE_BUGS:
+            last = self.study.trials[self._last].user_attrs.get(attrs.FAILURE_MESSAGE)
+            raise StudyError(
+                f"{self._bugs} trials in a row failed with unexpected errors; last: {last}"
+            )
+        env_message = _env_always_fails(self.study, self.storage)
+        if env_message is not None:
+            raise StudyError(
+                f"the environment failed in each of the first {ENV_ERROR_ABORT_AFTER} trials; "
+                f"stopping instead of spending the budget. Last error: {env_message}"
+            )
+
+
+def run_worker(
+    options: WorkerOptions,
+    on_trial_end: Callable[[optuna.Study], None] | None = None,
+    train: TrainFn | None = None,
+) -> int:
+    """Run trials of one study until its budget is reached. Returns how many this worker ran."""
+    worker = StudyWorker(options, train)
+    ran = 0
+    while options.max_trials is None or ran < options.max_trials:
+        if worker.run_one() is None:
+            break
+        ran += 1
+        if on_trial_end is not None:
+            on_trial_end(worker.study)
+        worker.check_health()
+    return ran

@@ -1,0 +1,97 @@
+"""Submit work without running it: check a task, create or continue its study, warm-start it.
+
+Imports no torch and no Stable-Baselines3 (the API process submits through this module);
+running the trials is ``autorl.runtime.tune`` / ``autorl worker``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import optuna
+
+from autorl.envs.gym_tasks import check_compatible
+from autorl.envs.smoke import smoke_test
+from autorl.errors import StudyError
+from autorl.knowledge.warmstart import WarmStartSettings, warm_start
+from autorl.meta import Proposal
+from autorl.runtime.tasks import register, register_study
+from autorl.spaces import SearchSpace
+from autorl.study.config import STATE_ATTR, StudyConfig
+from autorl.study.factory import create_or_continue, load_study, set_budget
+from autorl.study.storage import open_storage
+from autorl.types import TaskRecord, TaskSpec
+
+
+def preflight(config: StudyConfig) -> None:
+    """Refuse a task the algorithm cannot act in, or an env that cannot be built, up front."""
+    SearchSpace.from_dict(config.space)
+    check_compatible(config.algo, config.task)
+    smoke_test(config.task)
+
+
+@dataclass(frozen=True)
+class Started:
+    """A study ready to run: created or continued, its task registered, maybe warm-started."""
+
+    study: optuna.Study
+    config: StudyConfig
+    created: bool
+    task: TaskRecord
+    warm_start: list[Proposal]
+
+
+def refuse_cancelled(study: optuna.Study) -> None:
+    """A cancelled study stays cancelled: its results are kept, but it runs no more trials."""
+    if study.user_attrs.get(STATE_ATTR) == "cancelled":
+        raise StudyError(
+            f"study {study.study_name!r} was cancelled; its results are kept, but it runs no "
+            "more trials. Start a new study (--study NAME) to tune this task again."
+        )
+
+
+def check_tasks(algo: str, tasks: list[TaskSpec]) -> None:
+    """Refuse a family before any of it runs if one of its tasks cannot be built or acted in."""
+    for task in tasks:
+        check_compatible(algo, task)
+
+
+def start_study(
+    name: str,
+    storage_url: str,
+    config: StudyConfig,
+    budget: int,
+    warm: WarmStartSettings | None = None,
+    keep_stored: tuple[str, ...] = (),
+) -> Started:
+    """Create the study (or continue it with a new budget) after checking the task.
+
+    The task is registered (its features probed once) and linked to the study; a new study
+    is warm-started from similar stored tasks unless ``warm.mode`` is ``none``. A continued
+    study keeps its stored values of the ``keep_stored`` fields (options the user left out).
+    """
+    warm = warm or WarmStartSettings()
+    warm.check()
+    preflight(config)
+    register(storage_url, config.task)  # a task that cannot be registered stores no study
+    storage = open_storage(storage_url)
+    with contextlib.suppress(KeyError):  # KeyError: a new study
+        refuse_cancelled(optuna.load_study(study_name=name, storage=storage))
+    study, config, created = create_or_continue(name, storage, config, budget, keep_stored)
+    record = register_study(storage_url, name, config)
+    proposals = warm_start(study, config, storage_url, record, warm) if created else []
+    return Started(study, config, created, record, proposals)
+
+
+def resume_study(
+    name: str, storage_url: str, budget: int | None
+) -> tuple[optuna.Study, StudyConfig]:
+    storage = open_storage(storage_url)
+    study, config = load_study(name, storage)
+    refuse_cancelled(study)
+    if budget is not None:
+        set_budget(study, budget)
+    preflight(config)
+    register_study(storage_url, name, config)
+    return study, config

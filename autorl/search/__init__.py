@@ -1,1 +1,0 @@
-"""Search: where Optuna meets training (studies, objective, budgets, workers)."""

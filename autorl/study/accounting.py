@@ -1,0 +1,118 @@
+"""Which trials count against a study's budget, and summaries of a study's trials.
+
+A trial counts once it is finished: completed, pruned, or failed *with a reason*
+(diverged, env_error, timeout, oom, error). A trial failed without a reason was left RUNNING
+by a worker that died; its configuration was re-queued, so it does not count. Infeasible
+configurations were never trained and do not count either.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.scoring import curve_area
+from autorl.study import attrs
+from autorl.types import FailureReason
+
+NOT_COUNTED = {FailureReason.INFEASIBLE.value, FailureReason.KILLED.value}
+
+
+def failure_reason(trial: FrozenTrial) -> str | None:
+    """Why the trial has no score: a FailureReason value, ``killed`` or None if it has one."""
+    if trial.state == TrialState.PRUNED:
+        return trial.user_attrs.get(attrs.FAILURE_REASON, FailureReason.PRUNED.value)
+    if trial.state == TrialState.FAIL:
+        return trial.user_attrs.get(attrs.FAILURE_REASON, FailureReason.KILLED.value)
+    return None
+
+
+def counts_against_budget(trial: FrozenTrial) -> bool:
+    if trial.state == TrialState.COMPLETE:
+        return True
+    if trial.state in (TrialState.PRUNED, TrialState.FAIL):
+        return failure_reason(trial) not in NOT_COUNTED
+    return False
+
+
+def finished_count(trials: Iterable[FrozenTrial]) -> int:
+    return sum(1 for t in trials if counts_against_budget(t))
+
+
+def running_count(trials: Iterable[FrozenTrial]) -> int:
+    return sum(1 for t in trials if t.state == TrialState.RUNNING)
+
+
+def failure_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
+    """Trials without a score, by reason (``pruned`` included)."""
+    return dict(Counter(r for t in trials if (r := failure_reason(t)) is not None))
+
+
+def is_selectable(trial: FrozenTrial) -> bool:
+    """Whether the trial may be a study's best: completed, scored, and (racing studies) run on
+    the study's ``min_seeds`` seeds. Trials stored before racing have no mark: selectable."""
+    return (
+        trial.state == TrialState.COMPLETE
+        and trial.value is not None
+        and bool(trial.user_attrs.get(attrs.SELECTABLE, True))
+    )
+
+
+def learning_area(trial: FrozenTrial) -> float | None:
+    """The trial's area under the learning curve (``autorl.scoring.curve_area``) averaged
+    over its complete seed runs: the tie-breaker between equal aggregates. None without
+    stored curves (trials stored before curves were kept)."""
+    areas = [
+        area
+        for run in trial.user_attrs.get(attrs.SEEDS) or []
+        if not run.get("pruned")
+        and (area := curve_area([point[1] for point in run.get("curve") or []])) is not None
+    ]
+    return statistics.fmean(areas) if areas else None
+
+
+def selection_key(trial: FrozenTrial) -> tuple[float, float, int]:
+    """How selectable trials are ranked: aggregate, then learning-curve area, then the
+    earlier trial."""
+    area = learning_area(trial)
+    return (float(trial.value), -math.inf if area is None else area, -trial.number)
+
+
+def best_trial(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
+    """The selectable trial with the highest value (its aggregate over seeds; scores are
+    returns: higher is better), a tie broken by the larger learning-curve area. Never a
+    configuration seen on fewer than min_seeds seeds."""
+    done = [t for t in trials if is_selectable(t)]
+    return max(done, key=selection_key) if done else None
+
+
+def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:
+    """Env steps and wall-clock seconds spent by all trials, failed and pruned ones included."""
+    steps = 0
+    wall = 0.0
+    for t in trials:
+        steps += int(t.user_attrs.get(attrs.ENV_STEPS, 0))
+        wall += float(t.user_attrs.get(attrs.WALL_S, 0.0))
+    return {"env_steps": steps, "wall_s": wall}
+
+
+PAUSED, CANCELLED = "paused", "cancelled"  # operator states (``STATE_ATTR``)
+
+
+def study_state(
+    finished: int, running: int, budget: int | None, operator: str | None = None
+) -> str:
+    """The one answer to "what state is this study in", for ``autorl studies``, the report
+    and the API: ``cancelled`` (``operator``, whatever the counts); else ``done`` once the
+    budget is reached; else ``paused`` (``operator``); else ``running`` or ``open``."""
+    if operator == CANCELLED:
+        return CANCELLED
+    if budget is not None and finished >= budget:
+        return "done"
+    if operator == PAUSED:
+        return PAUSED
+    return "running" if running else "open"

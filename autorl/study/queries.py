@@ -1,0 +1,218 @@
+"""Read-only views of stored studies as plain data (for the CLI, reports and the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.errors import StudyError
+from autorl.study import attrs
+from autorl.study.accounting import (
+    best_trial,
+    failure_counts,
+    finished_count,
+    is_selectable,
+    running_count,
+    study_state,
+)
+from autorl.study.config import (
+    BUDGET_ATTR,
+    CONFIG_ATTR,
+    STATE_ATTR,
+    VALIDATION_ATTR,
+    StudyConfig,
+)
+from autorl.study.factory import stored_budget
+from autorl.study.stats import TrialCounts, study_counts, study_ids, trial_id_of
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    name: str
+    env_id: str
+    algo: str
+    state: str  # "done" | "running" | "open"
+    done: int
+    budget: int
+    best: float | None
+    validated: float | None
+
+
+@dataclass(frozen=True)
+class BestConfig:
+    """The best (or a chosen) trial of a study, with where its numbers come from."""
+
+    study: str
+    trial: int
+    params: dict[str, Any]
+    config: dict[str, Any]  # TrainConfig.to_dict()
+    score: float | None  # the selection score: ``aggregate`` of the training seeds' scores
+    score_std: float | None
+    seed_scores: list[float]
+    train_seeds: list[int]
+    evaluation: dict[str, Any]  # episodes, first episode seed, evaluations per run
+    timesteps: int
+    task: dict[str, Any]
+    validation: dict[str, Any] | None  # the final test on unseen seeds (of this trial)
+    storage: str
+    aggregate: str = "mean"  # how the seed scores became ``score``
+    selectable: bool = True  # ran the study's min_seeds seeds: may be (or is) its best
+    race: str | None = None  # why it ran no more seeds (racing studies)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def summarize(study: optuna.Study) -> StudySummary:
+    trials = study.get_trials(deepcopy=False)
+    config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    done, budget, running = finished_count(trials), stored_budget(study), running_count(trials)
+    best = best_trial(trials)
+    validation = study.user_attrs.get(VALIDATION_ATTR)
+    state = study_state(done, running, budget, study.user_attrs.get(STATE_ATTR))
+    return StudySummary(
+        name=study.study_name,
+        env_id=config.task.env_id,
+        algo=config.algo,
+        state=state,
+        done=done,
+        budget=budget,
+        best=None if best is None else best.value,
+        validated=None if not validation else validation.get("mean"),
+    )
+
+
+@dataclass(frozen=True)
+class CountedStudy:
+    """An autorl study's attributes and trial counts, read without loading a trial."""
+
+    name: str
+    study_id: int
+    user_attrs: dict[str, Any]
+    counts: TrialCounts
+
+
+def counted_studies(storage: optuna.storages.BaseStorage) -> list[CountedStudy]:
+    """Every study autorl created in the storage, oldest first (three queries in all: the
+    API, ``autorl studies`` and every worker's claim read this)."""
+    studies = [s for s in storage.get_all_studies() if CONFIG_ATTR in s.user_attrs]
+    ids = study_ids(storage)
+    counts = study_counts(storage, [ids[s.study_name] for s in studies])
+    return [
+        CountedStudy(s.study_name, ids[s.study_name], s.user_attrs, counts[ids[s.study_name]])
+        for s in studies
+    ]
+
+
+def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
+    """Every autorl study of the storage, from SQL counts (no trial is loaded)."""
+    out = []
+    for s in counted_studies(storage):
+        config = StudyConfig.from_dict(s.user_attrs[CONFIG_ATTR])
+        found = s.counts
+        budget = int(s.user_attrs.get(BUDGET_ATTR, 0))
+        validation = s.user_attrs.get(VALIDATION_ATTR)
+        out.append(
+            StudySummary(
+                name=s.name,
+                env_id=config.task.env_id,
+                algo=config.algo,
+                state=study_state(
+                    found.finished, found.running, budget, s.user_attrs.get(STATE_ATTR)
+                ),
+                done=found.finished,
+                budget=budget,
+                best=found.best,
+                validated=None if not validation else validation.get("mean"),
+            )
+        )
+    return out
+
+
+def _picked_by_sql(
+    study: optuna.Study, number: int | None, storage: optuna.storages.RDBStorage
+) -> FrozenTrial | None:
+    """The trial ``_pick`` would choose, read alone (None: no such trial, or none completed)."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    trial_id = trial_id_of(storage, study_id, number)
+    if trial_id is None:
+        return None
+    return storage.get_trial(trial_id)
+
+
+def _pick(
+    study: optuna.Study, number: int | None, storage: optuna.storages.RDBStorage | None = None
+) -> FrozenTrial:
+    if storage is not None:
+        found = _picked_by_sql(study, number, storage)
+        if found is not None and attrs.CONFIG in found.user_attrs:
+            return found
+    trials = study.get_trials(deepcopy=False)  # the general path, and every error message
+    if number is None:
+        best = best_trial(trials)
+        completed = sum(1 for t in trials if t.state == TrialState.COMPLETE)
+        if best is None and completed:
+            config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+            raise StudyError(
+                f"none of the {completed} completed trials of study {study.study_name!r} has "
+                f"run its {config.min_seeds} seeds yet (a configuration is chosen on "
+                f"--min-seeds seeds, never on fewer); give it more trials: `autorl resume "
+                f"{study.study_name} --trials N`, or name one with --trial"
+            )
+        if best is None:
+            raise StudyError(
+                f"study {study.study_name!r} has no completed trial yet "
+                f"({failure_counts(trials) or 'no trials'}); run `autorl resume "
+                f"{study.study_name}` first"
+            )
+        return best
+    if not 0 <= number < len(trials):
+        raise StudyError(f"study {study.study_name!r} has no trial {number} (0..{len(trials) - 1})")
+    trial = trials[number]
+    if attrs.CONFIG not in trial.user_attrs:
+        raise StudyError(f"trial {number} has no trained configuration (state {trial.state.name})")
+    return trial
+
+
+def best_config(
+    study: optuna.Study,
+    storage_url: str,
+    number: int | None = None,
+    storage: optuna.storages.RDBStorage | None = None,
+) -> BestConfig:
+    """The best completed trial (or trial ``number``) with its provenance (``storage``, the
+    study's RDB storage, lets it read that one trial instead of all of them)."""
+    trial = _pick(study, number, storage)
+    config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    seeds = trial.user_attrs.get(attrs.SEEDS, [])
+    validation = study.user_attrs.get(VALIDATION_ATTR)
+    if validation and validation.get("trial") != trial.number:
+        validation = None
+    return BestConfig(
+        study=study.study_name,
+        trial=trial.number,
+        params=dict(trial.params),
+        config=trial.user_attrs[attrs.CONFIG],
+        score=trial.value if trial.state == TrialState.COMPLETE else None,
+        score_std=trial.user_attrs.get(attrs.SCORE_STD),
+        seed_scores=[s["score"] for s in seeds],
+        train_seeds=[s["seed"] for s in seeds],
+        aggregate=config.aggregate,
+        selectable=is_selectable(trial),
+        race=trial.user_attrs.get(attrs.RACE),
+        evaluation={
+            "episodes": config.evaluation.episodes,
+            "first_episode_seed": config.evaluation.seed,
+            # seed run k's episodes start at first_episode_seed + k * episode_seed_step
+            "episode_seed_step": config.evaluation.run_seed_step,
+            "evaluations_per_run": config.evaluation.n_evaluations,
+            "deterministic": config.evaluation.deterministic,
+        },
+        timesteps=config.timesteps,
+        task=config.task.to_dict(),
+        validation=validation,
+        storage=storage_url,
+    )

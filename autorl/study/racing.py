@@ -1,0 +1,95 @@
+"""Racing over seeds inside a study: the incumbent the race is run against, and pruning per
+seed run.
+
+The rule itself is ``autorl.scoring.should_continue`` (pure); this module reads what it needs
+from the study's stored trials at each seed boundary, so parallel workers race against the
+latest incumbent any of them has found.
+
+Pruning per seed: intermediate values of seed index k are reported at ``k * timesteps +
+step`` (see ``autorl.study.attrs``). The first seed run is judged by the study's pruner as
+before. A later seed run is held to the same standard as first runs: it is pruned when, past
+the warm-up, its best evaluation so far is below the median of the other trials' first-seed
+evaluations at the same step (comparing it with the other raced configurations' later seeds
+would hold it to an elite's standard). A configuration whose later seed is pruned has lost
+its race: it ends with the seeds it has and cannot be the study's best.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.scoring import Bar, seed_spread
+from autorl.study import attrs
+from autorl.study.accounting import best_trial, learning_area
+
+MIN_PEERS = 5  # first-seed runs a later seed run is compared with, at least
+
+
+def complete_seed_scores(trial: FrozenTrial) -> list[float]:
+    """Scores of the trial's seed runs that ran to the end (pruned ones left out)."""
+    return [
+        float(s["score"]) for s in trial.user_attrs.get(attrs.SEEDS) or [] if not s.get("pruned")
+    ]
+
+
+def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
+    """The incumbent (``accounting.best_trial``) and its learning-curve area, the seed spread
+    and best seed score from the study's completed trials, and
+    the first-seed scores of every other trial that has one, running ones too (``exclude``:
+    the trial asking, whose own seeds are not yet stored as a result)."""
+    others = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
+        if t.number != exclude
+    ]
+    done = [t for t in others if t.state == TrialState.COMPLETE]
+    firsts = [(t.user_attrs.get(attrs.SEEDS) or [None])[0] for t in others]
+    best = best_trial(done)
+    per_config = [complete_seed_scores(t) for t in done]
+    return Bar(
+        incumbent=None if best is None else float(best.value),
+        spread=seed_spread(per_config),
+        ceiling=max((s for scores in per_config for s in scores), default=None),
+        peers=tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
+        incumbent_area=None if best is None else learning_area(best),
+    )
+
+
+class RacingPruner(optuna.pruners.BasePruner):
+    """The study's pruner for first seed runs, the first-seed median for later ones."""
+
+    def __init__(
+        self, first_seed: optuna.pruners.BasePruner, timesteps: int, later_seeds: bool = True
+    ) -> None:
+        self._first = first_seed
+        self._timesteps = timesteps
+        self._later = later_seeds
+        self._warmup = timesteps // 3
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None:
+            return False
+        index = max(0, (step - 1) // self._timesteps)
+        if index == 0:
+            return self._first.prune(study, trial)
+        if not self._later:
+            return False
+        within = step - index * self._timesteps
+        if within < self._warmup:
+            return False
+        low, high = index * self._timesteps, (index + 1) * self._timesteps
+        own = [v for s, v in trial.intermediate_values.items() if low < s <= high]
+        peers = [
+            t.intermediate_values[within]
+            for t in study.get_trials(
+                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
+            )
+            if t.number != trial.number and within in t.intermediate_values
+        ]
+        if len(peers) < MIN_PEERS or not own:
+            return False
+        return max(own) < statistics.median(peers)

@@ -1,0 +1,93 @@
+"""Trials left RUNNING by a worker that died: mark them failed and re-queue their configuration.
+
+Two detectors: a worker on this machine whose process is gone (immediate), and Optuna's
+heartbeat (any machine, after the grace period). A failed trial without a ``failure_reason``
+is the mark of a dead worker: it does not count against the budget.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import warnings
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.study import attrs
+
+log = logging.getLogger(__name__)
+
+WORKER_ATTR = attrs.WORKER
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _is_dead_local_worker(identity: str | None) -> bool:
+    if not identity or ":" not in identity:
+        return False
+    host, _, pid_text = identity.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Queue the failed trial's configuration again (heartbeat stale-trial callback too).
+
+    A trial stopped before it sampled everything re-queues what it had: the parameters it
+    was given from the queue, and those it sampled.
+    """
+    params = {**(trial.system_attrs.get("fixed_params") or {}), **trial.params}
+    queued_attrs = {
+        attrs.REQUEUED_FROM: trial.number,
+        attrs.SOURCE: "requeued",
+    }
+    study.enqueue_trial(params, user_attrs=queued_attrs)
+    log.warning(
+        "trial %d of worker %s did not finish: failed and re-queued",
+        trial.number,
+        trial.user_attrs.get(WORKER_ATTR, "unknown"),
+    )
+
+
+def abandon(study: optuna.Study, trial_id: int) -> bool:
+    """Fail a RUNNING trial without a reason (so it does not count) and re-queue it.
+
+    Returns False if the trial had already finished.
+    """
+    try:
+        changed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    if changed:
+        requeue(study, study._storage.get_trial(trial_id))
+    return changed
+
+
+def recover_stale_trials(study: optuna.Study) -> int:
+    """Fail and re-queue the trials of dead workers. Returns how many were recovered."""
+    recovered = 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not _is_dead_local_worker(trial.user_attrs.get(WORKER_ATTR)):
+            continue
+        if abandon(study, trial._trial_id):
+            recovered += 1
+    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)  # heartbeat path; calls requeue via storage
+    after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    return recovered + len(after - before)
