@@ -21,11 +21,11 @@ from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
 from autorl.study.config import (
     DEFAULT_TEST_SEEDS,
-    PRIORITY_ATTR,
     StudyConfig,
     seed_fields,
     tuning_evaluation,
 )
+from autorl.study.record import write_priority
 from autorl.types import TaskSpec
 
 
@@ -152,7 +152,7 @@ def submit(request: TuneRequest, storage_url: str) -> Submitted:
     name = request.study_name()
     started = start_study(name, storage_url, config, request.trials, request.warm_start, keep)
     added = enqueue(started.study, space, list(request.enqueue)) if request.enqueue else 0
-    started.study.set_user_attr(PRIORITY_ATTR, request.priority)
+    write_priority(started.study, request.priority)
     return Submitted(
         started.study,
         started.config,

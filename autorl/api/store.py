@@ -16,16 +16,21 @@ import optuna
 
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
-from autorl.study.accounting import CANCELLED, PAUSED
-from autorl.study.accounting import study_state as budget_state
-from autorl.study.config import BUDGET_ATTR, CONFIG_ATTR, STATE_ATTR
+from autorl.study import attrs
 from autorl.study.queries import counted_studies
+from autorl.study.record import (
+    State,
+    StudyRecord,
+    clear_operator_state,
+    write_operator_state,
+)
+from autorl.study.record import read as read_record
 from autorl.study.stats import TrialCounts, study_counts
 from autorl.study.storage import open_storage
 
 log = logging.getLogger(__name__)
 
-CLOSED = ("done", CANCELLED)  # states that do not count as open studies
+CLOSED = (State.DONE, State.CANCELLED)  # states that do not count as open studies
 
 
 class StorageCache:
@@ -60,62 +65,61 @@ def get_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
     study = find_study(storage, name)
     if study is None:
         raise NotFound(f"no study named {name!r} in this storage (GET /v1/studies lists them)")
-    if CONFIG_ATTR not in study.user_attrs:
-        raise NotFound(f"study {name!r} was not created by autorl (it has no {CONFIG_ATTR})")
+    if attrs.STUDY_CONFIG not in study.user_attrs:
+        raise NotFound(f"study {name!r} was not created by autorl (it has no {attrs.STUDY_CONFIG})")
     return study
 
 
 @dataclass(frozen=True)
-class StudyRecord:
-    """What the API shows of a study: its name, attributes and trial counts."""
+class CountedStudy:
+    """What the API shows of a study: its name, attributes, record and trial counts."""
 
     name: str
     user_attrs: dict[str, Any]
     counts: TrialCounts
 
     @property
-    def budget(self) -> int:
-        return int(self.user_attrs.get(BUDGET_ATTR, 0))
+    def record(self) -> StudyRecord:
+        return StudyRecord.of(self.user_attrs)
 
     @property
-    def state(self) -> str:
-        """``cancelled``; else ``done`` once the budget is reached; else ``paused``; else
-        ``running`` or ``open``."""
-        finished, running = self.counts.finished, self.counts.running
-        return budget_state(finished, running, self.budget, _operator(self.user_attrs))
+    def budget(self) -> int:
+        return self.record.budget
+
+    @property
+    def state(self) -> State:
+        return self.record.state(self.counts.finished, self.counts.running)
 
 
-def record_of(storage: optuna.storages.BaseStorage, study: optuna.Study) -> StudyRecord:
+def counted(storage: optuna.storages.BaseStorage, study: optuna.Study) -> CountedStudy:
     study_id = storage.get_study_id_from_name(study.study_name)
     counts = study_counts(storage, [study_id])[study_id]
-    return StudyRecord(study.study_name, study.user_attrs, counts)
+    return CountedStudy(study.study_name, study.user_attrs, counts)
 
 
-def autorl_records(storage: optuna.storages.BaseStorage) -> list[StudyRecord]:
+def autorl_studies(storage: optuna.storages.BaseStorage) -> list[CountedStudy]:
     """Every study autorl created in this storage, oldest first (three queries in all)."""
-    return [StudyRecord(s.name, s.user_attrs, s.counts) for s in counted_studies(storage)]
+    return [CountedStudy(s.name, s.user_attrs, s.counts) for s in counted_studies(storage)]
 
 
-def _operator(user_attrs: dict[str, Any]) -> str | None:
-    value = user_attrs.get(STATE_ATTR)
-    return value if value in (PAUSED, CANCELLED) else None
-
-
-def operator_state(study: optuna.Study) -> str | None:
+def operator_state(study: optuna.Study) -> State | None:
     """``paused``, ``cancelled`` or None (active), as set through the API or by hand."""
-    return _operator(study.user_attrs)
+    return read_record(study).operator
 
 
-def set_operator_state(study: optuna.Study, state: str | None) -> None:
-    """Set (or clear, with None) the state workers read; Optuna cannot delete an attribute."""
-    study.set_user_attr(STATE_ATTR, state)
+def set_operator_state(study: optuna.Study, state: State | None) -> None:
+    """Set (or clear, with None) the state workers read."""
+    if state is None:
+        clear_operator_state(study)
+    else:
+        write_operator_state(study, state)
     log.info("study %s: state %s", study.study_name, state or "active")
 
 
-def study_state(storage: optuna.storages.BaseStorage, study: optuna.Study) -> str:
-    return record_of(storage, study).state
+def study_state(storage: optuna.storages.BaseStorage, study: optuna.Study) -> State:
+    return counted(storage, study).state
 
 
 def open_study_count(storage: optuna.storages.BaseStorage) -> int:
     """Studies that are neither done nor cancelled (paused ones included)."""
-    return sum(1 for record in autorl_records(storage) if record.state not in CLOSED)
+    return sum(1 for study in autorl_studies(storage) if study.state not in CLOSED)

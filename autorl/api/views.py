@@ -6,10 +6,9 @@ import math
 from typing import Any
 
 from autorl.api.schemas import SeedPolicy, StudyPublic, TestResult, TrialPublic
-from autorl.api.store import StudyRecord
-from autorl.knowledge.warmstart import WARM_START_ATTR
+from autorl.api.store import CountedStudy
 from autorl.study import attrs
-from autorl.study.config import CONFIG_ATTR, PRIORITY_ATTR, VALIDATION_ATTR, StudyConfig
+from autorl.study.config import StudyConfig
 from autorl.study.stats import StoredTrial
 
 
@@ -21,20 +20,21 @@ def finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def study_public(record: StudyRecord) -> StudyPublic:
-    config = StudyConfig.from_dict(record.user_attrs[CONFIG_ATTR])
-    validation = record.user_attrs.get(VALIDATION_ATTR) or {}
-    warm = record.user_attrs.get(WARM_START_ATTR) or {}
+def study_public(study: CountedStudy) -> StudyPublic:
+    record = study.record
+    config = StudyConfig.from_dict(record.config)
+    validation = record.validation or {}
+    warm = record.warm_start or {}
     return StudyPublic(
-        id=record.name,
+        id=study.name,
         env_id=config.task.env_id,
         algo=config.algo,
         family=config.task.family,
-        state=record.state,
-        trials_done=record.counts.finished,
+        state=study.state,
+        trials_done=study.counts.finished,
         budget=record.budget,
-        running=record.counts.running,
-        best=finite(record.counts.best),
+        running=study.counts.running,
+        best=finite(study.counts.best),
         validated_best=finite(validation.get("mean")),
         seeds=SeedPolicy(
             racing=config.race is not None,
@@ -43,8 +43,8 @@ def study_public(record: StudyRecord) -> StudyPublic:
             aggregate=config.aggregate,
         ),
         test=test_result(validation) if validation.get("mean") is not None else None,
-        failures=record.counts.failures,
-        priority=int(record.user_attrs.get(PRIORITY_ATTR, 0)),
+        failures=study.counts.failures,
+        priority=record.priority,
         warm_start=list(warm.get("queued", [])),
     )
 

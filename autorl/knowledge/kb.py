@@ -31,8 +31,9 @@ from optuna.distributions import distribution_to_json, json_to_distribution
 from optuna.trial import FrozenTrial, TrialState
 
 from autorl.errors import AutoRLError
+from autorl.study import attrs
 from autorl.study.bulk import add_finished_trials
-from autorl.study.config import CONFIG_ATTR, StudyConfig, mismatches
+from autorl.study.config import StudyConfig, mismatches
 from autorl.study.storage import open_storage
 from autorl.types import StudyLink, TaskFeatures, TaskSpec
 
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "autorl-kb"
 VERSION = 1
-ORIGIN_ATTR = "kb_origin"
+ORIGIN_ATTR = attrs.KB_ORIGIN
 EXPORTED_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
@@ -220,8 +221,8 @@ def _check_studies(lines: list[dict[str, Any]], storage: optuna.storages.BaseSto
     for line in lines:
         if line["kind"] != "study" or line["name"] not in existing:
             continue
-        ours = existing[line["name"]].user_attrs.get(CONFIG_ATTR)
-        theirs = line["user_attrs"].get(CONFIG_ATTR)
+        ours = existing[line["name"]].user_attrs.get(attrs.STUDY_CONFIG)
+        theirs = line["user_attrs"].get(attrs.STUDY_CONFIG)
         if ours is None or theirs is None:
             continue
         diffs = mismatches(StudyConfig.from_dict(ours), StudyConfig.from_dict(theirs))

@@ -15,7 +15,7 @@ from autorl import settings
 from autorl.knowledge.history import past_trial, task_group
 from autorl.knowledge.kb import KnowledgeBaseError, frozen_trial, read_kb
 from autorl.meta import PastTask, PastTrial
-from autorl.study.config import CONFIG_ATTR
+from autorl.study import attrs
 from autorl.types import TaskFeatures
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def seed_tasks(algo: str) -> list[PastTask]:
             if evidence is not None:
                 trials.setdefault(line["study"], []).append(evidence)
         for name, study in studies.items():
-            timesteps = study["user_attrs"].get(CONFIG_ATTR, {}).get("timesteps")
+            timesteps = study["user_attrs"].get(attrs.STUDY_CONFIG, {}).get("timesteps")
             families, feats = features.get(study["task_key"], ([], None))
             group = task_group(study["task_key"], int(timesteps or 0))
             known = tasks.get(group)

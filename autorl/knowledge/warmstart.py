@@ -22,12 +22,12 @@ from autorl.spaces import SearchSpace
 from autorl.study import attrs
 from autorl.study.config import StudyConfig
 from autorl.study.factory import startup_trials, stored_budget, worker_seed
+from autorl.study.record import read as read_record
+from autorl.study.record import write_warm_start
 from autorl.types import TaskRecord
 
 log = logging.getLogger(__name__)
 
-WARM_START_ATTR = "autorl.warm_start"
-EXPECTED_ATTR = "warm_start_expected"
 MODES = ("auto", "none")
 DEFAULT_PROPOSALS = 5
 
@@ -71,7 +71,7 @@ def warm_start(
     """
     if settings.mode == "none" or settings.proposals == 0:
         return []
-    if WARM_START_ATTR in study.user_attrs or study.get_trials(deepcopy=False):
+    if attrs.STUDY_WARM_START in study.user_attrs or study.get_trials(deepcopy=False):
         return []
     space = SearchSpace.from_dict(config.space)
     kind = record.features.action.kind if record.features is not None else None
@@ -90,13 +90,13 @@ def warm_start(
             params,
             user_attrs={
                 attrs.SOURCE: f"warm_start:{proposal.origin()}",
-                EXPECTED_ATTR: proposal.expected,
+                attrs.WARM_START_EXPECTED: proposal.expected,
             },
             skip_if_exists=True,
         )
         queued.append(proposal)
-    study.set_user_attr(
-        WARM_START_ATTR,
+    write_warm_start(
+        study,
         {
             "strategy": settings.strategy,
             "past_tasks": len(past),
@@ -114,7 +114,7 @@ def prior_sampler(
     study: optuna.Study, config: StudyConfig, storage_url: str, worker_index: int = 0
 ) -> PriorTPESampler | None:
     """The fading-prior sampler for a warm-started study, or None (cold, or nothing similar)."""
-    info = study.user_attrs.get(WARM_START_ATTR)
+    info = read_record(study).warm_start
     if not info or not info.get("prior", False):
         return None
     link = db.get_study_link(storage_url, study.study_name)

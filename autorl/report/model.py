@@ -21,16 +21,11 @@ from autorl.study.accounting import (
     finished_count,
     is_selectable,
     running_count,
-    study_state,
     total_compute,
 )
-from autorl.study.config import (
-    BUDGET_ATTR,
-    CONFIG_ATTR,
-    STATE_ATTR,
-    VALIDATION_ATTR,
-    StudyConfig,
-)
+from autorl.study.config import StudyConfig
+from autorl.study.record import State, StudyRecord
+from autorl.study.record import read as read_record
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +73,7 @@ class ReportData:
     config: StudyConfig | None
     config_problem: str | None  # why ``config`` is None
     budget: int | None
-    state: str  # "done" | "running" | "open"
+    state: State  # open, running, done, paused or cancelled
     finished: int
     running: int
     trials: tuple[TrialView, ...]
@@ -158,21 +153,22 @@ def trial_view(trial: FrozenTrial, timesteps: int | None) -> TrialView:
 
 
 def _study_config(study: optuna.Study) -> tuple[StudyConfig | None, str | None]:
-    raw = study.user_attrs.get(CONFIG_ATTR)
+    raw = study.user_attrs.get(attrs.STUDY_CONFIG)
     if raw is None:
-        return None, f"the study has no {CONFIG_ATTR!r} attribute (not created by autorl?)"
+        return None, f"the study has no {attrs.STUDY_CONFIG!r} attribute (not created by autorl?)"
     try:
         return StudyConfig.from_dict(raw), None
     except (KeyError, TypeError, ValueError) as exc:
-        log.warning("study %s: unreadable %s: %s", study.study_name, CONFIG_ATTR, exc)
-        return None, f"its {CONFIG_ATTR!r} attribute is unreadable ({exc})"
+        log.warning("study %s: unreadable %s: %s", study.study_name, attrs.STUDY_CONFIG, exc)
+        return None, f"its {attrs.STUDY_CONFIG!r} attribute is unreadable ({exc})"
 
 
-def _budget(study: optuna.Study) -> int | None:
+def _record(study: optuna.Study) -> StudyRecord:
+    """The study's record; a damaged one reads as an empty record (the report still opens)."""
     try:
-        return int(study.user_attrs[BUDGET_ATTR])
-    except (KeyError, TypeError, ValueError):
-        return None
+        return read_record(study)
+    except (TypeError, ValueError):
+        return StudyRecord()
 
 
 def read_study(study: optuna.Study) -> ReportData:
@@ -183,12 +179,13 @@ def read_study(study: optuna.Study) -> ReportData:
     views = tuple(trial_view(t, timesteps) for t in frozen)
     best = best_trial(frozen)
     best_view = next((v for v in views if best is not None and v.number == best.number), None)
-    finished, running, budget = finished_count(frozen), running_count(frozen), _budget(study)
-    state = study_state(finished, running, budget, study.user_attrs.get(STATE_ATTR))
+    record = _record(study)
+    finished, running, budget = finished_count(frozen), running_count(frozen), record.budget or None
+    state = record.state(finished, running)
     compute = total_compute(frozen)
     starts = [t.datetime_start for t in frozen if t.datetime_start]
     ends = [t.datetime_complete for t in frozen if t.datetime_complete]
-    validation = study.user_attrs.get(VALIDATION_ATTR)
+    validation = record.validation
     return ReportData(
         name=study.study_name,
         config=config,

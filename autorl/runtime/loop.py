@@ -22,7 +22,7 @@ from autorl.runtime.runner import StudyWorker, WorkerOptions
 from autorl.runtime.scheduler import next_study
 from autorl.runtime.validation import stored_validation, validate_best
 from autorl.stop import clear_stop, raise_if_stopped, request_stop
-from autorl.study.config import BUDGET_ATTR
+from autorl.study.record import StudyRecord
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
 from autorl.training.device import resolve_device, set_threads
@@ -53,7 +53,7 @@ def _validate_if_done(worker: StudyWorker) -> None:
     storage, name = worker.storage, worker.options.study_name
     study_id = storage.get_study_id_from_name(name)
     counts = study_counts(storage, [study_id])[study_id]
-    budget = int(storage.get_study_user_attrs(study_id).get(BUDGET_ATTR, 0))
+    budget = StudyRecord.of(storage.get_study_user_attrs(study_id)).budget
     if counts.finished < budget or counts.running:
         return
     with study_lock(worker.options.storage_url, name):

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 
 import optuna
 
-from autorl.study.config import BUDGET_ATTR, PRIORITY_ATTR, STATE_ATTR
 from autorl.study.queries import counted_studies
-
-INACTIVE = ("paused", "cancelled")
+from autorl.study.record import StudyRecord
 
 
 @dataclass(frozen=True)
@@ -32,13 +30,13 @@ def open_studies(storage: optuna.storages.BaseStorage) -> list[Candidate]:
     studies and trials: the claim of every worker runs this)."""
     found = []
     for study in counted_studies(storage):
-        if study.user_attrs.get(STATE_ATTR) in INACTIVE:
+        record = StudyRecord.of(study.user_attrs)
+        if not record.active:
             continue
-        budget = int(study.user_attrs.get(BUDGET_ATTR, 0))
         used = study.counts.finished + study.counts.running
-        if used < budget:
-            priority = int(study.user_attrs.get(PRIORITY_ATTR, 0))
-            found.append(Candidate(study.name, priority, used / budget, study.study_id))
+        if used < record.budget:
+            progress = used / record.budget
+            found.append(Candidate(study.name, record.priority, progress, study.study_id))
     return sorted(found, key=lambda c: (-c.priority, c.progress, c.study_id))
 
 

@@ -18,8 +18,10 @@ from autorl.knowledge.warmstart import WarmStartSettings, warm_start
 from autorl.meta import Proposal
 from autorl.runtime.tasks import register, register_study
 from autorl.spaces import SearchSpace
-from autorl.study.config import STATE_ATTR, StudyConfig
+from autorl.study.config import StudyConfig
 from autorl.study.factory import create_or_continue, load_study, set_budget
+from autorl.study.record import State
+from autorl.study.record import read as read_record
 from autorl.study.storage import open_storage
 from autorl.types import TaskRecord, TaskSpec
 
@@ -44,7 +46,7 @@ class Started:
 
 def refuse_cancelled(study: optuna.Study) -> None:
     """A cancelled study stays cancelled: its results are kept, but it runs no more trials."""
-    if study.user_attrs.get(STATE_ATTR) == "cancelled":
+    if read_record(study).operator == State.CANCELLED:
         raise StudyError(
             f"study {study.study_name!r} was cancelled; its results are kept, but it runs no "
             "more trials. Start a new study (--study NAME) to tune this task again."

@@ -25,11 +25,12 @@ from autorl.study import attrs
 from autorl.study.accounting import best_trial
 from autorl.study.attrs import CONFIG
 from autorl.study.config import (
-    VALIDATION_ATTR,
     VALIDATION_EVAL_SEED,
     VALIDATION_TRAIN_SEED,
     StudyConfig,
 )
+from autorl.study.record import read as read_record
+from autorl.study.record import write_validation
 from autorl.training.trainer import train_and_evaluate
 from autorl.types import EvalSettings, TrainConfig, TrainSpec
 
@@ -67,7 +68,7 @@ def test_summary(
 
 
 def stored_validation(study: optuna.Study) -> dict[str, Any] | None:
-    return study.user_attrs.get(VALIDATION_ATTR)
+    return read_record(study).validation
 
 
 def _test_run(spec: TrainSpec) -> float | str:
@@ -138,6 +139,6 @@ def validate_best(study: optuna.Study, config: StudyConfig, device: str) -> dict
     ):
         return record
     record = test_trial(best, config, device)
-    study.set_user_attr(VALIDATION_ATTR, record)
+    write_validation(study, record)
     log.info("validated trial %d: %s", best.number, record["mean"])
     return record

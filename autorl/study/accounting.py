@@ -98,21 +98,3 @@ def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:
         steps += int(t.user_attrs.get(attrs.ENV_STEPS, 0))
         wall += float(t.user_attrs.get(attrs.WALL_S, 0.0))
     return {"env_steps": steps, "wall_s": wall}
-
-
-PAUSED, CANCELLED = "paused", "cancelled"  # operator states (``STATE_ATTR``)
-
-
-def study_state(
-    finished: int, running: int, budget: int | None, operator: str | None = None
-) -> str:
-    """The one answer to "what state is this study in", for ``autorl studies``, the report
-    and the API: ``cancelled`` (``operator``, whatever the counts); else ``done`` once the
-    budget is reached; else ``paused`` (``operator``); else ``running`` or ``open``."""
-    if operator == CANCELLED:
-        return CANCELLED
-    if budget is not None and finished >= budget:
-        return "done"
-    if operator == PAUSED:
-        return PAUSED
-    return "running" if running else "open"

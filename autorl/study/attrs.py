@@ -1,8 +1,13 @@
-"""Names of the attributes autorl stores on Optuna studies and trials (the storage contract).
+"""Names of the attributes autorl stores on Optuna studies and trials (the storage contract):
+every one of them is here. Study attributes are read and written through
+``autorl.study.record`` (one parser, typed writers).
 
 Study user attrs:
   ``autorl.config``      StudyConfig.to_dict(): task, algo, space, timesteps, seeds, evaluation ...
   ``autorl.budget``      int: finished trials the study should reach
+  ``autorl.priority``    int: workers serve higher first (default 0)
+  ``autorl.state``       "paused" | "cancelled" (set by an operator); absent: active
+  ``autorl.warm_start``  dict: what the warm start proposed, from how many past tasks
   ``autorl.validation``  dict: the final test of the chosen configuration on seeds no
                          choice saw: {"trial": n, "selection_score", "selection_seeds",
                          "aggregate", "score" (that aggregate of the test seeds), "mean",
@@ -28,10 +33,19 @@ Trial user attrs (all JSON):
   ``worker``           "host:pid" of the process that ran it
   ``source``           "sampler" | "enqueued" | "requeued" | "warm_start:<where>"
   ``requeued_from``    int: number of the trial whose worker died
+  ``warm_start_expected`` float: the meta-learner's expected normalised score (warm starts)
+  ``kb_origin``        str: the fingerprint of the trial a knowledge-base import copied
 
 Intermediate values: reported at step ``k * timesteps + env_steps`` for seed index k, so trials of a
 study are compared seed by seed at the same point of training.
 """
+
+STUDY_CONFIG = "autorl.config"
+STUDY_BUDGET = "autorl.budget"
+STUDY_VALIDATION = "autorl.validation"
+STUDY_PRIORITY = "autorl.priority"
+STUDY_STATE = "autorl.state"
+STUDY_WARM_START = "autorl.warm_start"
 
 CONFIG = "config"
 REPAIRS = "repairs"
@@ -47,3 +61,5 @@ SOURCE = "source"
 REQUEUED_FROM = "requeued_from"
 SELECTABLE = "selectable"
 RACE = "race"
+WARM_START_EXPECTED = "warm_start_expected"
+KB_ORIGIN = "kb_origin"

@@ -11,12 +11,6 @@ from autorl.errors import StudyError
 from autorl.scoring import AGGREGATES
 from autorl.types import EvalSettings, TaskSpec
 
-CONFIG_ATTR = "autorl.config"
-BUDGET_ATTR = "autorl.budget"
-VALIDATION_ATTR = "autorl.validation"
-PRIORITY_ATTR = "autorl.priority"  # int: workers serve higher first (default 0)
-STATE_ATTR = "autorl.state"  # "paused" | "cancelled"; absent: active
-
 PRUNERS = ("median", "hyperband", "none")
 DEFAULT_AGGREGATE = "mean"
 DEFAULT_TEST_SEEDS = 5

@@ -9,13 +9,8 @@ from dataclasses import replace
 import optuna
 
 from autorl.errors import StudyError
-from autorl.study.config import (
-    BUDGET_ATTR,
-    CONFIG_ATTR,
-    StudyConfig,
-    check_budget,
-    mismatches,
-)
+from autorl.study import attrs, record
+from autorl.study.config import StudyConfig, check_budget, mismatches
 from autorl.study.racing import RacingPruner
 
 log = logging.getLogger(__name__)
@@ -80,17 +75,17 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
 
 
 def stored_config(study: optuna.Study) -> StudyConfig:
-    data = study.user_attrs.get(CONFIG_ATTR)
+    data = study.user_attrs.get(attrs.STUDY_CONFIG)
     if data is None:
         raise StudyError(
-            f"study {study.study_name!r} was not created by autorl (it has no {CONFIG_ATTR}); "
-            "it can be read with optuna but not resumed here"
+            f"study {study.study_name!r} was not created by autorl (it has no "
+            f"{attrs.STUDY_CONFIG}); it can be read with optuna but not resumed here"
         )
     return StudyConfig.from_dict(data)
 
 
 def stored_budget(study: optuna.Study) -> int:
-    return int(study.user_attrs.get(BUDGET_ATTR, 0))
+    return record.read(study).budget
 
 
 def load_study(
@@ -138,10 +133,10 @@ def create_or_continue(
         pruner=make_pruner(config),
         load_if_exists=True,
     )
-    existing = study.user_attrs.get(CONFIG_ATTR)
+    existing = study.user_attrs.get(attrs.STUDY_CONFIG)
     created = existing is None
     if created:
-        study.set_user_attr(CONFIG_ATTR, config.to_dict())
+        record.write_config(study, config.to_dict())
         log.info("created study %s", name)
     else:
         stored = StudyConfig.from_dict(existing)
@@ -164,17 +159,17 @@ def create_or_continue(
             validation_episodes=config.validation_episodes,
             threshold=config.threshold if config.threshold is not None else stored.threshold,
         )
-        study.set_user_attr(CONFIG_ATTR, config.to_dict())
+        record.write_config(study, config.to_dict())
         stored_total = stored_budget(study)
         if stored_total > budget:
             log.info(
                 "study %s keeps its budget of %d trials (asked %d)", name, stored_total, budget
             )
             budget = stored_total
-    study.set_user_attr(BUDGET_ATTR, budget)
+    record.write_budget(study, budget)
     return study, config, created
 
 
 def set_budget(study: optuna.Study, budget: int) -> None:
     check_budget(budget)
-    study.set_user_attr(BUDGET_ATTR, budget)
+    record.write_budget(study, budget)

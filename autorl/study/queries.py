@@ -16,16 +16,10 @@ from autorl.study.accounting import (
     finished_count,
     is_selectable,
     running_count,
-    study_state,
 )
-from autorl.study.config import (
-    BUDGET_ATTR,
-    CONFIG_ATTR,
-    STATE_ATTR,
-    VALIDATION_ATTR,
-    StudyConfig,
-)
-from autorl.study.factory import stored_budget
+from autorl.study.config import StudyConfig
+from autorl.study.record import State, StudyRecord
+from autorl.study.record import read as read_record
 from autorl.study.stats import TrialCounts, study_counts, study_ids, trial_id_of
 
 
@@ -34,7 +28,7 @@ class StudySummary:
     name: str
     env_id: str
     algo: str
-    state: str  # "done" | "running" | "open"
+    state: State  # open, running, done, paused or cancelled
     done: int
     budget: int
     best: float | None
@@ -68,11 +62,12 @@ class BestConfig:
 
 def summarize(study: optuna.Study) -> StudySummary:
     trials = study.get_trials(deepcopy=False)
-    config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
-    done, budget, running = finished_count(trials), stored_budget(study), running_count(trials)
+    record = read_record(study)
+    config = StudyConfig.from_dict(record.config)
+    done, budget, running = finished_count(trials), record.budget, running_count(trials)
     best = best_trial(trials)
-    validation = study.user_attrs.get(VALIDATION_ATTR)
-    state = study_state(done, running, budget, study.user_attrs.get(STATE_ATTR))
+    validation = record.validation
+    state = record.state(done, running)
     return StudySummary(
         name=study.study_name,
         env_id=config.task.env_id,
@@ -98,7 +93,7 @@ class CountedStudy:
 def counted_studies(storage: optuna.storages.BaseStorage) -> list[CountedStudy]:
     """Every study autorl created in the storage, oldest first (three queries in all: the
     API, ``autorl studies`` and every worker's claim read this)."""
-    studies = [s for s in storage.get_all_studies() if CONFIG_ATTR in s.user_attrs]
+    studies = [s for s in storage.get_all_studies() if attrs.STUDY_CONFIG in s.user_attrs]
     ids = study_ids(storage)
     counts = study_counts(storage, [ids[s.study_name] for s in studies])
     return [
@@ -111,18 +106,16 @@ def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
     """Every autorl study of the storage, from SQL counts (no trial is loaded)."""
     out = []
     for s in counted_studies(storage):
-        config = StudyConfig.from_dict(s.user_attrs[CONFIG_ATTR])
+        record = StudyRecord.of(s.user_attrs)
+        config = StudyConfig.from_dict(record.config)
         found = s.counts
-        budget = int(s.user_attrs.get(BUDGET_ATTR, 0))
-        validation = s.user_attrs.get(VALIDATION_ATTR)
+        budget, validation = record.budget, record.validation
         out.append(
             StudySummary(
                 name=s.name,
                 env_id=config.task.env_id,
                 algo=config.algo,
-                state=study_state(
-                    found.finished, found.running, budget, s.user_attrs.get(STATE_ATTR)
-                ),
+                state=record.state(found.finished, found.running),
                 done=found.finished,
                 budget=budget,
                 best=found.best,
@@ -155,7 +148,7 @@ def _pick(
         best = best_trial(trials)
         completed = sum(1 for t in trials if t.state == TrialState.COMPLETE)
         if best is None and completed:
-            config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+            config = StudyConfig.from_dict(read_record(study).config)
             raise StudyError(
                 f"none of the {completed} completed trials of study {study.study_name!r} has "
                 f"run its {config.min_seeds} seeds yet (a configuration is chosen on "
@@ -186,9 +179,10 @@ def best_config(
     """The best completed trial (or trial ``number``) with its provenance (``storage``, the
     study's RDB storage, lets it read that one trial instead of all of them)."""
     trial = _pick(study, number, storage)
-    config = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    record = read_record(study)
+    config = StudyConfig.from_dict(record.config)
     seeds = trial.user_attrs.get(attrs.SEEDS, [])
-    validation = study.user_attrs.get(VALIDATION_ATTR)
+    validation = record.validation
     if validation and validation.get("trial") != trial.number:
         validation = None
     return BestConfig(

@@ -12,7 +12,7 @@ from autorl.errors import StudyError
 from autorl.runtime.runner import WorkerOptions, run_worker
 from autorl.study import attrs
 from autorl.study.accounting import best_trial, learning_area, total_compute
-from autorl.study.config import CONFIG_ATTR, RaceSettings, StudyConfig
+from autorl.study.config import RaceSettings, StudyConfig
 from autorl.study.factory import create_or_continue, set_budget
 from autorl.study.queries import best_config, list_studies
 from autorl.study.stats import study_counts, trial_id_of
@@ -213,7 +213,7 @@ def test_each_seed_run_is_evaluated_on_its_own_episodes_and_old_studies_replay_t
     run_worker(WorkerOptions(sqlite_url, "race"), train=recording_train)
     # seed run k of every configuration: episodes 10000 + 2k, 10001 + 2k
     assert {(k, 10_000 + 2 * k) for k in range(3)} == set(seen)
-    stored = StudyConfig.from_dict(study.user_attrs[CONFIG_ATTR])
+    stored = StudyConfig.from_dict(study.user_attrs[attrs.STUDY_CONFIG])
     assert stored.evaluation.run_seed_step == 2
 
     # a study stored before the setting existed replays the same episodes on every seed run
@@ -253,9 +253,9 @@ def test_a_study_made_before_per_run_episodes_continues_with_its_one_set(sqlite_
     storage = open_storage(sqlite_url)
     old = make_config(race=RACE, evaluation=EvalSettings(n_evaluations=4, episodes=2))
     study, _, _ = create_or_continue("old", storage, old, 2)
-    stored = study.user_attrs[CONFIG_ATTR]
+    stored = study.user_attrs[attrs.STUDY_CONFIG]
     del stored["evaluation"]["per_run_episodes"]  # as a study stored before the setting
-    study.set_user_attr(CONFIG_ATTR, stored)
+    study.set_user_attr(attrs.STUDY_CONFIG, stored)
     asked = make_config(race=RACE, evaluation=EvalSettings(4, 2, per_run_episodes=True))
     _, config, created = create_or_continue("old", storage, asked, 4)  # `autorl tune` again
     assert not created and config.evaluation.run_seed_step == 0

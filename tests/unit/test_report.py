@@ -22,9 +22,6 @@ from autorl.report.model import read_study
 from autorl.scoring import aggregate, mean_interval
 from autorl.study import attrs
 from autorl.study.config import (
-    BUDGET_ATTR,
-    CONFIG_ATTR,
-    VALIDATION_ATTR,
     VALIDATION_EVAL_SEED,
     VALIDATION_TRAIN_SEED,
     RaceSettings,
@@ -66,8 +63,8 @@ def study_config() -> StudyConfig:
 def new_study(url: str | None, name: str = "cartpole-ppo", budget: int = 12) -> optuna.Study:
     """A study as autorl creates it; ``url`` None: in memory."""
     study = optuna.create_study(study_name=name, storage=url, direction="maximize")
-    study.set_user_attr(CONFIG_ATTR, study_config().to_dict())
-    study.set_user_attr(BUDGET_ATTR, budget)
+    study.set_user_attr(attrs.STUDY_CONFIG, study_config().to_dict())
+    study.set_user_attr(attrs.STUDY_BUDGET, budget)
     return study
 
 
@@ -184,7 +181,7 @@ def full_study(url: str, validated: bool = True) -> tuple[optuna.Study, int]:
     best = max((t for t in study.trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
     if validated:
         study.set_user_attr(
-            VALIDATION_ATTR,
+            attrs.STUDY_VALIDATION,
             {
                 "trial": best.number,
                 "tuning_score": best.value,
@@ -262,7 +259,7 @@ def test_unvalidated_and_stale_validation(sqlite_url: str, tmp_path: Path) -> No
         t.number for t in study.trials if t.state == TrialState.COMPLETE and t.number != best
     )
     study.set_user_attr(
-        VALIDATION_ATTR,
+        attrs.STUDY_VALIDATION,
         {
             "trial": other,
             "mean": 1.5,
@@ -300,8 +297,8 @@ def racing_study(url: str) -> optuna.Study:
         threshold=THRESHOLD,
     )
     study = optuna.create_study(study_name=RACE_NAME, storage=url, direction="maximize")
-    study.set_user_attr(CONFIG_ATTR, config.to_dict())
-    study.set_user_attr(BUDGET_ATTR, 8)
+    study.set_user_attr(attrs.STUDY_CONFIG, config.to_dict())
+    study.set_user_attr(attrs.STUDY_BUDGET, 8)
     return study
 
 
@@ -359,7 +356,7 @@ def test_racing_study(sqlite_url: str, tmp_path: Path) -> None:
     tests = [480.0, 495.0, 470.0, 460.0, 500.0]
     low, high = mean_interval(tests) or (0.0, 0.0)
     study.set_user_attr(
-        VALIDATION_ATTR,
+        attrs.STUDY_VALIDATION,
         {
             "trial": 0,
             "tuning_score": 500.0,
@@ -444,7 +441,7 @@ def test_record_without_threshold(sqlite_url: str, tmp_path: Path) -> None:
     study = racing_study(sqlite_url)
     add_raced(study, params(0), [490.0, 500.0, 510.0], "ran all 3 seed(s)", True)
     study.set_user_attr(
-        VALIDATION_ATTR,
+        attrs.STUDY_VALIDATION,
         {
             "trial": 0,
             "selection_score": 500.0,

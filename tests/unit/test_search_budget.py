@@ -216,10 +216,10 @@ def test_a_timeout_fails_the_trial_with_its_reason(sqlite_url):
 
 def test_a_cancelled_study_is_not_continued_and_keeps_its_budget(sqlite_url):
     from autorl.runtime.submit import resume_study, start_study
-    from autorl.study.config import STATE_ATTR
+    from autorl.study.attrs import STUDY_STATE
 
     study = new_study(sqlite_url, budget=2)
-    study.set_user_attr(STATE_ATTR, "cancelled")
+    study.set_user_attr(STUDY_STATE, "cancelled")
     with pytest.raises(StudyError, match="was cancelled"):
         start_study("s", sqlite_url, make_config(), 5)
     with pytest.raises(StudyError, match="was cancelled"):

@@ -49,7 +49,7 @@ def metrics(_: ReadAuth, storage: StorageDep) -> PlainTextResponse:
     failures: Counter[str] = Counter()
     studies: Counter[str] = Counter()
     waiting = 0
-    for record in store.autorl_records(storage):
+    for record in store.autorl_studies(storage):
         trials["finished"] += record.counts.finished
         trials["running"] += record.counts.running
         failures.update(record.counts.failures)

@@ -16,8 +16,9 @@ from autorl.api.schemas import BudgetUpdate, ListOf, StudyCreate, StudyPublic, T
 from autorl.api.settings import ApiSettings
 from autorl.api.views import study_public, trial_public
 from autorl.errors import StudyError
-from autorl.study.config import CONFIG_ATTR
+from autorl.study import attrs
 from autorl.study.factory import set_budget, stored_budget
+from autorl.study.record import State
 from autorl.study.stats import study_counts, trial_page
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,11 @@ def create_study(
     name = request.study_name()
     db.ensure_schema(url)  # refuse an old schema before the study is created
     existing = store.find_study(storage, name)
-    if existing is not None and CONFIG_ATTR not in existing.user_attrs:
+    if existing is not None and attrs.STUDY_CONFIG not in existing.user_attrs:
         raise Conflict(f"a study named {name!r} exists but was not created by autorl")
-    if existing is not None and store.operator_state(existing) == store.CANCELLED:
+    if existing is not None and store.operator_state(existing) == State.CANCELLED:
         raise Conflict(f"study {name!r} is cancelled; submit it under another name")
-    if existing is None or store.study_state(storage, existing) == "done":
+    if existing is None or store.study_state(storage, existing) == State.DONE:
         _check_room(storage, settings)
     try:
         submitted = service.submit(request, url)
@@ -77,7 +78,7 @@ def create_study(
 
 @router.get("", response_model=ListOf[StudyPublic])
 def list_studies(_: ReadAuth, storage: StorageDep) -> ListOf[StudyPublic]:
-    studies = [study_public(record) for record in store.autorl_records(storage)]
+    studies = [study_public(record) for record in store.autorl_studies(storage)]
     return ListOf[StudyPublic](data=studies, count=len(studies))
 
 
@@ -107,7 +108,7 @@ def pause(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     """Workers take no new trial of it; running trials finish."""
     study = store.get_study(storage, study_id)
     _refuse_cancelled(study, "paused")
-    store.set_operator_state(study, store.PAUSED)
+    store.set_operator_state(study, State.PAUSED)
     return _public(storage, study)
 
 
@@ -124,8 +125,8 @@ def resume(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
 def cancel(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     """For good: workers take no new trial of it, and it cannot be resumed."""
     study = store.get_study(storage, study_id)
-    if store.operator_state(study) != store.CANCELLED:
-        store.set_operator_state(study, store.CANCELLED)
+    if store.operator_state(study) != State.CANCELLED:
+        store.set_operator_state(study, State.CANCELLED)
     return _public(storage, study)
 
 
@@ -151,16 +152,16 @@ def grow_budget(
             f"trials {body.trials} is over this server's limit of {settings.max_trials} "
             "(AUTORL_API_MAX_TRIALS)"
         )
-    if body.trials > current and store.study_state(storage, study) == "done":
+    if body.trials > current and store.study_state(storage, study) == State.DONE:
         _check_room(storage, settings)  # more budget reopens it
     set_budget(study, body.trials)
     return _public(storage, study)
 
 
 def _public(storage: optuna.storages.BaseStorage, study: optuna.Study) -> StudyPublic:
-    return study_public(store.record_of(storage, study))
+    return study_public(store.counted(storage, study))
 
 
 def _refuse_cancelled(study: optuna.Study, verb: str) -> None:
-    if store.operator_state(study) == store.CANCELLED:
+    if store.operator_state(study) == State.CANCELLED:
         raise Conflict(f"study {study.study_name!r} is cancelled and cannot be {verb}")
