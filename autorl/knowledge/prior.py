@@ -16,7 +16,6 @@ quarter (TPE's "good" side is at most 25 trials) and an even spread of the rest 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from autorl.meta import PastTask, TargetTask, task_scale, task_weight
 from autorl.meta.normalize import Scale
 from autorl.meta.strategies import MIN_WEIGHT
+from autorl.study.factory import tpe
 
 FADE_TRIALS = 20
 MAX_PRIOR_POINTS = 200
@@ -69,14 +69,6 @@ def bounded_prior(points: Sequence[PriorPoint], limit: int = MAX_PRIOR_POINTS) -
     return kept
 
 
-def _tpe(seed: int | None, startup: int) -> optuna.samplers.TPESampler:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            n_startup_trials=startup, multivariate=True, group=True, seed=seed
-        )
-
-
 class PriorTPESampler(BaseSampler):
     """Multivariate TPE whose observations include a fading set of past trials."""
 
@@ -91,8 +83,8 @@ class PriorTPESampler(BaseSampler):
         self._prior = bounded_prior(prior)
         self._scale = scale
         self._fade = max(1, fade_trials)
-        self._plain = _tpe(seed, startup)
-        self._shadowed = _tpe(seed, 0)
+        self._plain = tpe(seed, startup)
+        self._shadowed = tpe(seed, 0)
         self._cache: tuple[int, tuple[optuna.Study, FrozenTrial] | None] | None = None
 
     def prior_share(self, own_finished: int) -> int:

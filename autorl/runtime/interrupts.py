@@ -1,4 +1,5 @@
-"""Hold SIGINT / SIGTERM over a short critical section, then deliver them.
+"""Signals: SIGTERM stops a run as Ctrl-C does, and SIGINT / SIGTERM can be held over a short
+critical section, then delivered.
 
 A worker stopped while it claims a trial must not leave that trial RUNNING without knowing
 it owns it; deferring the signal until the claim returns makes the hand-over atomic.
@@ -12,7 +13,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from autorl.stop import request_stop
+
 DEFERRED = (signal.SIGINT, signal.SIGTERM)
+
+
+def _interrupt(*_: object) -> None:
+    request_stop()  # raised again by the training loop if this exception is swallowed
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block SIGTERM stops the run like Ctrl-C (KeyboardInterrupt, and a stop
+    request the training loop honours): the running trial is re-queued."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

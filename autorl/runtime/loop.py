@@ -11,17 +11,18 @@ tries again; no finished trial is lost, since each is stored when it ends.
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from autorl.errors import AutoRLError
+from autorl.runtime.interrupts import sigterm_interrupts
 from autorl.runtime.locks import study_lock
+from autorl.runtime.outage import Backoff
 from autorl.runtime.runner import StudyWorker, WorkerOptions
 from autorl.runtime.scheduler import next_study
 from autorl.runtime.validation import stored_validation, validate_best
-from autorl.stop import clear_stop, raise_if_stopped, request_stop
+from autorl.stop import clear_stop, raise_if_stopped
 from autorl.study.record import StudyRecord
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
@@ -29,7 +30,6 @@ from autorl.training.device import resolve_device, set_threads
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_S = 60.0
 KEPT_STUDIES = 8  # studies whose set-up a worker keeps between their trials
 
 
@@ -41,11 +41,6 @@ class WorkerSettings:
     exit_when_idle: bool = False  # stop when no study has work (else poll)
     poll_s: float = 5.0
     max_trials: int | None = None  # stop after this many trials
-
-
-def _interrupt(*_: object) -> None:
-    request_stop()
-    raise KeyboardInterrupt
 
 
 def _validate_if_done(worker: StudyWorker) -> None:
@@ -101,12 +96,11 @@ def serve(settings: WorkerSettings) -> int:
     if settings.threads:
         set_threads(settings.threads)
     clear_stop()
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    ran, backoff = 0, 1.0
+    ran, backoff = 0, Backoff()
     broken: set[str] = set()  # studies that cannot run here (a missing env, ...)
     kept = _Kept(settings)
     storage = None
-    try:
+    with sigterm_interrupts():
         while settings.max_trials is None or ran < settings.max_trials:
             raise_if_stopped()  # a SIGTERM swallowed in a finaliser still ends the loop
             try:
@@ -129,17 +123,15 @@ def serve(settings: WorkerSettings) -> int:
                     log.error("study %s skipped by this worker: %s", name, exc)
                     broken.add(name)
                     kept.drop(name)
-                backoff = 1.0
+                backoff.reset()
             except Exception as exc:
                 if not is_unreachable(exc):
                     raise
+                delay = backoff.next()
                 log.warning(
-                    "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, backoff
+                    "database unreachable (%s); retrying in %.0f s", exc.__class__.__name__, delay
                 )
                 storage = None
                 kept.drop()
-                _sleep_unless_stopped(backoff)
-                backoff = min(MAX_BACKOFF_S, backoff * 2)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+                _sleep_unless_stopped(delay)
     return ran

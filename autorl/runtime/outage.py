@@ -23,19 +23,36 @@ MAX_WAIT_S = 900.0
 MAX_DELAY_S = 60.0
 
 
+class Backoff:
+    """The waits between tries while the database is away: 1 s, 2 s, 4 s ... 60 s (the one
+    schedule of a trial's writes and of the worker loop)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.delay, self.waited = 1.0, 0.0
+
+    def next(self) -> float:
+        """The wait before the next try (and counts it as waited)."""
+        delay = self.delay
+        self.waited += delay
+        self.delay = min(MAX_DELAY_S, delay * 2)
+        return delay
+
+
 def retry_on_outage(what: str, write: Callable[[], T], max_wait_s: float = MAX_WAIT_S) -> T:
-    """``write()``, retried (1 s, 2 s, 4 s ... 60 s) while the database is unreachable."""
-    delay, waited = 1.0, 0.0
+    """``write()``, retried on the ``Backoff`` schedule while the database is unreachable."""
+    backoff = Backoff()
     while True:
         try:
             return write()
         except Exception as exc:
-            if not is_unreachable(exc) or waited >= max_wait_s:
+            if not is_unreachable(exc) or backoff.waited >= max_wait_s:
                 raise
+            delay = backoff.next()
             log.warning("%s: database unreachable; retrying in %.0f s", what, delay)
             time.sleep(delay)
-            waited += delay
-            delay = min(MAX_DELAY_S, delay * 2)
 
 
 def unless_outage(what: str, call: Callable[[], T], default: T) -> T:

@@ -15,6 +15,7 @@ import optuna
 from optuna.trial import TrialState
 
 from autorl.errors import UsageError
+from autorl.runtime.interrupts import sigterm_interrupts
 from autorl.runtime.runner import WorkerOptions, make_context, run_worker
 from autorl.runtime.validation import validate_best
 from autorl.stop import clear_stop, request_stop
@@ -81,11 +82,6 @@ def _worker_process(
         sys.exit(130)
 
 
-def _raise_interrupt(*_: object) -> None:
-    request_stop()  # raised again by the training loop if this one is swallowed
-    raise KeyboardInterrupt
-
-
 def _stop_workers(procs: list) -> None:
     """SIGTERM each live worker; SIGKILL those still alive after the grace period."""
     for p in procs:
@@ -125,15 +121,11 @@ def run_study(
     if jobs == 1:
         set_threads(cores)
         make_context(study, device)  # fail fast on device errors before the first claim
-        # SIGTERM stops this run like Ctrl-C: the running trial is re-queued.
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        try:
+        with sigterm_interrupts():  # SIGTERM stops this run like Ctrl-C
             run_worker(
                 WorkerOptions(storage_url, study.study_name, device),
                 on_trial_end=(lambda s: on_progress(snapshot(s, started))) if on_progress else None,
             )
-        finally:
-            signal.signal(signal.SIGTERM, previous)
         return
     threads = max(1, cores // jobs)
     ctx = multiprocessing.get_context("spawn")
@@ -148,18 +140,16 @@ def run_study(
     for p in procs:
         p.start()
     # SIGTERM to this process stops its workers too (each re-queues its running trial).
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        while any(p.is_alive() for p in procs):
-            time.sleep(POLL_S)
-            if on_progress:
-                on_progress(snapshot(study, started))
-    except KeyboardInterrupt:
-        _stop_workers(procs)
-        recover_stale_trials(study)  # what a worker that had to be killed left running
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_interrupts():
+        try:
+            while any(p.is_alive() for p in procs):
+                time.sleep(POLL_S)
+                if on_progress:
+                    on_progress(snapshot(study, started))
+        except KeyboardInterrupt:
+            _stop_workers(procs)
+            recover_stale_trials(study)  # what a worker that had to be killed left running
+            raise
     failed = [p for p in procs if p.exitcode not in (0, None)]
     if on_progress:
         on_progress(snapshot(study, started))

@@ -31,22 +31,22 @@ def worker_seed(config: StudyConfig, worker_index: int = 0, trials_so_far: int =
     return config.sampler_seed + worker_index + 7919 * trials_so_far
 
 
-def make_sampler(
-    config: StudyConfig, budget: int, worker_index: int = 0, trials_so_far: int = 0
-) -> optuna.samplers.BaseSampler:
-    """Multivariate TPE with constant liar: parallel workers do not propose the same point.
-    Seeded by ``worker_seed``."""
-    startup = startup_trials(budget)
-    seed = worker_seed(config, worker_index, trials_so_far)
+def tpe(seed: int | None, startup: int) -> optuna.samplers.TPESampler:
+    """autorl's TPE, the one definition (the study's sampler, the fading prior's, the
+    meta-evaluation's): multivariate over conditional groups, with constant liar so that
+    parallel workers do not propose the same point."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.samplers.TPESampler(
-            n_startup_trials=startup,
-            multivariate=True,
-            group=True,
-            constant_liar=True,
-            seed=seed,
+            n_startup_trials=startup, multivariate=True, group=True, constant_liar=True, seed=seed
         )
+
+
+def make_sampler(
+    config: StudyConfig, budget: int, worker_index: int = 0, trials_so_far: int = 0
+) -> optuna.samplers.BaseSampler:
+    """``tpe`` seeded by ``worker_seed``, with ``startup_trials(budget)`` random ones."""
+    return tpe(worker_seed(config, worker_index, trials_so_far), startup_trials(budget))
 
 
 def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import random
-import warnings
 from collections.abc import Sequence
 
 import optuna
@@ -23,6 +22,7 @@ from autorl.knowledge.prior import PriorTPESampler, prior_points
 from autorl.meta import PastTask, scale_for
 from autorl.meta.params import ParamMetric
 from autorl.meta.table import Table, TableRow
+from autorl.study.factory import tpe
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +88,7 @@ def tpe_search(
     table: Table, task: str, first: Sequence[str], n: int, seed: int, past: Sequence[PastTask] = ()
 ) -> list[str]:
     """Cold TPE as autorl runs it, over the table's pool."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        sampler = optuna.samplers.TPESampler(
-            n_startup_trials=STARTUP_TRIALS, multivariate=True, group=True, seed=seed
-        )
+    sampler = tpe(seed, STARTUP_TRIALS)
     return _lookup_search(table, task, first, n, sampler, seed, STARTUP_TRIALS)
 
 
