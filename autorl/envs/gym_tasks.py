@@ -4,6 +4,7 @@ the algorithm/action-space check and probing. No torch, no SB3: the API process 
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import logging
@@ -146,8 +147,12 @@ def check_space_compatible(algo: str, action_space: spaces.Space, env_id: str) -
             )
 
 
-def check_compatible(algo: str, task: TaskSpec) -> None:
-    """Raise ``IncompatibleAlgorithm`` (with what to use instead) if ``algo`` can't act in it."""
+def check_compatible(algo: str, task: TaskSpec, env: gym.Env | None = None) -> None:
+    """Raise ``IncompatibleAlgorithm`` (with what to use instead) if ``algo`` can't act in it
+    (in ``env`` when given, else in a new one)."""
+    if env is not None:
+        check_space_compatible(algo, env.action_space, task.env_id)
+        return
     env = make_env(task)
     try:
         check_space_compatible(algo, env.action_space, task.env_id)
@@ -172,8 +177,18 @@ def _space_info(space: spaces.Space) -> dict[str, Any]:
     return info
 
 
+_PROBED: dict[str, dict[str, Any]] = {}
+
+
 def probe_task(task: TaskSpec) -> dict[str, Any]:
-    """Spaces, registered reward threshold and episode limit of a task (for messages/reports)."""
+    """Spaces, registered reward threshold and episode limit of a task (for messages/reports);
+    the env is built once per task and process (``TaskSpec.key``), the answer copied."""
+    if task.key() not in _PROBED:
+        _PROBED[task.key()] = _probe(task)
+    return copy.deepcopy(_PROBED[task.key()])
+
+
+def _probe(task: TaskSpec) -> dict[str, Any]:
     env = make_env(task)
     try:
         spec = env.spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from autorl.envs.gym_tasks import make_env
@@ -23,9 +24,11 @@ def _require_finite(task: TaskSpec, value: object, what: str, step: int) -> None
         )
 
 
-def smoke_test(task: TaskSpec) -> None:
-    """Build, reset and step the env with random actions: an env that raises fails here."""
-    env = make_env(task)
+def smoke_test(task: TaskSpec, env: gym.Env | None = None) -> None:
+    """Build (or take), reset and step the env with random actions: an env that raises fails
+    here. A given ``env`` is left open for its owner to close."""
+    owned = env is None
+    env = make_env(task) if env is None else env
     try:
         env.action_space.seed(0)
         obs, _ = env.reset(seed=0)
@@ -44,4 +47,5 @@ def smoke_test(task: TaskSpec) -> None:
             f"{type(exc).__name__}: {exc}. Fix the environment before tuning it."
         ) from exc
     finally:
-        env.close()
+        if owned:
+            env.close()

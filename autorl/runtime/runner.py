@@ -30,6 +30,7 @@ from autorl.spaces import SearchSpace
 from autorl.stop import raise_if_stopped
 from autorl.study import attrs
 from autorl.study.accounting import counts_against_budget, failure_reason
+from autorl.study.config import StudyConfig
 from autorl.study.factory import load_study, stored_budget, stored_config
 from autorl.study.recovery import abandon, recover_stale_trials, worker_identity
 from autorl.study.stats import study_counts
@@ -163,17 +164,21 @@ def _env_always_fails(study: optuna.Study, storage: optuna.storages.RDBStorage) 
     return None
 
 
+def study_device(config: StudyConfig, device: str | None) -> str:
+    """The device trials of this study train on: ``device``, else the study's setting."""
+    return resolve_device(device or config.device, SearchSpace.from_dict(config.space).policy)
+
+
 def make_context(
     study: optuna.Study, device: str | None, train: TrainFn | None = None
 ) -> TrialContext:
     config = stored_config(study)
-    space = SearchSpace.from_dict(config.space)
     kind = probe_task(config.task)["action_space"]["kind"]
     return TrialContext(
         config=config,
-        space=space,
+        space=SearchSpace.from_dict(config.space),
         action_space_kind=kind,
-        device=resolve_device(device or config.device, space.policy),
+        device=study_device(config, device),
         **({"train": train} if train is not None else {}),
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import optuna
 
-from autorl.envs.gym_tasks import check_compatible
+from autorl.envs.gym_tasks import check_compatible, make_env
 from autorl.envs.smoke import smoke_test
 from autorl.errors import StudyError
 from autorl.knowledge.warmstart import WarmStartSettings, warm_start
@@ -29,8 +29,12 @@ from autorl.types import TaskRecord, TaskSpec
 def preflight(config: StudyConfig) -> None:
     """Refuse a task the algorithm cannot act in, or an env that cannot be built, up front."""
     SearchSpace.from_dict(config.space)
-    check_compatible(config.algo, config.task)
-    smoke_test(config.task)
+    env = make_env(config.task)  # one env for both checks
+    try:
+        check_compatible(config.algo, config.task, env)
+        smoke_test(config.task, env)
+    finally:
+        env.close()
 
 
 @dataclass(frozen=True)

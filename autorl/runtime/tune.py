@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 from autorl.errors import UsageError
 from autorl.runtime.interrupts import sigterm_interrupts
-from autorl.runtime.runner import WorkerOptions, make_context, run_worker
+from autorl.runtime.runner import WorkerOptions, run_worker, study_device
 from autorl.runtime.validation import validate_best
 from autorl.stop import clear_stop, request_stop
 from autorl.study.accounting import best_trial, finished_count
@@ -119,8 +119,7 @@ def run_study(
     if on_progress:
         on_progress(snapshot(study, started))
     if jobs == 1:
-        set_threads(cores)
-        make_context(study, device)  # fail fast on device errors before the first claim
+        set_threads(cores)  # (a bad device fails in run_worker's set-up, before any claim)
         with sigterm_interrupts():  # SIGTERM stops this run like Ctrl-C
             run_worker(
                 WorkerOptions(storage_url, study.study_name, device),
@@ -162,5 +161,4 @@ def finish_study(study: optuna.Study, config: StudyConfig, device: str | None) -
     trials = study.get_trials(deepcopy=False)
     if finished_count(trials) < stored_budget(study):
         return None
-    ctx = make_context(study, device)
-    return validate_best(study, config, ctx.device)
+    return validate_best(study, config, study_device(config, device))

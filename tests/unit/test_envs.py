@@ -175,3 +175,20 @@ def test_probe_task_reports_spaces_and_registered_limits() -> None:
     assert info["action_space"]["n"] == 2
     assert info["observation_space"]["shape"] == [4]
     assert probe_task(TaskSpec("Pendulum-v1"))["reward_threshold"] is None
+
+
+def test_a_task_is_probed_once_per_process_and_each_answer_is_a_copy(monkeypatch):
+    import autorl.envs.gym_tasks as gym_tasks
+
+    built: list[str] = []
+    make_env = gym_tasks.make_env
+    monkeypatch.setattr(gym_tasks, "_PROBED", {})
+    monkeypatch.setattr(
+        gym_tasks, "make_env", lambda task: built.append(task.env_id) or make_env(task)
+    )
+    first = gym_tasks.probe_task(TaskSpec("CartPole-v1"))
+    first["action_space"]["kind"] = "changed by a caller"
+    again = gym_tasks.probe_task(TaskSpec("CartPole-v1", family="other label"))
+    assert again["action_space"]["kind"] == "discrete" and built == ["CartPole-v1"]
+    gym_tasks.probe_task(TaskSpec("CartPole-v1", env_kwargs={"sutton_barto_reward": True}))
+    assert len(built) == 2  # another environment is probed on its own
