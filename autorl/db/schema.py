@@ -8,6 +8,11 @@ Every program entry that uses the tables calls :func:`ensure_schema`: a database
 autorl tables is initialised (safely when many workers start at once); one whose tables are
 older than this code, or written by a newer autorl, is refused with a :class:`SchemaError`
 that says what to run. Changing an existing schema is only done by ``autorl db upgrade``.
+
+The common case (tables already at this code's revision) is answered without importing
+Alembic (a third of a second of ``autorl studies``): the head is read from the migration
+files' ``revision`` lines and the stored revision with one SELECT; anything else goes the
+Alembic way.
 """
 
 from __future__ import annotations
@@ -16,16 +21,13 @@ import contextlib
 import fcntl
 import functools
 import logging
+import re
 import shlex
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -41,6 +43,10 @@ from autorl.db.engine import (
 from autorl.db.models import TABLE_PREFIX
 from autorl.errors import SchemaError
 from autorl.settings import shipped
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +85,8 @@ def include_object(
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic Config built in code (no alembic.ini); ``connection`` is handed to env.py."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))
     if connection is not None:
@@ -88,6 +96,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 @functools.lru_cache(maxsize=4)
 def _script(location: str) -> ScriptDirectory:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     if not (Path(location) / "env.py").is_file():
         raise SchemaError(
             f"autorl's database migrations are missing: no {Path(location) / 'env.py'} "
@@ -117,6 +128,8 @@ def known_revisions() -> set[str]:
 
 
 def _read_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
     heads = context.get_current_heads()
     if len(heads) > 1:
@@ -217,7 +230,46 @@ def _schema_connection(url: str) -> Iterator[Connection]:
 
 def _migrate(conn: Connection) -> None:
     """Run the migrations to head on ``conn`` (inside the caller's transaction)."""
+    from alembic import command
+
     command.upgrade(alembic_config(conn), "head")
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=4)
+def _file_head(location: str) -> str | None:
+    """The head revision read from the migration files, without Alembic: the one revision
+    no other names as its ``down_revision``. None when the files do not say it plainly."""
+    revisions, downs = set(), set()
+    for path in sorted(Path(location, "versions").glob("*.py")):
+        found = dict(m.groups() for m in _REVISION_LINE.finditer(path.read_text()))
+        if "revision" not in found:
+            return None
+        revisions.add(found["revision"].strip().strip("'\""))
+        down = found.get("down_revision", "None").strip()
+        if down != "None":
+            if not down.startswith(("'", '"')):
+                return None  # a merge (a tuple of revisions): Alembic decides
+            downs.add(down.strip("'\""))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _is_current(url: str) -> bool:
+    """Whether the stored revision is this code's head, asked without Alembic (False when
+    unsure: the caller then checks the Alembic way)."""
+    head = _file_head(str(migrations_dir()))
+    path = sqlite_file(url)
+    if head is None or (path is not None and not path.exists()):
+        return False
+    try:
+        with get_engine(url).connect() as conn:
+            stored = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    except SQLAlchemyError:
+        return False  # no version table yet, or unreachable: the Alembic path says which
+    return stored == [head]
 
 
 def _mark_checked(url: str) -> None:
@@ -268,7 +320,8 @@ def ensure_schema(url: str) -> None:
     this code does not know, are refused with a SchemaError naming what to run. After the
     first success the answer is cached for the process.
     """
-    if url in _CHECKED:
+    if url in _CHECKED or _is_current(url):
+        _mark_checked(url)
         return
     head = head_revision()
     try:

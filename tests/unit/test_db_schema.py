@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +165,16 @@ def test_two_processes_initialise_one_fresh_file_at_once(sqlite_url):
     assert db.current_revision(sqlite_url) == db.head_revision()
     with sqlite3.connect(_path(sqlite_url)) as conn:
         assert conn.execute("SELECT count(*) FROM autorl_alembic_version").fetchone() == (1,)
+
+
+def test_a_current_database_is_checked_without_importing_alembic(sqlite_url):
+    db.ensure_schema(sqlite_url)  # created (the Alembic way)
+    assert schema._file_head(str(schema.migrations_dir())) == schema.head_revision()
+    script = (
+        "import sys; from autorl import db; db.ensure_schema(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, sqlite_url], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout
