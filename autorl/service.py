@@ -169,16 +169,8 @@ def resume(name: str, storage_url: str, trials: int | None = None) -> Submitted:
     new budget if given; UsageError when that is below the stored one (a budget can only
     grow), StudyError when the study is cancelled or unknown."""
     from autorl.runtime.submit import resume_study
-    from autorl.study.factory import load_study, stored_budget
-    from autorl.study.storage import open_storage
+    from autorl.study.factory import stored_budget
 
-    if trials is not None:
-        stored = stored_budget(load_study(name, open_storage(storage_url))[0])
-        if trials < stored:
-            raise UsageError(
-                f"study {name!r} has a budget of {stored} trials; a budget can only grow "
-                f"(asked {trials}). Stop a study with Ctrl-C, or cancel it."
-            )
     study, config = resume_study(name, storage_url, trials)
     return Submitted(study, config, False, config.task.key(), stored_budget(study), [], 0)
 
@@ -193,8 +185,7 @@ def run(
     """Run the study's trials here (``jobs`` processes) until its budget is spent, then test
     the chosen configuration on unseen seeds; returns that test's record (None: the budget
     was not reached). ``device`` overrides the study's."""
-    from autorl.runtime.tune import check_jobs, finish_study, run_study
+    from autorl.runtime.tune import finish_study, run_study
 
-    check_jobs(jobs)
     run_study(submitted.study, storage_url, jobs=jobs, device=device, on_progress=on_progress)
     return finish_study(submitted.study, submitted.config, device)

@@ -13,13 +13,13 @@ import optuna
 
 from autorl.envs.gym_tasks import check_compatible, make_env
 from autorl.envs.smoke import smoke_test
-from autorl.errors import StudyError
+from autorl.errors import StudyError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings, warm_start
 from autorl.meta import Proposal
 from autorl.runtime.tasks import register, register_study
 from autorl.spaces import SearchSpace
 from autorl.study.config import StudyConfig
-from autorl.study.factory import create_or_continue, load_study, set_budget
+from autorl.study.factory import create_or_continue, load_study, set_budget, stored_budget
 from autorl.study.record import State
 from autorl.study.record import read as read_record
 from autorl.study.storage import open_storage
@@ -93,10 +93,18 @@ def start_study(
 def resume_study(
     name: str, storage_url: str, budget: int | None
 ) -> tuple[optuna.Study, StudyConfig]:
+    """The stored study, ``budget`` its new budget if given (UsageError below the stored
+    one: a budget only grows), checked and registered as ``start_study`` does."""
     storage = open_storage(storage_url)
     study, config = load_study(name, storage)
     refuse_cancelled(study)
     if budget is not None:
+        stored = stored_budget(study)
+        if budget < stored:
+            raise UsageError(
+                f"study {name!r} has a budget of {stored} trials; a budget can only grow "
+                f"(asked {budget}). Stop a study with Ctrl-C, or cancel it."
+            )
         set_budget(study, budget)
     preflight(config)
     register_study(storage_url, name, config)
