@@ -183,3 +183,38 @@ def test_an_imported_trial_reads_back_as_the_exported_one(tmp_path, backend, req
     # the imported study goes on as any other: the next trial is numbered after them
     more = optuna.load_study(study_name="p", storage=target)
     assert more.ask().number == len(imported)
+
+
+def test_the_history_read_in_sql_is_the_evidence_optuna_s_trials_give(sqlite_url):
+    from autorl.knowledge.history import past_trial, stored_tasks
+
+    seeded_storage(sqlite_url)
+    study = optuna.load_study(study_name="p", storage=sqlite_url)
+    study.add_trials(
+        [
+            create_trial(
+                state=TrialState.PRUNED,
+                params={"lr": 2e-3},
+                distributions=LR,
+                intermediate_values={10: -700.0, 20: -650.0},
+            ),
+            create_trial(
+                state=TrialState.PRUNED,
+                params={"lr": 3e-3},
+                distributions=LR,
+                intermediate_values={10: float("-inf")},
+            ),
+            create_trial(state=TrialState.FAIL, params={"lr": 4e-3}, distributions=LR),  # killed
+            create_trial(
+                params={"lr": 5e-4},
+                distributions=LR,
+                value=-150.0,
+                user_attrs={"seeds": [{"pruned": False}, {"pruned": False}, {"pruned": True}]},
+            ),
+        ]
+    )
+    (task,) = stored_tasks(sqlite_url, "ppo")
+    expected = [e for t in study.trials if (e := past_trial(t, "p")) is not None]
+    assert sorted(task.trials, key=lambda e: e.number) == expected
+    assert [e.score for e in expected] == [-180.0, -900.0, None, -650.0, None, -150.0]
+    assert expected[-1].seeds == 2
