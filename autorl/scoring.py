@@ -20,9 +20,11 @@ higher than the best seed score the study has seen: returns have ceilings, CartP
 its aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
 aggregate over at least ``min_seeds`` seeds. With no incumbent yet (the start of a study,
 where parallel workers race their first configurations at once) a configuration earns its
-seeds unless its mean is below the median first-seed score of the other configurations: the
-first ones set the bar, but a poor one does not spend seeds setting it. See
-``should_continue``.
+seeds unless its mean is below the median first-seed score of the other configurations, or
+below the random policy's return (``floor``, when the task's is known): the first ones set the
+bar, but a poor one does not spend seeds setting it (a study whose configurations all score
+below random gets its incumbent from its last trial, see ``autorl.runtime.runner.claim``).
+See ``should_continue``.
 
 Ties: returns with a ceiling (CartPole's 500) tie often, and three seeds at the cap cannot tell
 a configuration that reaches it at once and stays from one that reached it at its last
@@ -111,6 +113,7 @@ class Bar:
     ceiling: float | None = None  # the best score of any seed run of the study
     peers: tuple[float, ...] = ()  # other configurations' complete first-seed scores
     incumbent_area: float | None = None  # the incumbent's ``curve_area`` (tie-breaker)
+    floor: float | None = None  # the random policy's return: no race below it, before an incumbent
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ def should_continue(
     peers: Sequence[float] = (),
     area: float | None = None,
     incumbent_area: float | None = None,
+    floor: float | None = None,
 ) -> RaceDecision:
     """Whether a configuration with ``scores`` (one per seed run so far) earns another seed.
 
@@ -139,13 +143,21 @@ def should_continue(
     ``mean(scores) + z * spread`` (at most ``ceiling``, and never below its own mean), is
     higher than ``incumbent``, or ties it with a larger learning-curve ``area`` than
     ``incumbent_area``; with no incumbent yet, when its mean is at least the median of
-    ``peers`` (other configurations' first-seed scores; none: it does).
+    ``peers`` (other configurations' first-seed scores; none: it does) and not below ``floor``.
     """
     k = len(scores)
     if k >= max_seeds:
         return RaceDecision(False, None, incumbent, f"ran all {max_seeds} seeds")
     mean = statistics.fmean(scores)
     if incumbent is None:
+        if floor is not None and mean < floor:
+            return RaceDecision(
+                False,
+                None,
+                None,
+                f"no incumbent yet, and its mean {mean:.4g} after {k} seed(s) is below the "
+                f"random policy's return {floor:.4g}",
+            )
         middle = statistics.median(peers) if peers else None
         if middle is not None and mean < middle:
             return RaceDecision(
@@ -242,6 +254,7 @@ def race(
                 now.peers,
                 area=statistics.fmean(areas) if areas else None,
                 incumbent_area=now.incumbent_area,
+                floor=now.floor,
             )
             if not decision.go_on:
                 stop = decision.why

@@ -11,12 +11,13 @@ import statistics
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
+from autorl import db
 from autorl.envs.gym_tasks import probe_task
 from autorl.errors import StudyError, TrialFailure
 from autorl.knowledge.warmstart import prior_sampler
@@ -29,7 +30,12 @@ from autorl.settings import HeartbeatSettings
 from autorl.spaces import SearchSpace
 from autorl.stop import raise_if_stopped
 from autorl.study import attrs
-from autorl.study.accounting import counts_against_budget, failure_reason
+from autorl.study.accounting import (
+    best_trial,
+    counts_against_budget,
+    failure_reason,
+    selection_key,
+)
 from autorl.study.config import StudyConfig
 from autorl.study.factory import load_study, stored_budget, stored_config
 from autorl.study.recovery import abandon, recover_stale_trials, worker_identity
@@ -54,14 +60,21 @@ class WorkerOptions:
     worker_index: int = 0  # distinct per process of one run: seeds its sampler differently
 
 
-def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
-    """A new RUNNING trial if the budget has room, else None. Exact across processes."""
+def claim(
+    study: optuna.Study, storage_url: str, config: StudyConfig | None = None
+) -> optuna.Trial | None:
+    """A new RUNNING trial if the budget has room, else None. Exact across processes. The
+    last trial of a racing study that has no incumbent yet re-races its best one-seed
+    configuration (``rerace_if_needed``)."""
     with study_lock(storage_url, study.study_name):
         recover_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
         used = sum(1 for t in trials if counts_against_budget(t) or t.state == TrialState.RUNNING)
-        if used >= stored_budget(study):
+        budget = stored_budget(study)
+        if used >= budget:
             return None
+        if used == budget - 1 and config is not None and config.race is not None:
+            rerace_if_needed(study, trials)
         with warnings.catch_warnings():
             # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
             warnings.simplefilter("ignore", UserWarning)
@@ -72,6 +85,26 @@ def claim(study: optuna.Study, storage_url: str) -> optuna.Trial | None:
             queued = frozen.system_attrs.get("fixed_params") is not None
             trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
         return trial
+
+
+def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
+    """Queue the best configuration that stopped after one seed when no configuration has
+    run the study's seeds (a study whose configurations all scored below the random policy
+    raced none of them): its seed run is taken over and it races from its second seed, so the
+    study still gets an incumbent. Nothing when one exists or a trial is queued."""
+    if best_trial(trials) is not None or any(t.state == TrialState.WAITING for t in trials):
+        return
+    scored = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not scored:
+        return
+    best = max(scored, key=selection_key)
+    study.enqueue_trial(best.params, user_attrs={attrs.SOURCE: f"{attrs.RERACE}:{best.number}"})
+    log.info(
+        "study %s: no configuration has run its seeds; the last trial re-races trial %d (%.4g)",
+        study.study_name,
+        best.number,
+        best.value,
+    )
 
 
 def trial_time_limit(study: optuna.Study, ctx: TrialContext) -> float | None:
@@ -170,15 +203,23 @@ def study_device(config: StudyConfig, device: str | None) -> str:
 
 
 def make_context(
-    study: optuna.Study, device: str | None, train: TrainFn | None = None
+    study: optuna.Study,
+    device: str | None,
+    train: TrainFn | None = None,
+    storage_url: str | None = None,
 ) -> TrialContext:
+    """What the study's trials share; ``storage_url`` lets it read the task's probed
+    features (the random policy's return, racing's floor)."""
     config = stored_config(study)
     kind = probe_task(config.task)["action_space"]["kind"]
+    record = db.get_task(storage_url, config.task.key()) if storage_url else None
+    features = record.features if record is not None else None
     return TrialContext(
         config=config,
         space=SearchSpace.from_dict(config.space),
         action_space_kind=kind,
         device=study_device(config, device),
+        random_return=features.random_return_mean if features is not None else None,
         **({"train": train} if train is not None else {}),
     )
 
@@ -196,7 +237,7 @@ class StudyWorker:
         prior = prior_sampler(self.study, self.config, options.storage_url, options.worker_index)
         if prior is not None:
             self.study.sampler = prior
-        self.ctx = make_context(self.study, options.device, train)
+        self.ctx = make_context(self.study, options.device, train, options.storage_url)
         self._bugs = 0
         self._last = -1
 
@@ -215,7 +256,7 @@ class StudyWorker:
         trial = None
         try:
             with deferred_signals():  # a stop mid-claim is handled once the trial is ours
-                trial = claim(self.study, self.options.storage_url)
+                trial = claim(self.study, self.options.storage_url, self.config)
             if trial is None:
                 return None
             with heartbeat(self.storage, trial._trial_id, self.beat.interval_s):

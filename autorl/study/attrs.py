@@ -31,7 +31,9 @@ Trial user attrs (all JSON):
   ``failure_reason``   FailureReason value, for pruned and failed trials
   ``failure_message``  str: what happened, for failed trials
   ``worker``           "host:pid" of the process that ran it
-  ``source``           "sampler" | "enqueued" | "requeued" | "warm_start:<where>"
+  ``source``           "sampler" | "enqueued" | "requeued" | "warm_start:<where>" |
+                       "rerace:<n>" (the last trial of a racing study without an incumbent
+                       re-races trial n, its best one-seed configuration)
   ``requeued_from``    int: number of the trial whose worker died
   ``warm_start_expected`` float: the meta-learner's expected normalised score (warm starts)
   ``kb_origin``        str: the fingerprint of the trial a knowledge-base import copied
@@ -63,3 +65,4 @@ SELECTABLE = "selectable"
 RACE = "race"
 WARM_START_EXPECTED = "warm_start_expected"
 KB_ORIGIN = "kb_origin"
+RERACE = "rerace"  # a ``source`` value: ``rerace:<trial number>``

@@ -35,11 +35,12 @@ def complete_seed_scores(trial: FrozenTrial) -> list[float]:
     ]
 
 
-def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
+def race_state(study: optuna.Study, exclude: int | None = None, floor: float | None = None) -> Bar:
     """The incumbent (``accounting.best_trial``) and its learning-curve area, the seed spread
     and best seed score from the study's completed trials, and
     the first-seed scores of every other trial that has one, running ones too (``exclude``:
-    the trial asking, whose own seeds are not yet stored as a result)."""
+    the trial asking, whose own seeds are not yet stored as a result). ``floor``: the random
+    policy's return on the task, if known."""
     others = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
@@ -55,6 +56,7 @@ def race_state(study: optuna.Study, exclude: int | None = None) -> Bar:
         ceiling=max((s for scores in per_config for s in scores), default=None),
         peers=tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
         incumbent_area=None if best is None else learning_area(best),
+        floor=floor,
     )
 
 

@@ -264,3 +264,12 @@ def test_a_tie_at_the_ceiling_goes_to_the_configuration_with_the_higher_learning
     assert steady.scores == (500.0, 500.0, 500.0) and steady.selectable
     late = race(lambda k: SeedScore(500.0, False, 250.0), lambda: Bar(500.0, 5.0, **tie), RACING)
     assert late.scores == (500.0,) and not late.selectable
+
+
+def test_before_any_incumbent_a_configuration_below_the_random_policy_does_not_race():
+    # Pendulum: random play scores -1223; a configuration at -1500 sets no bar worth 2 seeds
+    below = should_continue([-1500.0], None, 0.0, 3, "mean", floor=-1223.0)
+    assert not below.go_on and "below the random policy's return -1223" in below.why
+    assert should_continue([-900.0], None, 0.0, 3, "mean", floor=-1223.0).go_on
+    # once an incumbent exists the race is against it, whatever the floor
+    assert should_continue([-1500.0], -1600.0, 50.0, 3, "mean", floor=-1223.0).go_on

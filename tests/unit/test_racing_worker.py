@@ -8,6 +8,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from autorl import db
 from autorl.errors import StudyError
 from autorl.runtime.runner import WorkerOptions, run_worker
 from autorl.study import attrs
@@ -17,7 +18,14 @@ from autorl.study.factory import create_or_continue, set_budget
 from autorl.study.queries import best_config, list_studies
 from autorl.study.stats import study_counts, trial_id_of
 from autorl.study.storage import open_storage
-from autorl.types import EvalSettings, Evaluation, SeedResult
+from autorl.types import (
+    EvalSettings,
+    Evaluation,
+    SeedResult,
+    SpaceSummary,
+    TaskFeatures,
+    TaskSpec,
+)
 from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config
 
 RACE = RaceSettings(min_seeds=3, max_seeds=3)
@@ -293,3 +301,39 @@ def test_configurations_tied_at_the_ceiling_race_on_their_learning_curves(sqlite
     assert {t.value for t in three} == {500.0}
     stopped = [t for t in trials if len(t.user_attrs[attrs.SEEDS]) == 1]
     assert stopped and all("learning curve is lower" in t.user_attrs[attrs.RACE] for t in stopped)
+
+
+def registered_random_return(url: str, task: TaskSpec, value: float) -> None:
+    """The task as autorl registers it, its random policy scoring ``value``."""
+    features = TaskFeatures(
+        observation=SpaceSummary("box", (4,)),
+        action=SpaceSummary("discrete", (), n=2),
+        max_episode_steps=500,
+        reward_threshold=None,
+        random_return_mean=value,
+        random_return_std=1.0,
+        random_episode_length=10.0,
+        reward_per_step_mean=1.0,
+        reward_per_step_std=0.0,
+        episodes=5,
+        seed=0,
+    )
+    record = db.register_task(url, task, None)
+    db.set_features(url, record.key, features)
+
+
+def test_below_the_random_policy_nothing_races_until_the_last_trial_re_races_the_best(sqlite_url):
+    study = racing_study(sqlite_url, budget=6)
+    registered_random_return(sqlite_url, TaskSpec("CartPole-v1"), 5.0)  # above every score
+    run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train)
+    trials = sorted(study.get_trials(), key=lambda t: t.number)
+    first = trials[:-1]
+    assert all(len(t.user_attrs[attrs.SEEDS]) == 1 for t in first)
+    assert all("below the random policy's return 5" in t.user_attrs[attrs.RACE] for t in first)
+    last = trials[-1]
+    rerun = max(first, key=lambda t: t.value)
+    assert last.user_attrs[attrs.SOURCE] == f"rerace:{rerun.number}"
+    assert last.params == rerun.params and len(last.user_attrs[attrs.SEEDS]) == 3
+    assert last.user_attrs[attrs.SEEDS][0]["from_trial"] == rerun.number  # not trained again
+    assert best_trial(trials).number == last.number
+    assert len(trials) == 6  # the re-race is one of the budget's trials
