@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import optuna
 import pytest
@@ -18,14 +19,8 @@ from autorl.study.factory import create_or_continue, set_budget
 from autorl.study.queries import best_config, list_studies
 from autorl.study.stats import study_counts, trial_id_of
 from autorl.study.storage import open_storage
-from autorl.types import (
-    EvalSettings,
-    Evaluation,
-    SeedResult,
-    SpaceSummary,
-    TaskFeatures,
-    TaskSpec,
-)
+from autorl.types import EvalSettings, Evaluation, SeedResult, TaskSpec
+from tests.unit.test_db_repo import FEATURES
 from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config
 
 RACE = RaceSettings(min_seeds=3, max_seeds=3)
@@ -305,21 +300,8 @@ def test_configurations_tied_at_the_ceiling_race_on_their_learning_curves(sqlite
 
 def registered_random_return(url: str, task: TaskSpec, value: float) -> None:
     """The task as autorl registers it, its random policy scoring ``value``."""
-    features = TaskFeatures(
-        observation=SpaceSummary("box", (4,)),
-        action=SpaceSummary("discrete", (), n=2),
-        max_episode_steps=500,
-        reward_threshold=None,
-        random_return_mean=value,
-        random_return_std=1.0,
-        random_episode_length=10.0,
-        reward_per_step_mean=1.0,
-        reward_per_step_std=0.0,
-        episodes=5,
-        seed=0,
-    )
     record = db.register_task(url, task, None)
-    db.set_features(url, record.key, features)
+    db.set_features(url, record.key, replace(FEATURES, random_return_mean=value))
 
 
 def test_below_the_random_policy_nothing_races_until_the_last_trial_re_races_the_best(sqlite_url):
