@@ -1,7 +1,9 @@
 """Which study a worker serves next: priority first, then the one furthest behind.
 
 A study is open when its finished plus running trials are below its budget and it is not
-paused or cancelled (study attr ``autorl.state``). Among open studies the highest
+paused or cancelled (study attr ``autorl.state``). A study seen done is not counted again
+while its budget stays the same (a process-wide memo): the counts over every trial of a
+large knowledge base would otherwise be read at every claim. Among open studies the highest
 ``autorl.priority`` wins; ties go to the study with the smallest share of its budget done or
 in progress (fairness between studies), then to the oldest.
 """
@@ -25,15 +27,24 @@ class Candidate:
     study_id: int
 
 
+_DONE: dict[tuple[int, int], int] = {}  # (storage, study id) -> the budget it was done at
+
+
 def open_studies(storage: optuna.storages.BaseStorage) -> list[Candidate]:
     """Studies with budget left, best candidate first (three queries whatever the number of
     studies and trials: the claim of every worker runs this)."""
+
+    def may_be_open(study_id: int, user_attrs: dict) -> bool:
+        record = StudyRecord.of(user_attrs)
+        done_at = _DONE.get((id(storage), study_id))
+        return record.active and (done_at is None or done_at != record.budget)
+
     found = []
-    for study in counted_studies(storage):
+    for study in counted_studies(storage, count_if=may_be_open):
         record = StudyRecord.of(study.user_attrs)
-        if not record.active:
-            continue
         used = study.counts.finished + study.counts.running
+        if study.counts.finished >= record.budget and not study.counts.running:
+            _DONE[(id(storage), study.study_id)] = record.budget
         if used < record.budget:
             progress = used / record.budget
             found.append(Candidate(study.name, record.priority, progress, study.study_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,11 +91,17 @@ class CountedStudy:
     counts: TrialCounts
 
 
-def counted_studies(storage: optuna.storages.BaseStorage) -> list[CountedStudy]:
+def counted_studies(
+    storage: optuna.storages.BaseStorage,
+    count_if: Callable[[int, dict[str, Any]], bool] | None = None,
+) -> list[CountedStudy]:
     """Every study autorl created in the storage, oldest first (three queries in all: the
-    API, ``autorl studies`` and every worker's claim read this)."""
+    API, ``autorl studies`` and every worker's claim read this). ``count_if(study_id,
+    user_attrs)``: only the studies it accepts are counted and returned."""
     studies = [s for s in storage.get_all_studies() if attrs.STUDY_CONFIG in s.user_attrs]
     ids = study_ids(storage)
+    if count_if is not None:
+        studies = [s for s in studies if count_if(ids[s.study_name], s.user_attrs)]
     counts = study_counts(storage, [ids[s.study_name] for s in studies])
     return [
         CountedStudy(s.study_name, ids[s.study_name], s.user_attrs, counts[ids[s.study_name]])
