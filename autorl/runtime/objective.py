@@ -15,7 +15,9 @@ from autorl.runtime.outage import retry_on_outage, unless_outage
 from autorl.scoring import SeedPlan, SeedScore, aggregate, curve_area, race
 from autorl.spaces import SearchSpace
 from autorl.study import attrs
+from autorl.study.accounting import counts_against_budget
 from autorl.study.config import StudyConfig
+from autorl.study.factory import stored_budget
 from autorl.study.racing import race_state
 from autorl.training.callbacks import evaluation_steps
 from autorl.training.trainer import train_and_evaluate
@@ -106,9 +108,11 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
             result.score, result.pruned, curve_area([point.mean for point in result.curve])
         )
 
-    # a re-race (the last trial of a study without an incumbent) is not held to the floor
+    # a re-race, or any last trial of the budget, is the study's last chance of an incumbent:
+    # before there is one it runs all its seeds (no floor, no first-seed median)
     rerace = str(trial.user_attrs.get(attrs.SOURCE, "")).startswith(f"{attrs.RERACE}:")
-    floor = None if rerace else ctx.random_return
+    last_chance = rerace or _last_of_budget(trial)
+    floor = None if last_chance else ctx.random_return
     plan = SeedPlan(
         max_seeds=config.max_seeds,
         min_seeds=config.min_seeds,
@@ -118,7 +122,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     )
     outcome = race(
         run_seed,
-        lambda: race_state(trial.study, exclude=trial.number, floor=floor),
+        lambda: race_state(trial.study, trial.number, floor, last_chance),
         plan,
         len(inherited),
     )
@@ -131,6 +135,17 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
         final[attrs.RACE] = outcome.stop
     retry_on_outage(f"trial {trial.number}: results", lambda: _set_attrs(trial, final))
     return aggregate(scores, config.aggregate)
+
+
+def _last_of_budget(trial: optuna.Trial) -> bool:
+    """Whether the other trials that count (finished, or running) leave this one the last."""
+    others = trial.study.get_trials(deepcopy=False)
+    used = sum(
+        1
+        for t in others
+        if t.number != trial.number and (counts_against_budget(t) or t.state == TrialState.RUNNING)
+    )
+    return used >= stored_budget(trial.study) - 1
 
 
 def _store_progress(trial: optuna.Trial, entries: list[dict[str, object]], own_steps: int) -> None:

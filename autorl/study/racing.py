@@ -35,12 +35,19 @@ def complete_seed_scores(trial: FrozenTrial) -> list[float]:
     ]
 
 
-def race_state(study: optuna.Study, exclude: int | None = None, floor: float | None = None) -> Bar:
+def race_state(
+    study: optuna.Study,
+    exclude: int | None = None,
+    floor: float | None = None,
+    last_chance: bool = False,
+) -> Bar:
     """The incumbent (``accounting.best_trial``) and its learning-curve area, the seed spread
     and best seed score from the study's completed trials, and
     the first-seed scores of every other trial that has one, running ones too (``exclude``:
     the trial asking, whose own seeds are not yet stored as a result). ``floor``: the random
-    policy's return on the task, if known."""
+    policy's return on the task, if known. ``last_chance``: the trial may be the study's last
+    chance of an incumbent: no first-seed peers and no floor (it runs its seeds unless an
+    incumbent exists)."""
     others = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
@@ -54,9 +61,11 @@ def race_state(study: optuna.Study, exclude: int | None = None, floor: float | N
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
         ceiling=max((s for scores in per_config for s in scores), default=None),
-        peers=tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
+        peers=()
+        if last_chance
+        else tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
         incumbent_area=None if best is None else learning_area(best),
-        floor=floor,
+        floor=None if last_chance else floor,
     )
 
 

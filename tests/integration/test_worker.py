@@ -139,7 +139,9 @@ def test_a_worker_holds_a_handful_of_connections_however_many_trials_it_runs(
             time.sleep(0.05)
     admin.dispose()
     assert worker.returncode == 0 and "worker ran 3 trials" in worker.communicate()[0]
-    assert 1 <= max(samples) <= 3
+    # Optuna's engine (the worker's and its heartbeat thread's), autorl's registry (the task's
+    # features, read once per study) and the study lock: at most 4, whatever the trials
+    assert 1 <= max(samples) <= 4
 
 
 FIXED_PPO = {
