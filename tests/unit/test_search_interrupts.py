@@ -18,6 +18,16 @@ from autorl.study.recovery import worker_identity
 from tests.unit.test_search_budget import fake_train, new_study
 
 
+@pytest.fixture(autouse=True)
+def _python_s_own_sigint_handler():
+    """These tests start from Python's SIGINT handler (KeyboardInterrupt). In the whole
+    suite an earlier test leaves another one installed (seen in CI after the integration
+    tests; which test is not found yet), so the precondition is set here, and restored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def test_a_signal_inside_the_block_is_delivered_after_it():
     steps = []
     with pytest.raises(KeyboardInterrupt), deferred_signals():
