@@ -27,6 +27,11 @@ class FailureReason(str, Enum):
     ERROR = "error"  # anything else (a bug): the message says what happened
 
 
+# Failures that do not count against a study's budget: the configuration was never trained
+# (infeasible) or its worker died and it was re-queued (killed).
+NOT_COUNTED = frozenset({FailureReason.INFEASIBLE.value, FailureReason.KILLED.value})
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """An environment to tune on.

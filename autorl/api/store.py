@@ -17,7 +17,7 @@ import optuna
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
 from autorl.study import attrs
-from autorl.study.queries import counted_studies
+from autorl.study.listing import counted_studies
 from autorl.study.record import (
     State,
     StudyRecord,

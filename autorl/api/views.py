@@ -9,7 +9,7 @@ from autorl.api.schemas import SeedPolicy, StudyPublic, TestResult, TrialPublic
 from autorl.api.store import CountedStudy
 from autorl.study import attrs
 from autorl.study.config import StudyConfig
-from autorl.study.stats import StoredTrial
+from autorl.study.trial_rows import StoredTrial
 
 
 def finite(value: Any) -> float | None:

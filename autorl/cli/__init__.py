@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 
@@ -40,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("optuna").setLevel(max(level, logging.WARNING))
-    if level > logging.INFO:
-        # Optuna logs through its own handler; keep its per-study chatter out of the terminal.
+    if level > logging.INFO and getattr(args, "uses_optuna", True):
+        # Optuna logs through its own handler; keep its per-study chatter out of the terminal
+        # (importing it costs 0.3 s: a command that never loads it says so)
         import optuna.logging
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:
+        # The reader went away (`autorl studies | head`): not an error of autorl; stop
+        # quietly, and keep Python from failing again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a command killed by the signal reports
     except Exception:
         traceback.print_exc()
         print(

@@ -44,7 +44,7 @@ def _reaching(url: str) -> Iterator[None]:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from autorl.db import current_revision, upgrade
+    from autorl.db.schema import current_revision, upgrade
 
     url = storage_url(args)
     with _reaching(url):
@@ -57,7 +57,7 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_current(args: argparse.Namespace) -> int:
-    from autorl.db import current_revision, head_revision
+    from autorl.db.schema import current_revision, head_revision
 
     url = storage_url(args)
     with _reaching(url):

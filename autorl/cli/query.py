@@ -20,7 +20,7 @@ FORMATS = ("json", "yaml", "zoo", "python")
 def register(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("studies", help="list stored studies")
     add_storage(s)
-    s.set_defaults(handler=cmd_studies)
+    s.set_defaults(handler=cmd_studies, uses_optuna=False)
 
     b = sub.add_parser(
         "best", help="print the best configuration of a study, or of each task of a family"
@@ -45,13 +45,19 @@ def _fmt(value: float | None) -> str:
 
 
 def cmd_studies(args: argparse.Namespace) -> int:
-    from autorl.study.queries import list_studies
-    from autorl.study.storage import open_storage
+    # A bare engine, not Optuna's storage: listing reads counts in SQL (autorl.study.listing)
+    from sqlalchemy.exc import InterfaceError, OperationalError
 
-    storage = open_storage(storage_url(args))
-    rows = list_studies(storage)
+    from autorl.db.engine import get_engine, unreachable
+    from autorl.study.listing import list_studies
+
+    url = storage_url(args)
+    try:
+        rows = list_studies(get_engine(url))
+    except (OperationalError, InterfaceError) as exc:
+        raise unreachable(url, exc) from exc
     if not rows:
-        print(f"no studies in {shown_url(storage_url(args))}")
+        print(f"no studies in {shown_url(url)}")
         return 0
     header = ("study", "env", "algo", "state", "trials", "best", "validated")
     table = [

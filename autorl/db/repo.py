@@ -104,7 +104,7 @@ def _add_to_family(session: Session, family: FamilyRow, task: TaskRow) -> None:
 def _unknown_task(key: str, doing: str) -> AutoRLError:
     return AutoRLError(
         f"{doing}: no task with key {key!r} is registered; register it first "
-        "(autorl.db.register_task(url, spec), or tune it once)"
+        "(autorl.db.repo.register_task(url, spec), or tune it once)"
     )
 
 

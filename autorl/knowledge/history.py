@@ -22,8 +22,8 @@ from autorl.study import attrs
 from autorl.study.config import StudyConfig
 from autorl.study.factory import stored_config
 from autorl.study.record import StudyRecord
-from autorl.study.stats import StoredTrial, stored_trials
 from autorl.study.storage import open_storage
+from autorl.study.trial_rows import StoredTrial, stored_trials
 from autorl.types import FailureReason, TaskRecord
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def past_trial(trial: FrozenTrial, study_name: str) -> PastTrial | None:
 
 
 def stored_evidence(trial: StoredTrial, study_name: str) -> PastTrial | None:
-    """``past_trial`` of a trial read with ``autorl.study.stats.stored_trials``."""
+    """``past_trial`` of a trial read with ``autorl.study.trial_rows.stored_trials``."""
     return _evidence(
         trial.state,
         trial.value,

@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 from autorl.report import fmt
 from autorl.report.figures import COLORS, _esc, _layout, _trial_hover
 from autorl.report.model import COMPLETE, FAILED, PRUNED, ReportData
-from autorl.study.accounting import NOT_COUNTED
+from autorl.types import NOT_COUNTED
 
 
 def failures_figure(data: ReportData) -> go.Figure | None:

@@ -15,7 +15,7 @@ from plotly.subplots import make_subplots
 from autorl.report import fmt
 from autorl.report.importance import Importances
 from autorl.report.model import COMPLETE, FAILED, PRUNED, RUNNING, ReportData, TrialView
-from autorl.study.accounting import NOT_COUNTED
+from autorl.types import NOT_COUNTED
 
 COLORS = {
     COMPLETE: "#1f77b4",

@@ -21,8 +21,8 @@ from autorl.report.html import (
 )
 from autorl.report.importance import Importances
 from autorl.report.model import COMPLETE, FAILED, PRUNED, RUNNING, ReportData, TrialView
-from autorl.study.accounting import NOT_COUNTED
 from autorl.study.config import VALIDATION_TRAIN_SEED, StudyConfig
+from autorl.types import NOT_COUNTED
 
 TOP_TRIALS = 10
 MAX_FAILED_ROWS = 200

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import optuna
 
-from autorl.study.queries import counted_studies
+from autorl.study.listing import counted_studies
 from autorl.study.record import StudyRecord
 
 

@@ -17,9 +17,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autorl.scoring import curve_area
 from autorl.study import attrs
-from autorl.types import FailureReason
-
-NOT_COUNTED = {FailureReason.INFEASIBLE.value, FailureReason.KILLED.value}
+from autorl.types import NOT_COUNTED, FailureReason
 
 
 def failure_reason(trial: FrozenTrial) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,24 +16,12 @@ from autorl.study.accounting import (
     failure_counts,
     finished_count,
     is_selectable,
-    running_count,
 )
 from autorl.study.config import StudyConfig
-from autorl.study.record import State, StudyRecord
+from autorl.study.listing import StudySummary, summary_of
 from autorl.study.record import read as read_record
-from autorl.study.stats import TrialCounts, study_counts, study_ids, trial_id_of
-
-
-@dataclass(frozen=True)
-class StudySummary:
-    name: str
-    env_id: str
-    algo: str
-    state: State  # open, running, done, paused or cancelled
-    done: int
-    budget: int
-    best: float | None
-    validated: float | None
+from autorl.study.stats import TrialCounts
+from autorl.study.trial_rows import trial_id_of
 
 
 @dataclass(frozen=True)
@@ -62,74 +50,15 @@ class BestConfig:
 
 
 def summarize(study: optuna.Study) -> StudySummary:
+    """The listing's row of one loaded study, from its trials."""
     trials = study.get_trials(deepcopy=False)
-    record = read_record(study)
-    config = StudyConfig.from_dict(record.config)
-    done, budget, running = finished_count(trials), record.budget, running_count(trials)
     best = best_trial(trials)
-    validation = record.validation
-    state = record.state(done, running)
-    return StudySummary(
-        name=study.study_name,
-        env_id=config.task.env_id,
-        algo=config.algo,
-        state=state,
-        done=done,
-        budget=budget,
+    counts = TrialCounts(
+        by_state=dict(Counter(t.state.name for t in trials)),
+        finished=finished_count(trials),
         best=None if best is None else best.value,
-        validated=None if not validation else validation.get("mean"),
     )
-
-
-@dataclass(frozen=True)
-class CountedStudy:
-    """An autorl study's attributes and trial counts, read without loading a trial."""
-
-    name: str
-    study_id: int
-    user_attrs: dict[str, Any]
-    counts: TrialCounts
-
-
-def counted_studies(
-    storage: optuna.storages.BaseStorage,
-    count_if: Callable[[int, dict[str, Any]], bool] | None = None,
-) -> list[CountedStudy]:
-    """Every study autorl created in the storage, oldest first (three queries in all: the
-    API, ``autorl studies`` and every worker's claim read this). ``count_if(study_id,
-    user_attrs)``: only the studies it accepts are counted and returned."""
-    studies = [s for s in storage.get_all_studies() if attrs.STUDY_CONFIG in s.user_attrs]
-    ids = study_ids(storage)
-    if count_if is not None:
-        studies = [s for s in studies if count_if(ids[s.study_name], s.user_attrs)]
-    counts = study_counts(storage, [ids[s.study_name] for s in studies])
-    return [
-        CountedStudy(s.study_name, ids[s.study_name], s.user_attrs, counts[ids[s.study_name]])
-        for s in studies
-    ]
-
-
-def list_studies(storage: optuna.storages.BaseStorage) -> list[StudySummary]:
-    """Every autorl study of the storage, from SQL counts (no trial is loaded)."""
-    out = []
-    for s in counted_studies(storage):
-        record = StudyRecord.of(s.user_attrs)
-        config = StudyConfig.from_dict(record.config)
-        found = s.counts
-        budget, validation = record.budget, record.validation
-        out.append(
-            StudySummary(
-                name=s.name,
-                env_id=config.task.env_id,
-                algo=config.algo,
-                state=record.state(found.finished, found.running),
-                done=found.finished,
-                budget=budget,
-                best=found.best,
-                validated=None if not validation else validation.get("mean"),
-            )
-        )
-    return out
+    return summary_of(study.study_name, read_record(study), counts)
 
 
 def _picked_by_sql(

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from autorl.study import attrs
+
+if TYPE_CHECKING:  # the record is read without Optuna where a listing needs no more
+    import optuna
 
 
 class State(str, Enum):

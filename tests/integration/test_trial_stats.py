@@ -1,4 +1,4 @@
-"""The SQL reads of ``autorl.study.stats`` agree with Optuna's own view of a study.
+"""The SQL reads of ``autorl.study.stats`` and ``trial_rows`` agree with Optuna's view of a study.
 
 A study holds every kind of trial the service meets (completed, pruned, failed with and
 without a reason, infeasible, running, queued, an infinite value); the aggregates and pages
@@ -9,21 +9,22 @@ on SQLite and on PostgreSQL (whose enum and float types differ).
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import optuna
 import pytest
+import sqlalchemy as sa
 from optuna.trial import TrialState
 
-from autorl.study import attrs
+from autorl.study import attrs, record
 from autorl.study.accounting import best_trial, failure_counts, failure_reason, finished_count
-from autorl.study.stats import (
-    stored_trials,
-    study_counts,
-    study_ids,
-    trial_id_of,
-    trial_page,
-)
+from autorl.study.listing import list_studies
+from autorl.study.queries import summarize
+from autorl.study.stats import study_counts, study_ids
 from autorl.study.storage import open_storage
+from autorl.study.trial_rows import stored_trials, trial_id_of, trial_page
+from tests.unit.test_search_budget import make_config
 
 
 def _fill(study: optuna.Study) -> None:
@@ -126,3 +127,40 @@ def test_stored_trials_and_the_best_trial_id_equal_optunas_view(storage):
     assert trial_id_of(storage, study_id) == best._trial_id
     assert trial_id_of(storage, study_id, 4) == study.trials[4]._trial_id
     assert trial_id_of(storage, study_id, 99) is None
+
+
+def test_the_listing_read_from_a_bare_engine_equals_each_loaded_studys_summary(storage):
+    assert list_studies(storage) == []  # Optuna's tables exist, no study yet
+    studies = []
+    for name, budget in (("listed", 8), ("done", 6)):
+        study = optuna.create_study(study_name=name, storage=storage, direction="maximize")
+        record.write_config(study, make_config().to_dict())
+        record.write_budget(study, budget)
+        _fill(study)
+        studies.append(study)
+    optuna.create_study(study_name="not-autorl", storage=storage)
+    bare = sa.create_engine(storage.engine.url)
+    try:
+        rows = list_studies(bare)
+    finally:
+        bare.dispose()
+    assert rows == list_studies(storage) == [summarize(s) for s in studies]
+    assert [(r.name, r.state, r.done, r.budget, r.best) for r in rows] == [
+        ("listed", "running", 6, 8, 250.5),
+        ("done", "done", 6, 6, 250.5),
+    ]
+
+
+def test_a_database_optuna_never_wrote_to_lists_no_study(tmp_path):
+    assert list_studies(sa.create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")) == []
+
+
+def test_the_listing_imports_no_optuna():
+    """What keeps ``autorl studies`` well under a second (Optuna and its Alembic: 0.6 s)."""
+    code = (
+        "import sys, autorl.db.engine, autorl.study.listing; "
+        "sys.exit(' '.join(m for m in sys.modules if m.split('.')[0] in ('optuna', 'alembic')) "
+        "or None)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -3,6 +3,9 @@ change; anything else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from autorl import cli
@@ -54,3 +57,15 @@ def test_an_unreachable_postgres_url_is_a_clear_error_that_hides_the_password(ca
     err = capsys.readouterr().err
     assert code == 2 and "cannot reach storage" in err and "Start the database server" in err
     assert "secret" not in err and "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_is_not_reported_as_a_bug(tmp_path):
+    """``autorl studies | head -1``: the pipe closes before autorl writes."""
+    command = [sys.executable, "-m", "autorl.cli", "studies", "--storage"]
+    proc = subprocess.Popen(
+        [*command, f"sqlite:///{tmp_path / 'a.db'}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    proc.stdout.close()  # long before the interpreter has imported anything
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "internal error" not in err

@@ -16,9 +16,11 @@ from autorl.study import attrs
 from autorl.study.accounting import best_trial, learning_area, total_compute
 from autorl.study.config import RaceSettings, StudyConfig
 from autorl.study.factory import create_or_continue, set_budget
-from autorl.study.queries import best_config, list_studies
-from autorl.study.stats import study_counts, trial_id_of
+from autorl.study.listing import list_studies
+from autorl.study.queries import best_config
+from autorl.study.stats import study_counts
 from autorl.study.storage import open_storage
+from autorl.study.trial_rows import trial_id_of
 from autorl.types import EvalSettings, Evaluation, SeedResult, TaskSpec
 from tests.unit.test_db_repo import FEATURES
 from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config

@@ -7,7 +7,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import create_trial
 
 from autorl.runtime import scheduler
-from autorl.study import attrs, queries, record
+from autorl.study import attrs, listing, record
 from autorl.study.storage import open_storage
 from tests.unit.test_search_budget import make_config
 
@@ -32,9 +32,9 @@ def test_the_open_study_of_highest_priority_is_served_and_a_done_one_is_counted_
     stored_study(sqlite_url, "low", budget=3, done=1)
     stored_study(sqlite_url, "high", budget=3, done=1, priority=5)
     counted: list[list[int]] = []
-    study_counts = queries.study_counts
+    study_counts = listing.study_counts
     monkeypatch.setattr(
-        queries, "study_counts", lambda s, ids: counted.append(list(ids)) or study_counts(s, ids)
+        listing, "study_counts", lambda s, ids: counted.append(list(ids)) or study_counts(s, ids)
     )
     assert scheduler.next_study(storage) == "high"
     assert scheduler.next_study(storage, skip={"high"}) == "low"

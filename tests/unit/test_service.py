@@ -96,7 +96,8 @@ def test_a_bad_request_is_refused_before_anything_is_stored(sqlite_url):
 @pytest.mark.parametrize("operator", ["paused", "cancelled"])
 def test_autorl_studies_and_the_api_agree_on_a_paused_or_cancelled_study(sqlite_url, operator):
     from autorl.api.store import set_operator_state
-    from autorl.study.queries import list_studies, summarize
+    from autorl.study.listing import list_studies
+    from autorl.study.queries import summarize
     from autorl.study.storage import open_storage
 
     study = service.submit(_request(), sqlite_url).study

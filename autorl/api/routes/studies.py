@@ -19,7 +19,8 @@ from autorl.errors import StudyError
 from autorl.study import attrs
 from autorl.study.factory import set_budget, stored_budget
 from autorl.study.record import State
-from autorl.study.stats import study_counts, trial_page
+from autorl.study.stats import study_counts
+from autorl.study.trial_rows import trial_page
 
 log = logging.getLogger(__name__)
 
