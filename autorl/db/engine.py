@@ -81,6 +81,21 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def sqlite_durability(dbapi_connection: Any, _record: Any = None) -> None:
+    """``synchronous=NORMAL`` on a SQLite connection (a ``connect`` event listener).
+
+    In WAL mode (every autorl SQLite file) this is crash-safe for the process: a killed
+    worker loses nothing it committed, and the file is never corrupted; what it gives up is
+    the fsync per commit, so a power loss or a kernel crash may undo the last commits. A trial
+    commits ~50 times (Optuna writes one attribute per transaction): 0.4 ms each on this VM.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
 def _enforce_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -125,6 +140,7 @@ def new_engine(url: str, *, foreign_keys: bool = True, **kwargs: Any) -> Engine:
         else:
             prepare_sqlite_file(path)
         engine = create_engine(url, connect_args=connect_args, **kwargs)
+        event.listen(engine, "connect", sqlite_durability)
         if foreign_keys:
             event.listen(engine, "connect", _enforce_foreign_keys)
         return engine

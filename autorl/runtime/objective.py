@@ -19,6 +19,7 @@ from autorl.study.accounting import counts_against_budget
 from autorl.study.config import StudyConfig
 from autorl.study.factory import stored_budget
 from autorl.study.racing import race_state
+from autorl.study.writes import one_transaction
 from autorl.training.callbacks import evaluation_steps
 from autorl.training.trainer import train_and_evaluate
 from autorl.types import EvalSettings, Evaluation, FailureReason, SeedResult, TrainSpec
@@ -66,14 +67,15 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     (infeasible, diverged, env_error, timeout ...) or optuna.TrialPruned (the first seed run
     pruned, or any of them without racing).
     """
-    params = ctx.space.sample(trial, ctx.action_space_kind)
-    try:
-        resolution = ctx.space.resolve(params, ctx.action_space_kind, ctx.config.timesteps)
-    except SpaceError as exc:
-        raise TrialFailure(FailureReason.INFEASIBLE, str(exc)) from exc
-    trial.set_user_attr(attrs.CONFIG, resolution.config.to_dict())
-    if resolution.repairs:
-        trial.set_user_attr(attrs.REPAIRS, list(resolution.repairs))
+    with one_transaction(trial):  # 19 parameters for PPO: one commit, not 19
+        params = ctx.space.sample(trial, ctx.action_space_kind)
+        try:
+            resolution = ctx.space.resolve(params, ctx.action_space_kind, ctx.config.timesteps)
+        except SpaceError as exc:
+            raise TrialFailure(FailureReason.INFEASIBLE, str(exc)) from exc
+        trial.set_user_attr(attrs.CONFIG, resolution.config.to_dict())
+        if resolution.repairs:
+            trial.set_user_attr(attrs.REPAIRS, list(resolution.repairs))
 
     config = ctx.config
     inherited = _taken_over(trial, resolution.config.to_dict())
@@ -111,7 +113,7 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     # a re-race, or any last trial of the budget, is the study's last chance of an incumbent:
     # before there is one it runs all its seeds (no floor, no first-seed median)
     rerace = str(trial.user_attrs.get(attrs.SOURCE, "")).startswith(f"{attrs.RERACE}:")
-    last_chance = rerace or _last_of_budget(trial)
+    last_chance = rerace or (config.race is not None and _last_of_budget(trial))
     floor = None if last_chance else ctx.random_return
     plan = SeedPlan(
         max_seeds=config.max_seeds,
@@ -218,5 +220,6 @@ def _replay(
 
 
 def _set_attrs(trial: optuna.Trial, values: dict[str, object]) -> None:
-    for key, value in values.items():
-        trial.set_user_attr(key, value)
+    with one_transaction(trial):
+        for key, value in values.items():
+            trial.set_user_attr(key, value)

@@ -41,6 +41,7 @@ from autorl.study.factory import load_study, stored_budget, stored_config
 from autorl.study.recovery import abandon, recover_stale_trials, worker_identity
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
+from autorl.study.writes import one_transaction
 from autorl.training.device import resolve_device
 from autorl.types import FailureReason
 
@@ -67,8 +68,9 @@ def claim(
     last trial of a racing study that has no incumbent yet re-races its best one-seed
     configuration (``rerace_if_needed``)."""
     with study_lock(storage_url, study.study_name):
-        recover_stale_trials(study)
         trials = study.get_trials(deepcopy=False)
+        if recover_stale_trials(study, trials):
+            trials = study.get_trials(deepcopy=False)
         used = sum(1 for t in trials if counts_against_budget(t) or t.state == TrialState.RUNNING)
         budget = stored_budget(study)
         if used >= budget:
@@ -79,11 +81,12 @@ def claim(
             # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
             warnings.simplefilter("ignore", UserWarning)
             trial = study.ask()
-        trial.set_user_attr(attrs.WORKER, worker_identity())
-        if attrs.SOURCE not in trial.user_attrs:
-            frozen = study._storage.get_trial(trial._trial_id)
-            queued = frozen.system_attrs.get("fixed_params") is not None
-            trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
+        with one_transaction(trial):
+            trial.set_user_attr(attrs.WORKER, worker_identity())
+            if attrs.SOURCE not in trial.user_attrs:
+                frozen = study._storage.get_trial(trial._trial_id)
+                queued = frozen.system_attrs.get("fixed_params") is not None
+                trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
         return trial
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import warnings
+from collections.abc import Sequence
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -20,6 +22,8 @@ from autorl.study import attrs
 log = logging.getLogger(__name__)
 
 WORKER_ATTR = attrs.WORKER
+_requeued = [0]  # trials ``requeue`` has queued again in this process (under _counting)
+_counting = threading.Lock()
 
 
 def worker_identity() -> str:
@@ -56,6 +60,8 @@ def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
         attrs.SOURCE: "requeued",
     }
     study.enqueue_trial(params, user_attrs=queued_attrs)
+    with _counting:
+        _requeued[0] += 1
     log.warning(
         "trial %d of worker %s did not finish: failed and re-queued",
         trial.number,
@@ -77,17 +83,23 @@ def abandon(study: optuna.Study, trial_id: int) -> bool:
     return changed
 
 
-def recover_stale_trials(study: optuna.Study) -> int:
-    """Fail and re-queue the trials of dead workers. Returns how many were recovered."""
+def recover_stale_trials(study: optuna.Study, trials: Sequence[FrozenTrial] | None = None) -> int:
+    """Fail and re-queue the trials of dead workers. Returns how many were recovered (0: the
+    caller's ``trials``, the study's trials as it read them, are still current)."""
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     recovered = 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+    for trial in trials:
+        if trial.state != TrialState.RUNNING:
+            continue
         if not _is_dead_local_worker(trial.user_attrs.get(WORKER_ATTR)):
             continue
         if abandon(study, trial._trial_id):
             recovered += 1
-    before = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
+    with _counting:
+        before = _requeued[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)  # heartbeat path; calls requeue via storage
-    after = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
-    return recovered + len(after - before)
+    with _counting:
+        return recovered + _requeued[0] - before

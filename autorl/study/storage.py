@@ -18,9 +18,16 @@ from pathlib import Path
 
 import optuna
 import sqlalchemy.exc
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from autorl.db.engine import parse_url, prepare_sqlite_file, shown_url, unreachable
+from autorl.db.engine import (
+    parse_url,
+    prepare_sqlite_file,
+    shown_url,
+    sqlite_durability,
+    unreachable,
+)
 from autorl.errors import StorageUnreachable, StudyError
 from autorl.settings import HeartbeatSettings
 from autorl.study.recovery import requeue
@@ -73,13 +80,17 @@ def _open(url: str, heartbeat: HeartbeatSettings) -> optuna.storages.RDBStorage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return optuna.storages.RDBStorage(
+            storage = optuna.storages.RDBStorage(
                 url,
                 engine_kwargs=engine_kwargs_for(url),
                 heartbeat_interval=heartbeat.interval_s,
                 grace_period=heartbeat.grace_s,
                 heartbeat_stale_trial_callback=requeue,
             )
+        if path is not None:  # every connection from now on (those opened so far: closed)
+            event.listen(storage.engine, "connect", sqlite_durability)
+            storage.engine.dispose()
+        return storage
     except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
         raise unreachable(url, exc) from exc
     except Exception as exc:

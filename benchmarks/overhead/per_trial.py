@@ -7,8 +7,8 @@ then a warm-started study of K trials on the same task, served the way ``autorl 
 serves it (``autorl.runtime.loop.serve``; before the redesign one ``run_worker`` call per trial,
 now one ``StudyWorker`` per study) and the way ``autorl tune`` runs it (one ``run_worker``
 call for all K). Per trial:
-  overhead = wall time of the trial - time inside SB3's ``learn()`` (evaluations included:
-  they run in its callback),
+  overhead = wall time of the trial - time inside SB3's ``learn()`` and autorl's
+  evaluations (those in ``learn``'s callback and the final one after it),
 so it holds everything autorl adds: loading the study, the sampler and its warm-start prior
 (which reads the history), building env and model, storing results. Median and quartiles per
 H and path, with the machine, go to ``per_trial.json``. The history storages are rebuilt in
@@ -106,23 +106,66 @@ def study_setup(trials: int, seeds: int = 1):
 
 
 class LearnClock:
-    """Seconds spent inside SB3's ``learn()`` (patched on BaseAlgorithm) since ``reset``."""
+    """Seconds spent inside SB3's ``learn()`` and autorl's evaluations since ``reset``.
+
+    ``learn`` is patched where it is implemented (``OnPolicyAlgorithm``,
+    ``OffPolicyAlgorithm``: ``BaseAlgorithm.learn`` is abstract, and a clock on it never
+    ran, so runs before 2026-12-01 22:40 counted the training in the overhead), and
+    ``EvaluationEnv.run`` (the final evaluation runs after ``learn``); nested calls (an
+    evaluation inside ``learn``'s callback) are counted once.
+    """
 
     def __init__(self) -> None:
-        from stable_baselines3.common.base_class import BaseAlgorithm
+        from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+        from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+        from autorl.training.evaluate import EvaluationEnv
 
         self.inside = 0.0
-        original = BaseAlgorithm.learn
+        self.calls = 0
+        self._depth = 0
+        for owner, name in (
+            (OnPolicyAlgorithm, "learn"),
+            (OffPolicyAlgorithm, "learn"),
+            (EvaluationEnv, "run"),
+        ):
+            setattr(owner, name, self._timed(getattr(owner, name)))
+
+    def _timed(self, original):
         clock = self
 
-        def learn(model, *args, **kwargs):
+        def timed(*args, **kwargs):
+            clock._depth += 1
             began = time.perf_counter()
             try:
-                return original(model, *args, **kwargs)
+                return original(*args, **kwargs)
             finally:
-                clock.inside += time.perf_counter() - began
+                clock._depth -= 1
+                if clock._depth == 0:
+                    clock.inside += time.perf_counter() - began
+                    clock.calls += 1
 
-        BaseAlgorithm.learn = learn
+        return timed
+
+
+class SqlCounter:
+    """SQL statements and commits of every engine in the process: the part of the overhead
+    that a busy machine's noise cannot blur (the same trials issue the same statements)."""
+
+    def __init__(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        self.statements = self.commits = 0
+
+        def statement(*_args) -> None:
+            self.statements += 1
+
+        def commit(*_args) -> None:
+            self.commits += 1
+
+        event.listen(Engine, "before_cursor_execute", statement)
+        event.listen(Engine, "commit", commit)
 
 
 def served_overheads(url: str, trials: int, clock: LearnClock) -> list[float]:
@@ -171,7 +214,9 @@ def tune_overheads(url: str, name: str, clock: LearnClock) -> list[float]:
     return [(marks[i + 1] - marks[i]) - (inside[i + 1] - inside[i]) for i in range(len(marks) - 1)]
 
 
-def measure(workdir: Path, size: int, trials: int, clock: LearnClock) -> dict[str, Any]:
+def measure(
+    workdir: Path, size: int, trials: int, clock: LearnClock, sql: SqlCounter
+) -> dict[str, Any]:
     from autorl.knowledge.kb import import_kb
     from autorl.runtime.submit import start_study
 
@@ -184,6 +229,7 @@ def measure(workdir: Path, size: int, trials: int, clock: LearnClock) -> dict[st
     config, warm = study_setup(trials)
     for path in ("worker", "tune"):
         start_study(f"target-{path}", url, config, trials, warm)
+        statements, commits = sql.statements, sql.commits
         if path == "worker":
             overheads = served_overheads(url, trials, clock)
         else:
@@ -195,6 +241,9 @@ def measure(workdir: Path, size: int, trials: int, clock: LearnClock) -> dict[st
             "q1_ms": round(1000 * q[0], 1),
             "q3_ms": round(1000 * q[2], 1),
             "per_trial_ms": [round(1000 * x, 1) for x in overheads],
+            # the study's set-up included (once per path)
+            "sql_statements_per_trial": round((sql.statements - statements) / len(overheads), 1),
+            "sql_commits_per_trial": round((sql.commits - commits) / len(overheads), 1),
         }
     return out
 
@@ -211,8 +260,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    clock = LearnClock()
-    rows = [measure(args.workdir, int(h), args.trials, clock) for h in args.history.split(",")]
+    clock, sql = LearnClock(), SqlCounter()
+    rows = [measure(args.workdir, int(h), args.trials, clock, sql) for h in args.history.split(",")]
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[args.label] = {
         "rows": rows,
@@ -222,7 +271,17 @@ def main() -> None:
     }
     RESULTS.write_text(json.dumps(results, indent=1))
     for row in rows:
-        print(row["history"], row["worker"]["median_ms"], row["tune"]["median_ms"])
+        print(
+            row["history"],
+            *(
+                (
+                    row[p]["median_ms"],
+                    row[p]["sql_statements_per_trial"],
+                    row[p]["sql_commits_per_trial"],
+                )
+                for p in ("worker", "tune")
+            ),
+        )
 
 
 if __name__ == "__main__":

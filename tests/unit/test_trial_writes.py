@@ -1,0 +1,80 @@
+"""A trial's suggestions and attributes written in one transaction store what Optuna's
+one-write-per-call path stores, on RDB storages and (one by one) on any other."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from sqlalchemy import event
+
+from autorl.spaces import load_space
+from autorl.study.storage import open_storage
+from autorl.study.writes import one_transaction
+
+
+def _sample(trial: optuna.Trial) -> dict:
+    params = load_space("ppo").sample(trial, "discrete")
+    trial.set_user_attr("config", {"n": len(params)})
+    trial.set_user_attr("source", "sampler")
+    return params
+
+
+def _stored(study: optuna.Study, number: int) -> tuple[dict, dict, dict]:
+    trial = study.get_trials(deepcopy=False)[number]
+    return trial.params, trial.distributions, trial.user_attrs
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_one_commit_stores_what_a_commit_per_write_stores(backend, tmp_path, request):
+    url = (
+        f"sqlite:///{tmp_path / 'w.db'}"
+        if backend == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
+    storage = open_storage(url)
+    sampler = optuna.samplers.RandomSampler(seed=3)
+    study = optuna.create_study(study_name="w", storage=storage, sampler=sampler)
+    commits = []
+    event.listen(storage.engine, "commit", lambda *_: commits.append(1))
+    plain = study.ask()
+    _sample(plain)  # the reference: Optuna's own path, one commit per write
+    plain_commits, commits[:] = len(commits), []
+    batched = study.ask()
+    with one_transaction(batched):
+        params = _sample(batched)
+        assert batched.params == params  # the trial reads its values back meanwhile
+    writes = len(params) + 2
+    assert plain_commits - len(commits) == writes - 1  # the same reads, and one write
+    got, expected = _stored(study, 1), _stored(study, 0)
+    assert set(got[0]) == set(expected[0]) and got[1].keys() == expected[1].keys()
+    assert got[0] == params and got[2] == expected[2]
+    assert all(got[1][name] == expected[1][name] for name in got[1])
+
+
+def test_what_was_sampled_before_an_error_is_stored(tmp_path):
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'e.db'}"))
+    trial = study.ask()
+    with pytest.raises(RuntimeError), one_transaction(trial):
+        trial.suggest_float("lr", 1e-5, 1e-2, log=True)
+        trial.set_user_attr("source", "sampler")
+        raise RuntimeError("the sampler broke")
+    params, _, user_attrs = _stored(study, 0)
+    assert set(params) == {"lr"} and user_attrs == {"source": "sampler"}
+
+
+def test_an_incompatible_distribution_is_still_refused(tmp_path):
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path / 'd.db'}"))
+    study.ask().suggest_float("x", 0.0, 1.0)
+    later = study.ask()
+    with pytest.raises(ValueError), one_transaction(later):
+        later.suggest_categorical("x", ["a", "b"])
+    assert _stored(study, 1)[0] == {}  # nothing of the refused batch landed
+
+
+def test_a_storage_without_batch_writes_gets_each_write(tmp_path):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))  # in memory
+    trial = study.ask()
+    with one_transaction(trial):
+        params = _sample(trial)
+    stored, _, user_attrs = _stored(study, 0)
+    assert stored == params and user_attrs["source"] == "sampler"
