@@ -1,4 +1,5 @@
-"""Shared fixtures: a temporary SQLite storage and fast heartbeats.
+"""Shared fixtures: a temporary SQLite storage and fast heartbeats; no test may leave a
+signal handler of its own installed.
 
 pytest puts the repository root on sys.path (``pythonpath``), so the test environments
 import as entry points (``TaskSpec.entry_point="tests.fixtures.envs:CountingEnv"``).
@@ -7,6 +8,7 @@ import as entry points (``TaskSpec.entry_point="tests.fixtures.envs:CountingEnv"
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 
 import pytest
@@ -24,6 +26,20 @@ def fast_heartbeat(monkeypatch):
     monkeypatch.setenv("AUTORL_HEARTBEAT_GRACE", "2")
     # Tests see only the history they create, not the shipped seed knowledge base.
     monkeypatch.setenv("AUTORL_SEED_KB", "none")
+
+
+@pytest.fixture(autouse=True)
+def signal_handlers_restored():
+    """A test that installs a SIGINT or SIGTERM handler (a worker, a tune run) and does not put
+    the previous one back breaks the tests after it (Ctrl-C handling, interrupts): the test
+    that leaked it fails here, and the handler is restored for the rest of the suite."""
+    watched = (signal.SIGINT, signal.SIGTERM)
+    before = {s: signal.getsignal(s) for s in watched}
+    yield
+    leaked = {s: signal.getsignal(s) for s in watched if signal.getsignal(s) is not before[s]}
+    for s in leaked:
+        signal.signal(s, before[s])
+    assert not leaked, f"the test left signal handlers installed: {leaked}"
 
 
 ADMIN_URL = os.environ.get("AUTORL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
