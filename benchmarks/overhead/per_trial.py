@@ -15,7 +15,7 @@ H and path, with the machine, go to ``per_trial.json``. The history storages are
 ``--workdir`` (not committed: 100,000 trials are ~100 MB of SQLite).
 
 Usage: .venv/bin/python benchmarks/overhead/per_trial.py [--history 0,1000,10000,100000]
-       [--trials 10] [--workdir /tmp/autorl-overhead]
+       [--trials 10] [--workdir /tmp/autorl-overhead] [--timesteps 1000]
 """
 
 from __future__ import annotations
@@ -122,6 +122,7 @@ class LearnClock:
         from autorl.training.evaluate import EvaluationEnv
 
         self.inside = 0.0
+        self.total = 0.0  # never reset: the whole run's training and evaluation
         self.calls = 0
         self._depth = 0
         for owner, name in (
@@ -143,6 +144,7 @@ class LearnClock:
                 clock._depth -= 1
                 if clock._depth == 0:
                     clock.inside += time.perf_counter() - began
+                    clock.total += time.perf_counter() - began
                     clock.calls += 1
 
         return timed
@@ -229,7 +231,7 @@ def measure(
     config, warm = study_setup(trials)
     for path in ("worker", "tune"):
         start_study(f"target-{path}", url, config, trials, warm)
-        statements, commits = sql.statements, sql.commits
+        statements, commits, trained = sql.statements, sql.commits, clock.total
         if path == "worker":
             overheads = served_overheads(url, trials, clock)
         else:
@@ -241,6 +243,8 @@ def measure(
             "q1_ms": round(1000 * q[0], 1),
             "q3_ms": round(1000 * q[2], 1),
             "per_trial_ms": [round(1000 * x, 1) for x in overheads],
+            # (overhead + training and evaluation) / training and evaluation, all trials
+            "ratio_to_sb3": round(1 + sum(overheads) / (clock.total - trained), 4),
             # the study's set-up included (once per path)
             "sql_statements_per_trial": round((sql.statements - statements) / len(overheads), 1),
             "sql_commits_per_trial": round((sql.commits - commits) / len(overheads), 1),
@@ -249,12 +253,15 @@ def measure(
 
 
 def main() -> None:
+    global TIMESTEPS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--history", default="0,1000,10000,100000")
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/autorl-overhead"))
     parser.add_argument("--label", default="current", help="the key of this run in the file")
+    parser.add_argument("--timesteps", type=int, default=TIMESTEPS, help="per trial")
     args = parser.parse_args()
+    TIMESTEPS = args.timesteps
     os.environ.setdefault("AUTORL_SEED_KB", "none")
     args.workdir.mkdir(parents=True, exist_ok=True)
     import torch
