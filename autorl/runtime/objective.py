@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import optuna
@@ -56,7 +56,12 @@ def _reporter(trial: optuna.Trial, offset: int):
     return report
 
 
-def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) -> float:
+def run_trial(
+    trial: optuna.Trial,
+    ctx: TrialContext,
+    max_wall_s: float | None,
+    completed: Sequence[FrozenTrial] | None = None,
+) -> float:
     """Train the trial's configuration seed after seed; the objective is their aggregate.
 
     A racing study runs seed 0, then another seed while ``autorl.scoring.should_continue``
@@ -65,7 +70,8 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
     stored as soon as it is known; seed runs a killed predecessor completed, or an earlier
     trial of the same configuration, are taken over, not trained again. Raises TrialFailure
     (infeasible, diverged, env_error, timeout ...) or optuna.TrialPruned (the first seed run
-    pruned, or any of them without racing).
+    pruned, or any of them without racing). ``completed``: the study's completed trials as
+    the caller read them (read here when not given).
     """
     with one_transaction(trial):  # 19 parameters for PPO: one commit, not 19
         params = ctx.space.sample(trial, ctx.action_space_kind)
@@ -78,7 +84,9 @@ def run_trial(trial: optuna.Trial, ctx: TrialContext, max_wall_s: float | None) 
             trial.set_user_attr(attrs.REPAIRS, list(resolution.repairs))
 
     config = ctx.config
-    inherited = _taken_over(trial, resolution.config.to_dict())
+    if completed is None:
+        completed = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    inherited = _taken_over(trial, resolution.config.to_dict(), completed)
     entries: list[dict[str, object]] = []
     own_steps = 0
 
@@ -159,11 +167,11 @@ def _store_progress(trial: optuna.Trial, entries: list[dict[str, object]], own_s
     retry_on_outage(f"trial {trial.number}: seed results", lambda: _set_attrs(trial, store))
 
 
-def _taken_over(trial: optuna.Trial, config: dict) -> list[dict]:
+def _taken_over(trial: optuna.Trial, config: dict, completed: Sequence[FrozenTrial]) -> list[dict]:
     """Seed runs this trial need not train: those the killed trial it re-runs completed, or,
     when the sampler proposed a configuration the study has already trained to the end, that
     trial's (same configuration, same seeds: training it again would only repeat them)."""
-    source = _killed_predecessor(trial, config) or _same_configuration(trial, config)
+    source = _killed_predecessor(trial, config) or _same_configuration(completed, config)
     if source is None:
         return []
     out = []
@@ -191,9 +199,8 @@ def _killed_predecessor(trial: optuna.Trial, config: dict) -> FrozenTrial | None
     return killed if killed.user_attrs.get(attrs.CONFIG) == config else None
 
 
-def _same_configuration(trial: optuna.Trial, config: dict) -> FrozenTrial | None:
-    done = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    same = [t for t in done if t.user_attrs.get(attrs.CONFIG) == config]
+def _same_configuration(completed: Sequence[FrozenTrial], config: dict) -> FrozenTrial | None:
+    same = [t for t in completed if t.user_attrs.get(attrs.CONFIG) == config]
     return max(same, key=lambda t: len(t.user_attrs.get(attrs.SEEDS) or []), default=None)
 
 

@@ -110,15 +110,11 @@ def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None
     )
 
 
-def trial_time_limit(study: optuna.Study, ctx: TrialContext) -> float | None:
+def trial_time_limit(completed: Sequence[FrozenTrial], ctx: TrialContext) -> float | None:
     """The limit of one seed run: the absolute one, or ``timeout_factor`` x the median seed
-    run of the finished trials (from 3 on)."""
+    run of the ``completed`` trials (from 3 on)."""
     limit = ctx.config.trial_timeout_s
-    walls = [
-        wall
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if (wall := _seed_run_wall(t)) is not None
-    ]
+    walls = [wall for t in completed if (wall := _seed_run_wall(t)) is not None]
     if len(walls) >= 3:
         relative = max(MIN_RELATIVE_TIMEOUT_S, ctx.config.timeout_factor * statistics.median(walls))
         limit = relative if limit is None else min(limit, relative)
@@ -135,9 +131,10 @@ def _seed_run_wall(trial: optuna.trial.FrozenTrial) -> float | None:
 def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:
     """Run one claimed trial and tell Optuna the outcome. Returns the outcome's name."""
     started = time.monotonic()
-    limit = trial_time_limit(study, ctx)
+    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))  # read once
+    limit = trial_time_limit(completed, ctx)
     try:
-        value = run_trial(trial, ctx, limit)
+        value = run_trial(trial, ctx, limit, completed)
     except optuna.TrialPruned as exc:
         _finish(study, trial, started, TrialState.PRUNED, FailureReason.PRUNED, str(exc))
         return "pruned"
