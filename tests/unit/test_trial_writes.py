@@ -7,6 +7,7 @@ import optuna
 import pytest
 from sqlalchemy import event
 
+from autorl.runtime.runner import WorkerOptions, run_worker
 from autorl.spaces import load_space
 from autorl.study.storage import open_storage
 from autorl.study.writes import one_transaction
@@ -78,3 +79,31 @@ def test_a_storage_without_batch_writes_gets_each_write(tmp_path):
         params = _sample(trial)
     stored, _, user_attrs = _stored(study, 0)
     assert stored == params and user_attrs["source"] == "sampler"
+
+
+def test_a_trial_writes_in_about_a_dozen_transactions_not_one_per_parameter(sqlite_url):
+    """The worker's write transactions per trial (fake trainer, one seed, 4 evaluations): the
+    claim, the sampled configuration, each report, the seed result, the outcome. One per
+    parameter (Optuna's way, 19 for PPO) would put it above 30."""
+    from tests.unit.test_search_budget import fake_train, new_study
+
+    new_study(sqlite_url, budget=6, seeds=1)
+    run_worker(WorkerOptions(sqlite_url, "s", max_trials=2), train=fake_train)  # set-up
+    engine, wrote = open_storage(sqlite_url).engine, []
+
+    def statement(conn, _cursor, text, *_args) -> None:
+        if text.lstrip().split()[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            conn.info["wrote"] = True
+
+    def commit(conn) -> None:
+        if conn.info.pop("wrote", False):
+            wrote.append(1)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "commit", commit)
+    try:
+        assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 4
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "commit", commit)
+    assert len(wrote) / 4 <= 14
