@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from typing import Any
 
 import optuna
 
 from autorl.api.errors import NotFound, StorageUnavailable
 from autorl.errors import StudyError
 from autorl.study import attrs
-from autorl.study.listing import counted_studies
+from autorl.study.listing import CountedStudy, counted_studies
 from autorl.study.record import (
     State,
-    StudyRecord,
     clear_operator_state,
     write_operator_state,
 )
 from autorl.study.record import read as read_record
-from autorl.study.stats import TrialCounts, study_counts
+from autorl.study.stats import study_counts
 from autorl.study.storage import open_storage
 
 log = logging.getLogger(__name__)
@@ -70,36 +67,15 @@ def get_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study:
     return study
 
 
-@dataclass(frozen=True)
-class CountedStudy:
-    """What the API shows of a study: its name, attributes, record and trial counts."""
-
-    name: str
-    user_attrs: dict[str, Any]
-    counts: TrialCounts
-
-    @property
-    def record(self) -> StudyRecord:
-        return StudyRecord.of(self.user_attrs)
-
-    @property
-    def budget(self) -> int:
-        return self.record.budget
-
-    @property
-    def state(self) -> State:
-        return self.record.state(self.counts.finished, self.counts.running)
-
-
 def counted(storage: optuna.storages.BaseStorage, study: optuna.Study) -> CountedStudy:
     study_id = storage.get_study_id_from_name(study.study_name)
     counts = study_counts(storage, [study_id])[study_id]
-    return CountedStudy(study.study_name, study.user_attrs, counts)
+    return CountedStudy(study.study_name, study_id, study.user_attrs, counts)
 
 
 def autorl_studies(storage: optuna.storages.BaseStorage) -> list[CountedStudy]:
-    """Every study autorl created in this storage, oldest first (three queries in all)."""
-    return [CountedStudy(s.name, s.user_attrs, s.counts) for s in counted_studies(storage)]
+    """Every study autorl created in this storage, oldest first (four queries in all)."""
+    return counted_studies(storage)
 
 
 def operator_state(study: optuna.Study) -> State | None:

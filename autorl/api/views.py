@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 from autorl.api.schemas import SeedPolicy, StudyPublic, TestResult, TrialPublic
-from autorl.api.store import CountedStudy
 from autorl.study import attrs
 from autorl.study.config import StudyConfig
+from autorl.study.listing import CountedStudy
 from autorl.study.trial_rows import StoredTrial
 
 

@@ -38,6 +38,18 @@ class CountedStudy:
     user_attrs: dict[str, Any]
     counts: TrialCounts
 
+    @property
+    def record(self) -> StudyRecord:
+        return StudyRecord.of(self.user_attrs)
+
+    @property
+    def budget(self) -> int:
+        return self.record.budget
+
+    @property
+    def state(self) -> State:
+        return self.record.state(self.counts.finished, self.counts.running)
+
 
 def counted_studies(
     source: Any, count_if: Callable[[int, dict[str, Any]], bool] | None = None
@@ -72,6 +84,4 @@ def list_studies(source: Any) -> list[StudySummary]:
     Optuna has not written to yet holds none)."""
     if not has_studies_table(source):
         return []
-    return [
-        summary_of(s.name, StudyRecord.of(s.user_attrs), s.counts) for s in counted_studies(source)
-    ]
+    return [summary_of(s.name, s.record, s.counts) for s in counted_studies(source)]
