@@ -95,9 +95,12 @@ class PriorTPESampler(BaseSampler):
         self, study: optuna.Study, trial: FrozenTrial
     ) -> tuple[optuna.Study, FrozenTrial] | None:
         """The shadow study and its stand-in for ``trial``; None once the prior has faded."""
+        if not self._prior:
+            return None
         if self._cache is not None and self._cache[0] == trial.number:
             return self._cache[1]
-        own = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        # the read TPE makes of this trial's study (Optuna keeps it from ask() to ask())
+        own = study._get_trials(deepcopy=False, states=(TrialState.COMPLETE,), use_cache=True)
         share = self.prior_share(len(own))
         shadow: tuple[optuna.Study, FrozenTrial] | None = None
         if share:

@@ -61,9 +61,16 @@ class WorkerOptions:
     worker_index: int = 0  # distinct per process of one run: seeds its sampler differently
 
 
-def claim(
-    study: optuna.Study, storage_url: str, config: StudyConfig | None = None
-) -> optuna.Trial | None:
+@dataclass(frozen=True)
+class Claim:
+    """A trial this worker now runs, and the study's trials as the claim read them (before
+    the new one: what ``execute`` needs of them, read once)."""
+
+    trial: optuna.Trial
+    seen: Sequence[FrozenTrial]
+
+
+def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = None) -> Claim | None:
     """A new RUNNING trial if the budget has room, else None. Exact across processes. The
     last trial of a racing study that has no incumbent yet re-races its best one-seed
     configuration (``rerace_if_needed``)."""
@@ -84,10 +91,13 @@ def claim(
         with one_transaction(trial):
             trial.set_user_attr(attrs.WORKER, worker_identity())
             if attrs.SOURCE not in trial.user_attrs:
-                frozen = study._storage.get_trial(trial._trial_id)
+                # the trial as Optuna read it when it was asked (else one more read)
+                frozen = getattr(trial, "_cached_frozen_trial", None) or study._storage.get_trial(
+                    trial._trial_id
+                )
                 queued = frozen.system_attrs.get("fixed_params") is not None
                 trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
-        return trial
+        return Claim(trial, trials)
 
 
 def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
@@ -128,10 +138,10 @@ def _seed_run_wall(trial: optuna.trial.FrozenTrial) -> float | None:
     return float(trial.user_attrs[attrs.WALL_S]) if attrs.WALL_S in trial.user_attrs else None
 
 
-def execute(study: optuna.Study, trial: optuna.Trial, ctx: TrialContext) -> str:
+def execute(study: optuna.Study, claimed: Claim, ctx: TrialContext) -> str:
     """Run one claimed trial and tell Optuna the outcome. Returns the outcome's name."""
-    started = time.monotonic()
-    completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))  # read once
+    started, trial = time.monotonic(), claimed.trial
+    completed = [t for t in claimed.seen if t.state == TrialState.COMPLETE]
     limit = trial_time_limit(completed, ctx)
     try:
         value = run_trial(trial, ctx, limit, completed)
@@ -256,11 +266,12 @@ class StudyWorker:
         trial = None
         try:
             with deferred_signals():  # a stop mid-claim is handled once the trial is ours
-                trial = claim(self.study, self.options.storage_url, self.config)
-            if trial is None:
+                claimed = claim(self.study, self.options.storage_url, self.config)
+                trial = claimed.trial if claimed is not None else None
+            if claimed is None:
                 return None
             with heartbeat(self.storage, trial._trial_id, self.beat.interval_s):
-                outcome = execute(self.study, trial, self.ctx)
+                outcome = execute(self.study, claimed, self.ctx)
         except (KeyboardInterrupt, SystemExit):
             # Stopped by the user: the configuration goes back to the queue, nothing counts.
             if trial is not None:

@@ -7,24 +7,30 @@ the trial's ``set_trial_param`` and ``set_trial_user_attr`` calls are kept, and 
 together when the block ends (also when it raises: a trial that failed half-way through its
 sampling keeps, and re-queues, what it had).
 
-The batch goes through the RDB storage's own per-row writes (Optuna 4's
-``_set_trial_param_without_commit`` and ``_set_trial_attr_without_commit``: private). Where
-they are missing (another storage, another Optuna), or the batch hits a constraint, each
-write goes through the public API as before: a change in Optuna costs speed, never data.
+On an RDB storage (SQLite, PostgreSQL) the batch is four statements into Optuna's tables,
+defined by Optuna's own models, with Optuna's checks (a finished trial refuses writes, a
+parameter's distribution must stay compatible across the study); its 19 parameters and
+~9 attributes through Optuna's per-row writes were ~60 statements (40 ms of a trial on a
+busy VM). On any other storage, or when the batch hits a constraint (a parameter already
+stored), each write goes through the public API as before: a change costs speed, never data.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
 
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 from optuna.distributions import BaseDistribution
+from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger(__name__)
+_UPSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 class _Buffered:
@@ -63,11 +69,10 @@ class _Buffered:
 
 
 def _batch_capable(storage: optuna.storages.BaseStorage) -> Any | None:
-    """The RDB storage under ``storage`` (Optuna wraps it in a cache), if it has the
-    per-row writes a batch needs."""
+    """The RDB storage under ``storage`` (Optuna wraps it in a cache) when its database can
+    take the batch's upserts (SQLite, PostgreSQL)."""
     backend = getattr(storage, "_backend", storage)
-    needed = ("scoped_session", "_set_trial_param_without_commit", "_set_trial_attr_without_commit")
-    if isinstance(backend, optuna.storages.RDBStorage) and all(hasattr(backend, n) for n in needed):
+    if isinstance(backend, optuna.storages.RDBStorage) and backend.engine.name in _UPSERTS:
         return backend
     return None
 
@@ -76,7 +81,7 @@ def _known_distributions(
     storage: optuna.storages.BaseStorage, trial_id: int
 ) -> dict[str, BaseDistribution]:
     """The distributions the study's trials gave each parameter, as Optuna's cache knows them
-    (the RDB storage looks up a missing one: one query), kept up to date by the batch."""
+    (the batch looks up the missing ones: one query), kept up to date by the batch."""
     try:
         study_id, _ = storage._trial_id_to_study_id_and_number[trial_id]
         return storage._studies[study_id].param_distribution
@@ -86,31 +91,73 @@ def _known_distributions(
 
 def _write_together(
     storage: optuna.storages.BaseStorage,
-    rdb: Any,
+    rdb: optuna.storages.RDBStorage,
     params: list[tuple[int, str, float, BaseDistribution]],
     user_attrs: dict[tuple[int, str], Any],
 ) -> None:
-    from optuna.storages._rdb.models import TrialUserAttributeModel
+    """Four statements whatever the batch's size, into Optuna's own tables (its models'
+    definitions): the trials' states (a finished trial refuses writes, as in Optuna), the
+    study's earlier distributions of new parameter names (an incompatible one refuses the
+    batch), the parameters, the attributes (upserted)."""
+    from optuna.storages._rdb.models import TrialModel, TrialParamModel, TrialUserAttributeModel
 
-    session = rdb.scoped_session()
-    try:
-        learned = []
-        for trial_id, name, value, distribution in params:
-            known = _known_distributions(storage, trial_id)
-            rdb._set_trial_param_without_commit(
-                session, trial_id, name, value, distribution, known.get(name)
+    trials, names = TrialModel.__table__, TrialParamModel.__table__.c.param_name
+    trial_ids = {t for t, *_ in params} | {t for t, _ in user_attrs}
+    with rdb.engine.begin() as conn:
+        rows = conn.execute(
+            sqlalchemy.select(trials.c.trial_id, trials.c.study_id, trials.c.state).where(
+                trials.c.trial_id.in_(trial_ids)
             )
-            learned.append((known, name, distribution))
-        for (trial_id, key), value in user_attrs.items():
-            rdb._set_trial_attr_without_commit(
-                session, TrialUserAttributeModel, trial_id, key, value
+        ).all()
+        study_of = {row.trial_id: row.study_id for row in rows}
+        for row in rows:
+            rdb.check_trial_is_updatable(row.trial_id, row.state)
+        if missing := trial_ids - set(study_of):
+            raise KeyError(f"no trial with id {sorted(missing)}")
+        known = {t: _known_distributions(storage, t) for t in trial_ids}
+        unknown = {(study_of[t], name) for t, name, *_ in params if name not in known[t]}
+        earlier: dict[tuple[int, str], BaseDistribution] = {}
+        if unknown:
+            found = conn.execute(
+                sqlalchemy.select(trials.c.study_id, names, TrialParamModel.distribution_json)
+                .join(trials, trials.c.trial_id == TrialParamModel.trial_id)
+                .where(trials.c.study_id.in_({s for s, _ in unknown}))
+                .where(names.in_({n for _, n in unknown}))
+                .order_by(TrialParamModel.param_id.desc())  # the first one wins below
+            ).all()
+            for study_id, name, text in found:
+                earlier[(study_id, name)] = optuna.distributions.json_to_distribution(text)
+        for trial_id, name, _, distribution in params:
+            previous = known[trial_id].get(name) or earlier.get((study_of[trial_id], name))
+            if previous is not None:
+                optuna.distributions.check_distribution_compatibility(previous, distribution)
+        if params:
+            conn.execute(
+                sqlalchemy.insert(TrialParamModel.__table__),
+                [
+                    {
+                        "trial_id": t,
+                        "param_name": name,
+                        "param_value": value,
+                        "distribution_json": optuna.distributions.distribution_to_json(d),
+                    }
+                    for t, name, value, d in params
+                ],
             )
-        session.commit()
-        for known, name, distribution in learned:
-            known.setdefault(name, distribution)
-    except BaseException:
-        session.rollback()
-        raise
+        if user_attrs:
+            insert = _UPSERTS[rdb.engine.name](TrialUserAttributeModel.__table__)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["trial_id", "key"],
+                    set_={"value_json": insert.excluded.value_json},
+                ),
+                [
+                    {"trial_id": t, "key": key, "value_json": json.dumps(value)}
+                    for (t, key), value in user_attrs.items()
+                ],
+            )
+    for trial_id, name, _, distribution in params:
+        known[trial_id].setdefault(name, distribution)
 
 
 @contextlib.contextmanager

@@ -107,3 +107,24 @@ def test_a_trial_writes_in_about_a_dozen_transactions_not_one_per_parameter(sqli
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine, "commit", commit)
     assert len(wrote) / 4 <= 14
+
+
+def test_a_finished_trial_refuses_the_batch_and_keeps_what_it_stored(sqlite_url):
+    study = optuna.create_study(storage=open_storage(sqlite_url))
+    trial = study.ask()
+    trial.set_user_attr("source", "sampler")
+    study.tell(trial, 1.0)
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError), one_transaction(trial):
+        trial.storage.set_trial_user_attr(trial._trial_id, "source", "changed")
+    assert _stored(study, 0)[2] == {"source": "sampler"}
+
+
+def test_a_batch_is_a_few_statements_whatever_its_size(sqlite_url):
+    storage = open_storage(sqlite_url)
+    study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
+    study.ask().suggest_float("unrelated", 0.0, 1.0)
+    trial, statements = study.ask(), []
+    with one_transaction(trial):
+        params = _sample(trial)
+        event.listen(storage.engine, "before_cursor_execute", lambda *_: statements.append(1))
+    assert len(params) > 10 and len(statements) <= 5
