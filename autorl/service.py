@@ -20,6 +20,7 @@ from autorl.errors import StudyError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
 from autorl.study.config import (
+    DEFAULT_MAX_RETRIES,
     DEFAULT_TEST_SEEDS,
     StudyConfig,
     seed_fields,
@@ -53,6 +54,8 @@ class TuneRequest:
     validation_episodes: int = 20
     trial_timeout_s: float | None = None
     timeout_factor: float = 5.0
+    max_retries: int = DEFAULT_MAX_RETRIES  # re-queues of a configuration whose process died
+    memory_limit_mb: int | None = None  # per trial's process
     device: str = "auto"
     sampler_seed: int | None = None
     threshold: float | None = None
@@ -97,6 +100,8 @@ class TuneRequest:
                 validation_episodes=self.validation_episodes,
                 trial_timeout_s=self.trial_timeout_s,
                 timeout_factor=self.timeout_factor,
+                max_retries=self.max_retries,
+                memory_limit_mb=self.memory_limit_mb,
                 device=self.device,
                 sampler_seed=self.sampler_seed,
                 threshold=self.threshold,

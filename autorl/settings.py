@@ -13,7 +13,7 @@ as unset. Imports nothing from autorl but ``errors``.
 ``AUTORL_HEARTBEAT_GRACE``     seconds without one before the trial is re-queued (60)
 ``AUTORL_API_URL``             the API ``autorl remote`` talks to (http://127.0.0.1:8000)
 ``AUTORL_API_TOKEN``           the API's write token (server) / the token sent (client)
-``AUTORL_API_DEV``             1: development, a placeholder token is accepted
+``AUTORL_API_DEV``             1: development: a placeholder, short or no token is accepted
 ``AUTORL_API_OPEN_READS``      0: reads need the token too
 ``AUTORL_API_MAX_TIMESTEPS``   per training run, per submission (10,000,000)
 ``AUTORL_API_MAX_TRIALS``      budget per submission (10,000)

@@ -24,12 +24,16 @@ class FailureReason(str, Enum):
     OOM = "oom"  # out of memory (host or device)
     INFEASIBLE = "infeasible"  # the sampled configuration violates a constraint; never trained
     KILLED = "killed"  # the worker died mid-trial; the configuration was re-queued
+    CRASHED = "crashed"  # the trial's process died (signal, exit status), its retries spent
+    REQUEUED = "requeued"  # the trial's process died; the configuration was queued again
     ERROR = "error"  # anything else (a bug): the message says what happened
 
 
 # Failures that do not count against a study's budget: the configuration was never trained
-# (infeasible) or its worker died and it was re-queued (killed).
-NOT_COUNTED = frozenset({FailureReason.INFEASIBLE.value, FailureReason.KILLED.value})
+# (infeasible), or its worker or its trial's process died and it was re-queued.
+NOT_COUNTED = frozenset(
+    {FailureReason.INFEASIBLE.value, FailureReason.KILLED.value, FailureReason.REQUEUED.value}
+)
 
 
 @dataclass(frozen=True)

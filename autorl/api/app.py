@@ -10,7 +10,8 @@ import logging
 
 from fastapi import FastAPI
 
-from autorl.api import errors
+from autorl.api import errors, openapi
+from autorl.api.deps import token_guard
 from autorl.api.result_cache import ResultCache
 from autorl.api.routes import families, health, metrics, studies
 from autorl.api.settings import ApiSettings
@@ -30,8 +31,17 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.storage = StorageCache(settings.storage_url)
     app.state.results = ResultCache()
     errors.install(app)
-    for module in (health, studies, families, metrics):
-        app.include_router(module.router)
+    # Writes need the token (open only in development without one); reads too unless open.
+    # The guard declares what it enforces: security and a 401 in the OpenAPI document.
+    writes_guarded = bool(settings.token_value)
+    reads_guarded = writes_guarded and not settings.open_reads
+    app.include_router(health.router)  # always open: a probe needs no token
+    for reads in (studies.reads, families.reads, metrics.reads):
+        app.include_router(reads, **token_guard(reads_guarded))
+    app.include_router(studies.writes, **token_guard(writes_guarded))
+    openapi.install(app, settings)
     if settings.dev and not settings.token_value:
         log.warning("development mode without AUTORL_API_TOKEN: writes are open to anyone")
+    elif settings.dev:
+        log.warning("development mode (AUTORL_API_DEV): a placeholder or short token is accepted")
     return app

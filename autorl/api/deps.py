@@ -1,14 +1,16 @@
-"""Dependencies of the routes, as ``Annotated`` aliases: settings, storage, authentication."""
+"""Dependencies of the routes, as ``Annotated`` aliases (settings, storage), and the token
+check that ``create_app`` puts on the routers that need it."""
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 import optuna
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from autorl.api.errors import documented
 from autorl.api.settings import ApiSettings
 from autorl.api.store import StorageCache
 
@@ -44,26 +46,17 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def _check_token(settings: ApiSettings, credentials: HTTPAuthorizationCredentials | None) -> None:
-    expected = settings.token_value
-    if not expected and settings.dev:
-        return  # development without a token: open
+def require_token(settings: SettingsDep, credentials: Credentials) -> None:
+    """The request carries the API token (``Authorization: Bearer <token>``)."""
     if credentials is None:
         raise _unauthorized("this request needs the API token: Authorization: Bearer <token>")
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+    if not hmac.compare_digest(credentials.credentials.encode(), settings.token_value.encode()):
         raise _unauthorized("the API token is not valid")
 
 
-def require_write(settings: SettingsDep, credentials: Credentials) -> None:
-    """Writes always need the token."""
-    _check_token(settings, credentials)
-
-
-def require_read(settings: SettingsDep, credentials: Credentials) -> None:
-    """Reads need the token unless ``open_reads``."""
-    if not settings.open_reads:
-        _check_token(settings, credentials)
-
-
-WriteAuth = Annotated[None, Depends(require_write)]
-ReadAuth = Annotated[None, Depends(require_read)]
+def token_guard(needed: bool) -> dict[str, Any]:
+    """``include_router`` arguments that make a router's routes need the token (and say so in
+    the OpenAPI document: security and a 401), or none."""
+    if not needed:
+        return {}
+    return {"dependencies": [Depends(require_token)], "responses": documented(401)}

@@ -1,19 +1,25 @@
 """Errors as JSON: every refusal says what to change; only genuine bugs answer 500.
 
-Bodies are ``{"detail": message, "error": kind}``. Library errors map by class; the API's
-own refusals (unknown study, conflicting state, limits) are the classes below.
+Bodies are ``ErrorBody``: ``{"detail": message, "error": kind}`` (validation adds
+``problems``). Library errors map by class; the API's own refusals (unknown study, conflicting
+state, limits) are the classes below; ``documented`` is what a route's OpenAPI entry says.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
+from autorl.api.schemas import ErrorBody
 from autorl.errors import (
     AutoRLError,
     FamilyError,
@@ -67,6 +73,34 @@ STATUS: tuple[tuple[type[AutoRLError], int], ...] = (
 )
 
 
+# What each refusal status means, as the OpenAPI document says it.
+MEANINGS: dict[int, str] = {
+    400: "the request body cannot be read (not UTF-8)",
+    401: "the API token is missing or not valid (error: unauthorized)",
+    404: "no study (or family) of that name in this storage",
+    409: "the request contradicts the stored state: a cancelled study, a smaller budget, "
+    "other settings under the same name, a family tuned with several algorithms",
+    422: "malformed (error: validation, one entry per field in problems), or refused before "
+    "anything is stored: a server limit, an unknown environment, an entry point not allowed, "
+    "a search space or option that cannot make a study",
+    429: "this server's limit of open studies (AUTORL_API_MAX_CONCURRENT_STUDIES) is reached",
+    503: "the storage cannot be reached or its schema needs an upgrade; retry later",
+}
+AUTHENTICATE = {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of a route that may refuse with these statuses."""
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": MEANINGS[status],
+            **({"headers": AUTHENTICATE} if status == 401 else {}),
+        }
+        for status in statuses
+    }
+
+
 def status_for(exc: AutoRLError) -> int:
     for cls, status in STATUS:
         if isinstance(exc, cls):
@@ -74,8 +108,15 @@ def status_for(exc: AutoRLError) -> int:
     return 400
 
 
-def error_response(status: int, detail: str, kind: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": detail, "error": kind, **extra})
+def error_response(
+    status: int,
+    detail: str,
+    kind: str,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    content = {"detail": detail, "error": kind, **extra}
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -116,6 +157,28 @@ async def _autorl_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status, str(exc), type(exc).__name__)
 
 
+def _allowed_methods(request: Request) -> str:
+    """The methods the OpenAPI document lists at the request's path (Starlette's 405 names
+    only those of the first route that matched)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        pattern, _format, _convertors = compile_path(template)
+        if pattern.match(request.scope["path"]):
+            return ", ".join(sorted(method.upper() for method in operations))
+    return ""
+
+
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's and FastAPI's own refusals (401 of the token check, 404, 405) as ErrorBody."""
+    try:
+        kind = HTTPStatus(exc.status_code).name.lower()
+    except ValueError:  # not a standard status
+        kind = "http"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, str(exc.detail), kind, headers=headers)
+
+
 async def _database_down(_: Request, exc: Exception) -> JSONResponse:
     log.warning("storage unreachable: %s", exc)
     return error_response(503, "the storage database cannot be reached; retry later", "storage")
@@ -129,6 +192,7 @@ async def _bug(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(AutoRLError, _autorl_error)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(Exception, _bug)

@@ -1,10 +1,15 @@
-"""Request and response bodies: one schema family per entity; unknown fields are refused."""
+"""Request and response bodies: one schema family per entity; unknown fields are refused.
+
+A request field's published schema is exactly what validation accepts (the patterns below are
+both); what needs the environment, the search space or the stored state to decide (an unknown
+env id, DQN on a continuous task, a server limit) is refused after validation, as documented
+by each route's 4xx responses (``ErrorBody``)."""
 
 from __future__ import annotations
 
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from autorl.study.config import DEFAULT_TEST_SEEDS
 
@@ -12,6 +17,11 @@ Algo = Literal["ppo", "a2c", "dqn", "sac", "td3"]
 State = Literal["open", "running", "done", "paused", "cancelled"]
 
 MAX_NAME = 200
+# A name is a URL path segment (/v1/studies/{name}): no '/', no control characters, no '..'.
+NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.:+=@-]*$"
+# Gymnasium's id grammar, [namespace/]name[-vN], in ASCII; ':' for ``module:Env`` ids.
+ENV_ID_PATTERN = r"^(?:[A-Za-z0-9_.:-]+/)?[A-Za-z0-9_.:-]+$"
+ENTRY_POINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
 
 T = TypeVar("T")
 
@@ -23,11 +33,26 @@ class _Strict(BaseModel):
 class StudyCreate(_Strict):
     """A new study (or, with the same settings, more budget for an existing one)."""
 
-    env_id: str = Field(min_length=1, max_length=MAX_NAME)
-    entry_point: str | None = Field(default=None, min_length=3, max_length=500)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"env_id": "CartPole-v1", "algo": "ppo", "trials": 20, "timesteps": 50000}]
+        }
+    )
+
+    env_id: str = Field(
+        max_length=MAX_NAME,
+        pattern=ENV_ID_PATTERN,
+        description="a registered Gymnasium id, or the id to register for entry_point",
+    )
+    entry_point: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=ENTRY_POINT_PATTERN,
+        description="package.module:Class; its module needs a prefix in AUTORL_API_ENTRY_POINTS",
+    )
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     env_attrs: dict[str, Any] = Field(default_factory=dict)
-    family: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    family: str | None = Field(default=None, max_length=MAX_NAME, pattern=NAME_PATTERN)
     algo: Algo
     trials: int = Field(ge=1, le=100_000, description="budget: finished trials in total")
     timesteps: int = Field(ge=100, le=1_000_000_000, description="env steps per training run")
@@ -50,41 +75,12 @@ class StudyCreate(_Strict):
     warm_start: Literal["auto", "none"] = "auto"
     warm_start_trials: int = Field(default=5, ge=0, le=100)
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
-    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
-
-    @field_validator("env_id")
-    @classmethod
-    def _env_id_is_one_word(cls, value: str) -> str:
-        if any(c.isspace() for c in value) or not value.isprintable():
-            raise ValueError("an environment id has no spaces or control characters")
-        return value
-
-    @field_validator("name")
-    @classmethod
-    def _name_fits_a_url(cls, value: str | None) -> str | None:
-        if value is not None and ("/" in value or not value.isprintable()):
-            raise ValueError("a study name is part of URLs: no '/' and no control characters")
-        return value
-
-    @field_validator("family")
-    @classmethod
-    def _family_is_trimmed(cls, value: str | None) -> str | None:
-        if value is not None and value != value.strip():
-            raise ValueError("a family name cannot start or end with spaces")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> StudyCreate:
-        if self.space is not None and self.space_inline is not None:
-            raise ValueError(
-                "give either space (a shipped space's name) or space_inline (a space "
-                "document), not both"
-            )
-        if self.evaluations > self.timesteps:
-            raise ValueError(
-                f"evaluations ({self.evaluations}) cannot exceed timesteps ({self.timesteps})"
-            )
-        return self
+    name: str | None = Field(
+        default=None,
+        max_length=MAX_NAME,
+        pattern=NAME_PATTERN,
+        description="the study's id in URLs (default: env id and algo, and the task's key)",
+    )
 
 
 class BudgetUpdate(_Strict):
@@ -166,3 +162,16 @@ class ListOf(BaseModel, Generic[T]):
 class Health(BaseModel):
     status: Literal["ok"]
     storage: bool
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: what is wrong and what to change."""
+
+    detail: str = Field(description="the message: what is wrong and what to change")
+    error: str = Field(
+        description="the kind: validation, unauthorized, NotFound, Conflict, TooMany, "
+        "Unprocessable, TaskError, SpaceError, UsageError, storage ..."
+    )
+    problems: list[str] | None = Field(
+        default=None, description="validation only: one 'field: what is wrong' per problem"
+    )

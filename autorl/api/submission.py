@@ -1,5 +1,6 @@
-"""Turn a ``StudyCreate`` into a ``TuneRequest`` (``autorl.service``), after what only a
-server refuses: limits, entry points outside the allowed modules, a space read from a path.
+"""Turn a ``StudyCreate`` into a ``TuneRequest`` (``autorl.service``), after what the schema
+cannot say and a server refuses: fields that contradict each other, limits, entry points
+outside the allowed modules, a space read from a path.
 
 Every refusal here happens before anything is stored.
 """
@@ -15,6 +16,19 @@ from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.service import TuneRequest
 from autorl.spaces import available_spaces
 from autorl.types import TaskSpec
+
+
+def check_consistent(body: StudyCreate) -> None:
+    """Rules between fields, which a JSON schema does not carry."""
+    if body.space is not None and body.space_inline is not None:
+        raise Unprocessable(
+            "give either space (a shipped space's name) or space_inline (a space document), "
+            "not both"
+        )
+    if body.evaluations > body.timesteps:
+        raise Unprocessable(
+            f"evaluations ({body.evaluations}) cannot exceed timesteps ({body.timesteps})"
+        )
 
 
 def check_limits(body: StudyCreate, settings: ApiSettings) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
 from autorl.scoring import AGGREGATES
-from autorl.study.config import DEFAULT_AGGREGATE, DEFAULT_TEST_SEEDS
+from autorl.study.config import DEFAULT_AGGREGATE, DEFAULT_MAX_RETRIES, DEFAULT_TEST_SEEDS
 from autorl.types import TaskSpec
 
 if TYPE_CHECKING:
@@ -89,6 +89,18 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         type=float,
         default=5.0,
         help="a trial may take this many times the median finished trial (default 5)",
+    )
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=DEFAULT_MAX_RETRIES,
+        help="times a configuration whose process crashed is queued again (default 2)",
+    )
+    p.add_argument(
+        "--memory-limit",
+        type=int,
+        metavar="MB",
+        help="address space of each trial's process; past it the trial fails as oom",
     )
     p.add_argument(
         "--test-seeds",
@@ -189,6 +201,8 @@ def tune_request(
         validation_episodes=args.validation_episodes,
         trial_timeout_s=args.trial_timeout,
         timeout_factor=args.timeout_factor,
+        max_retries=args.max_retries,
+        memory_limit_mb=args.memory_limit,
         device=args.device,
         sampler_seed=args.sampler_seed,
         threshold=args.threshold,

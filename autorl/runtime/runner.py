@@ -23,6 +23,7 @@ from autorl.errors import StudyError, TrialFailure
 from autorl.knowledge.warmstart import prior_sampler
 from autorl.runtime.heartbeat import heartbeat
 from autorl.runtime.interrupts import deferred_signals
+from autorl.runtime.isolation import IsolatedTrain, start_fork_server
 from autorl.runtime.locks import study_lock
 from autorl.runtime.objective import TrainFn, TrialContext, run_trial
 from autorl.runtime.outage import retry_on_outage
@@ -38,17 +39,21 @@ from autorl.study.accounting import (
 )
 from autorl.study.config import StudyConfig
 from autorl.study.factory import load_study, stored_budget, stored_config
-from autorl.study.recovery import abandon, recover_stale_trials, worker_identity
+from autorl.study.record import State, write_operator_state
+from autorl.study.recovery import abandon, recover_stale_trials, requeue, worker_identity
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
 from autorl.study.writes import one_transaction
 from autorl.training.device import resolve_device
+from autorl.training.trainer import train_and_evaluate
 from autorl.types import FailureReason
 
 log = logging.getLogger(__name__)
 
 MIN_RELATIVE_TIMEOUT_S = 30.0
 MAX_CONSECUTIVE_BUGS = 3
+CRASHES_TO_PAUSE = 5  # trials in a row whose process died (retries included): paused
+_CRASH_OUTCOMES = (FailureReason.CRASHED.value, FailureReason.REQUEUED.value)
 ENV_ERROR_ABORT_AFTER = 3
 
 
@@ -59,6 +64,9 @@ class WorkerOptions:
     device: str | None = None  # None: the study's setting
     max_trials: int | None = None  # stop after this many trials run by this worker
     worker_index: int = 0  # distinct per process of one run: seeds its sampler differently
+    # each seed run in a child process (``autorl.runtime.isolation``); None: the real trainer
+    # is isolated, a train function passed in (a unit test's fake) runs in this process
+    isolate: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -149,9 +157,12 @@ def execute(study: optuna.Study, claimed: Claim, ctx: TrialContext) -> str:
         _finish(study, trial, started, TrialState.PRUNED, FailureReason.PRUNED, str(exc))
         return "pruned"
     except TrialFailure as exc:
-        _finish(study, trial, started, TrialState.FAIL, exc.reason, exc.message)
-        log.warning("trial %d failed (%s): %s", trial.number, exc.reason.value, exc.message)
-        return exc.reason.value
+        reason, message = exc.reason, exc.message
+        if reason is FailureReason.CRASHED and _requeue_crashed(study, trial):
+            reason, message = FailureReason.REQUEUED, f"{message}; queued again"
+        _finish(study, trial, started, TrialState.FAIL, reason, message)
+        log.warning("trial %d failed (%s): %s", trial.number, reason.value, message)
+        return reason.value
     except Exception as exc:  # a bug, or something we do not classify: keep the study going
         if is_unreachable(exc):
             raise  # an outage outside the retried writes: the worker waits it out
@@ -168,6 +179,14 @@ def execute(study: optuna.Study, claimed: Claim, ctx: TrialContext) -> str:
 
     retry_on_outage(f"trial {trial.number}: score", store)
     return "complete"
+
+
+def _requeue_crashed(study: optuna.Study, trial: optuna.Trial) -> bool:
+    """Queue a crashed trial's configuration again unless its retries are spent; whether it
+    was (queued before the crashed try is finished: a worker lost in between re-runs it at
+    worst once more, never loses it)."""
+    frozen = study._storage.get_trial(trial._trial_id)
+    return retry_on_outage(f"trial {trial.number}: re-queue", lambda: requeue(study, frozen))
 
 
 def _finish(
@@ -247,8 +266,13 @@ class StudyWorker:
         prior = prior_sampler(self.study, self.config, options.storage_url, options.worker_index)
         if prior is not None:
             self.study.sampler = prior
+        isolate = options.isolate if options.isolate is not None else train is None
+        train = train or train_and_evaluate
+        if isolate:
+            start_fork_server()  # its imports overlap with the set-up below
+            train = IsolatedTrain(train, self.config.memory_limit_mb)
         self.ctx = make_context(self.study, options.device, train, options.storage_url)
-        self._bugs = 0
+        self._bugs = self._crashes = 0
         self._last = -1
 
     def is_current(self) -> bool:
@@ -275,15 +299,26 @@ class StudyWorker:
         except (KeyboardInterrupt, SystemExit):
             # Stopped by the user: the configuration goes back to the queue, nothing counts.
             if trial is not None:
-                abandon(self.study, trial._trial_id)
+                abandon(self.study, trial._trial_id, retry=False)
             raise
         self._bugs = self._bugs + 1 if outcome == FailureReason.ERROR.value else 0
+        self._crashes = self._crashes + 1 if outcome in _CRASH_OUTCOMES else 0
         self._last = trial.number
         return outcome
 
     def check_health(self) -> None:
-        """StudyError when the study should stop: bugs in a row, or an env that fails in each
-        of the first trials."""
+        """StudyError when the study should stop: bugs in a row, trials whose process dies
+        in a row (the study is paused: a worker pool must not loop on it), or an env that
+        fails in each of the first trials."""
+        if self._crashes >= CRASHES_TO_PAUSE:
+            last = self.study.trials[self._last].user_attrs.get(attrs.FAILURE_MESSAGE)
+            message = (
+                f"the process of each of the last {self._crashes} trials died ({last}); the "
+                "study is paused. Fix the environment or lower --memory-limit's pressure, then "
+                f"`autorl resume {self.study.study_name}`"
+            )
+            write_operator_state(self.study, State.PAUSED, reason=message)
+            raise StudyError(message)
         if self._bugs >= MAX_CONSECUTIVE_BUGS:
             last = self.study.trials[self._last].user_attrs.get(attrs.FAILURE_MESSAGE)
             raise StudyError(

@@ -7,6 +7,7 @@ running the trials is ``autorl.runtime.tune`` / ``autorl worker``.
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 
 import optuna
@@ -20,10 +21,12 @@ from autorl.runtime.tasks import register, register_study
 from autorl.spaces import SearchSpace
 from autorl.study.config import StudyConfig
 from autorl.study.factory import create_or_continue, load_study, set_budget, stored_budget
-from autorl.study.record import State
+from autorl.study.record import State, clear_operator_state
 from autorl.study.record import read as read_record
 from autorl.study.storage import open_storage
 from autorl.types import TaskRecord, TaskSpec
+
+log = logging.getLogger(__name__)
 
 
 def preflight(config: StudyConfig) -> None:
@@ -108,4 +111,9 @@ def resume_study(
         set_budget(study, budget)
     preflight(config)
     register_study(storage_url, name, config)
+    record = read_record(study)
+    if record.operator == State.PAUSED:  # resuming is the operator's word to go on
+        clear_operator_state(study)
+        why = f" ({record.operator_reason})" if record.operator_reason else ""
+        log.warning("study %s was paused%s; resumed", name, why)
     return study, config

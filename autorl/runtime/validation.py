@@ -20,6 +20,7 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from autorl.errors import TrialFailure
+from autorl.runtime.isolation import IsolatedTrain
 from autorl.scoring import aggregate, mean_interval
 from autorl.study import attrs
 from autorl.study.accounting import best_trial
@@ -72,9 +73,10 @@ def stored_validation(study: optuna.Study) -> dict[str, Any] | None:
 
 
 def _test_run(spec: TrainSpec) -> float | str:
-    """One test seed's score, or why it failed (module level: a process pool can run it)."""
+    """One test seed's score, or why it failed (module level: a process pool can run it).
+    It trains in a child process, as tuning does: a crash is that seed's failure."""
     try:
-        return train_and_evaluate(spec).score
+        return IsolatedTrain(train_and_evaluate)(spec).score
     except TrialFailure as exc:
         return f"seed {spec.seed}: {exc.reason.value}: {exc.message}"
 

@@ -7,6 +7,8 @@ Study user attrs:
   ``autorl.budget``      int: finished trials the study should reach
   ``autorl.priority``    int: workers serve higher first (default 0)
   ``autorl.state``       "paused" | "cancelled" (set by an operator); absent: active
+  ``autorl.state_reason`` str: why the study was paused or cancelled (e.g. its trials kept
+                         crashing); absent or null: by hand
   ``autorl.warm_start``  dict: what the warm start proposed, from how many past tasks
   ``autorl.validation``  dict: the final test of the chosen configuration on seeds no
                          choice saw: {"trial": n, "selection_score", "selection_seeds",
@@ -34,7 +36,10 @@ Trial user attrs (all JSON):
   ``source``           "sampler" | "enqueued" | "requeued" | "warm_start:<where>" |
                        "rerace:<n>" (the last trial of a racing study without an incumbent
                        re-races trial n, its best one-seed configuration)
-  ``requeued_from``    int: number of the trial whose worker died
+  ``requeued_from``    int: number of the trial whose worker or process died
+  ``retries``          int: how many times the configuration was re-queued before this try
+                       (absent: 0); once it reaches the study's ``max_retries`` a crash is
+                       final
   ``warm_start_expected`` float: the meta-learner's expected normalised score (warm starts)
   ``kb_origin``        str: the fingerprint of the trial a knowledge-base import copied
 
@@ -47,6 +52,7 @@ STUDY_BUDGET = "autorl.budget"
 STUDY_VALIDATION = "autorl.validation"
 STUDY_PRIORITY = "autorl.priority"
 STUDY_STATE = "autorl.state"
+STUDY_STATE_REASON = "autorl.state_reason"
 STUDY_WARM_START = "autorl.warm_start"
 
 CONFIG = "config"
@@ -61,6 +67,7 @@ FAILURE_MESSAGE = "failure_message"
 WORKER = "worker"
 SOURCE = "source"
 REQUEUED_FROM = "requeued_from"
+RETRIES = "retries"
 SELECTABLE = "selectable"
 RACE = "race"
 WARM_START_EXPECTED = "warm_start_expected"

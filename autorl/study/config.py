@@ -14,6 +14,8 @@ from autorl.types import EvalSettings, TaskSpec
 PRUNERS = ("median", "hyperband", "none")
 DEFAULT_AGGREGATE = "mean"
 DEFAULT_TEST_SEEDS = 5
+DEFAULT_MAX_RETRIES = 2
+MIN_MEMORY_LIMIT_MB = 512  # below this a Python process with torch cannot even start
 
 # Seeds: tuning runs use train seeds 0..K-1 and evaluation episodes seeded from EVAL_SEED;
 # validation uses seeds no tuning run has seen.
@@ -76,6 +78,8 @@ class StudyConfig:
     device: str = "auto"
     sampler_seed: int | None = None
     threshold: float | None = None  # the return that counts as solved (None: the env's own)
+    max_retries: int = DEFAULT_MAX_RETRIES  # re-queues of a configuration whose process died
+    memory_limit_mb: int | None = None  # address space of a trial's process (None: no limit)
 
     @property
     def min_seeds(self) -> int:
@@ -104,6 +108,8 @@ class StudyConfig:
             "device": self.device,
             "sampler_seed": self.sampler_seed,
             "threshold": self.threshold,
+            "max_retries": self.max_retries,
+            "memory_limit_mb": self.memory_limit_mb,
         }
 
     @classmethod
@@ -125,6 +131,8 @@ class StudyConfig:
             device=data.get("device", "auto"),
             sampler_seed=data.get("sampler_seed"),
             threshold=data.get("threshold"),
+            max_retries=int(data.get("max_retries", DEFAULT_MAX_RETRIES)),
+            memory_limit_mb=data.get("memory_limit_mb"),
         )
 
     def check(self) -> None:
@@ -162,6 +170,13 @@ class StudyConfig:
             problems.append("--trial-timeout must be positive")
         if self.timeout_factor <= 1:
             problems.append("--timeout-factor must be > 1")
+        if not 0 <= self.max_retries <= 10:
+            problems.append(f"--max-retries {self.max_retries} must be between 0 and 10")
+        if self.memory_limit_mb is not None and self.memory_limit_mb < MIN_MEMORY_LIMIT_MB:
+            problems.append(
+                f"--memory-limit {self.memory_limit_mb} MB is too small for a trial's process "
+                f"(>= {MIN_MEMORY_LIMIT_MB})"
+            )
         if problems:
             raise StudyError("; ".join(problems))
 
@@ -176,6 +191,8 @@ class StudyConfig:
             "validation_episodes",
             "sampler_seed",
             "threshold",
+            "max_retries",
+            "memory_limit_mb",
         ):
             data.pop(mutable)
         return data

@@ -34,6 +34,7 @@ class StudyRecord:
     budget: int = 0  # finished trials the study should reach
     priority: int = 0
     operator: State | None = None  # PAUSED or CANCELLED, set by an operator
+    operator_reason: str | None = None  # why, when autorl set it (trials that keep crashing)
     validation: dict[str, Any] | None = None  # the test of the chosen configuration
     warm_start: dict[str, Any] | None = None
     config: dict[str, Any] | None = None  # StudyConfig.to_dict() (``factory.stored_config``)
@@ -45,6 +46,7 @@ class StudyRecord:
             budget=int(user_attrs.get(attrs.STUDY_BUDGET) or 0),
             priority=int(user_attrs.get(attrs.STUDY_PRIORITY) or 0),
             operator=State(operator) if operator in {s.value for s in OPERATOR_STATES} else None,
+            operator_reason=user_attrs.get(attrs.STUDY_STATE_REASON),
             validation=user_attrs.get(attrs.STUDY_VALIDATION),
             warm_start=user_attrs.get(attrs.STUDY_WARM_START),
             config=user_attrs.get(attrs.STUDY_CONFIG),
@@ -86,16 +88,23 @@ def write_priority(study: optuna.Study, priority: int) -> None:
     study.set_user_attr(attrs.STUDY_PRIORITY, int(priority))
 
 
-def write_operator_state(study: optuna.Study, state: State | str) -> None:
+def write_operator_state(
+    study: optuna.Study, state: State | str, reason: str | None = None
+) -> None:
+    """Pause or cancel the study; ``reason``: why, when autorl does it (None: by hand)."""
     state = State(state)
     if state not in OPERATOR_STATES:
         raise ValueError(f"an operator sets {' or '.join(map(str, OPERATOR_STATES))}, not {state}")
     study.set_user_attr(attrs.STUDY_STATE, state.value)
+    if reason is not None or attrs.STUDY_STATE_REASON in study.user_attrs:
+        study.set_user_attr(attrs.STUDY_STATE_REASON, reason)
 
 
 def clear_operator_state(study: optuna.Study) -> None:
     """Active again (Optuna cannot delete an attribute: it is set to null)."""
     study.set_user_attr(attrs.STUDY_STATE, None)
+    if attrs.STUDY_STATE_REASON in study.user_attrs:
+        study.set_user_attr(attrs.STUDY_STATE_REASON, None)
 
 
 def write_validation(study: optuna.Study, validation: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autorl.study import attrs
+from autorl.study.config import DEFAULT_MAX_RETRIES
 
 log = logging.getLogger(__name__)
 
@@ -48,29 +49,52 @@ def _is_dead_local_worker(identity: str | None) -> bool:
     return False
 
 
-def requeue(study: optuna.Study, trial: FrozenTrial) -> None:
-    """Queue the failed trial's configuration again (heartbeat stale-trial callback too).
+def max_retries(study: optuna.Study) -> int:
+    """The study's ``max_retries`` (StudyConfig), read when a trial needs it."""
+    config = study.user_attrs.get(attrs.STUDY_CONFIG) or {}
+    return int(config.get("max_retries", DEFAULT_MAX_RETRIES))
+
+
+def requeue(study: optuna.Study, trial: FrozenTrial, retry: bool = True) -> bool:
+    """Queue the failed trial's configuration again (heartbeat stale-trial callback too);
+    False when it has been retried the study's ``max_retries`` times already (its worker or
+    process died each time): it is not queued again. ``retry``: whether this try counts (a
+    stop by the user does not).
 
     A trial stopped before it sampled everything re-queues what it had: the parameters it
     was given from the queue, and those it sampled.
     """
+    retries = int(trial.user_attrs.get(attrs.RETRIES) or 0)
+    limit = max_retries(study)
+    if retry and retries >= limit:
+        log.error(
+            "trial %d's configuration did not finish %d times (its worker or process died "
+            "each time): not re-queued again",
+            trial.number,
+            retries + 1,
+        )
+        return False
     params = {**(trial.system_attrs.get("fixed_params") or {}), **trial.params}
     queued_attrs = {
         attrs.REQUEUED_FROM: trial.number,
         attrs.SOURCE: "requeued",
+        attrs.RETRIES: retries + 1 if retry else retries,
     }
     study.enqueue_trial(params, user_attrs=queued_attrs)
     with _counting:
         _requeued[0] += 1
     log.warning(
-        "trial %d of worker %s did not finish: failed and re-queued",
+        "trial %d of worker %s did not finish: failed and re-queued%s",
         trial.number,
         trial.user_attrs.get(WORKER_ATTR, "unknown"),
+        f" (retry {retries + 1} of {limit})" if retry else "",
     )
+    return True
 
 
-def abandon(study: optuna.Study, trial_id: int) -> bool:
-    """Fail a RUNNING trial without a reason (so it does not count) and re-queue it.
+def abandon(study: optuna.Study, trial_id: int, retry: bool = True) -> bool:
+    """Fail a RUNNING trial without a reason (so it does not count) and re-queue it
+    (``requeue``; ``retry=False``: a stop by the user, which spends none of its retries).
 
     Returns False if the trial had already finished.
     """
@@ -79,7 +103,7 @@ def abandon(study: optuna.Study, trial_id: int) -> bool:
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
     if changed:
-        requeue(study, study._storage.get_trial(trial_id))
+        requeue(study, study._storage.get_trial(trial_id), retry)
     return changed
 
 

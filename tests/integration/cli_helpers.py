@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import optuna
@@ -37,5 +40,40 @@ def spawn_cli(args: list[str], cwd: Path, **kwargs) -> subprocess.Popen:
     )
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(storage_url: str, cwd: Path, verbose: int = 0) -> tuple[subprocess.Popen, str]:
+    """A real ``autorl serve`` on a free port, once it answers ``/healthz``: (process, URL).
+    The caller stops it (``terminate``); its settings come from the environment."""
+    port = free_port()
+    flags = ["-v"] * verbose
+    server = spawn_cli([*flags, "serve", "--port", str(port), "--storage", storage_url], cwd)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
+            return server, url
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                output = server.communicate()[1][-2000:]
+                raise RuntimeError(f"autorl serve did not start: {output}") from None
+            time.sleep(0.2)
+
+
 def trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name=name, storage=url).get_trials()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a zombie included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

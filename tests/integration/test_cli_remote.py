@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import time
-import urllib.request
-
 import optuna
 import pytest
 
-from tests.integration.cli_helpers import run_cli, spawn_cli
+from tests.integration.cli_helpers import free_port, run_cli, start_server
 
 TOKEN = "test-token-0123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def api(tmp_path, sqlite_url, monkeypatch):
-    port = _free_port()
     monkeypatch.setenv("AUTORL_API_TOKEN", TOKEN)
-    server = spawn_cli(["serve", "--port", str(port), "--storage", sqlite_url], tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1).read()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"autorl serve did not start: {server.communicate()[1][-2000:]}")
-            time.sleep(0.2)
+    server, url = start_server(sqlite_url, tmp_path)
     yield url
     server.terminate()
     server.wait(timeout=30)
@@ -74,6 +52,6 @@ def test_refusals_are_explained(api, capsys, monkeypatch):
 
 
 def test_an_unreachable_api_is_named(capsys):
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     code, _, err = run_cli(["status", "--api", url], capsys)
     assert code == 2 and f"cannot reach the autorl API at {url}" in err

@@ -10,7 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from autorl.study.accounting import finished_count
-from tests.integration.cli_helpers import spawn_cli, trials
+from tests.integration.cli_helpers import pid_alive, spawn_cli, trials
 
 pytestmark = pytest.mark.integration
 
@@ -180,19 +180,9 @@ def test_sigterm_stops_the_run_and_requeues_its_running_trials(tmp_path, sqlite_
         if proc.poll() is None:
             proc.kill()
     for pid in workers:
-        wait_for(lambda pid=pid: not _alive(pid), 30, f"worker {pid} to exit")
+        wait_for(lambda pid=pid: not pid_alive(pid), 30, f"worker {pid} to exit")
     after = trials(sqlite_url, "t")
     assert not [t for t in after if t.state == TrialState.RUNNING]
     assert len([t for t in after if t.state == TrialState.WAITING]) == jobs  # re-queued
     assert proc.returncode == 130
     assert finished_count(after) == 0
-
-
-def _alive(pid: int) -> bool:
-    import os
-
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True

@@ -242,6 +242,15 @@ def test_family_without_results_and_unknown_family(client):
     assert unknown.status_code == 404 and "'nope'" in unknown.json()["detail"]
 
 
+def test_a_family_tuned_with_two_algorithms_asks_for_one(client):
+    create(client, family="mixed", name="with-ppo")
+    create(client, family="mixed", name="with-a2c", algo="a2c")
+    both = client.get("/v1/families/mixed/best")
+    assert both.status_code == 409 and "a2c, ppo" in both.json()["detail"]
+    assert "algorithm" in both.json()["detail"]
+    assert client.get("/v1/families/mixed/best?algorithm=a2c").status_code == 200
+
+
 def test_metrics_and_health_on_an_empty_storage(client):
     assert client.get("/healthz").json() == {"status": "ok", "storage": True}
     response = client.get("/metrics")
@@ -264,12 +273,45 @@ def test_health_reports_an_unreachable_storage():
 def test_writes_need_the_token(client, sqlite_url):
     missing = client.post("/v1/studies", json=CARTPOLE)
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+    assert missing.json()["error"] == "unauthorized"
     wrong = client.post("/v1/studies", json=CARTPOLE, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401 and "not valid" in wrong.json()["detail"]
     assert client.post("/v1/studies/x/cancel").status_code == 401
     assert client.patch("/v1/studies/x/budget", json={"trials": 3}).status_code == 401
     assert client.get("/v1/studies").status_code == 200  # reads are open by default
     assert stored(sqlite_url) == 0
+
+
+def _secured(client: TestClient) -> set[str]:
+    paths = client.get("/openapi.json").json()["paths"]
+    return {
+        f"{m.upper()} {p}" for p, ops in paths.items() for m, op in ops.items() if "security" in op
+    }
+
+
+def test_the_openapi_document_declares_what_is_enforced(sqlite_url):
+    writes = {"POST /v1/studies", "PATCH /v1/studies/{study_id}/budget"} | {
+        f"POST /v1/studies/{{study_id}}/{action}" for action in ("pause", "resume", "cancel")
+    }
+    reads = {"GET /v1/studies", "GET /v1/studies/{study_id}", "GET /v1/studies/{study_id}/trials"}
+    reads |= {"GET /v1/families", "GET /v1/families/{name}/best", "GET /metrics"}
+    assert _secured(client_for(sqlite_url)) == writes  # reads are open: no security declared
+    assert _secured(client_for(sqlite_url, open_reads=False)) == writes | reads
+    assert _secured(TestClient(create_app(ApiSettings(storage_url=sqlite_url, dev=True)))) == set()
+
+    client = client_for(sqlite_url, max_trials=40, max_timesteps=50_000)
+    document = client.get("/openapi.json").json()
+    models = document["components"]["schemas"]
+    assert "HTTPValidationError" not in models  # FastAPI's model, which this API never sends
+    assert models["StudyCreate"]["properties"]["trials"]["maximum"] == 40  # the server's limits
+    assert models["StudyCreate"]["properties"]["timesteps"]["maximum"] == 50_000
+    assert models["BudgetUpdate"]["properties"]["trials"]["maximum"] == 40
+    refusal = document["paths"]["/v1/studies/{study_id}"]["get"]["responses"]["404"]
+    assert refusal["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert client.get("/v1/studies/ghost").json()["error"] == "NotFound"
+    not_allowed = client.delete("/v1/studies")
+    assert not_allowed.status_code == 405 and not_allowed.headers["allow"] == "GET, POST"
+    assert not_allowed.json()["error"] == "method_not_allowed"
 
 
 def test_reads_closed_when_not_open(sqlite_url):
@@ -348,6 +390,9 @@ BAD_BODIES = [
     ({"env_id": "Pendulum-v1", "algo": "dqn"}, 422, "DQN needs a Discrete action space"),
     ({"algo": "xyz"}, 422, "algo"),
     ({"name": "a/b"}, 422, "name"),
+    ({"name": ".."}, 422, "name: String should match pattern"),
+    ({"env_id": "Cart\nPole-v1"}, 422, "env_id: String should match pattern"),
+    ({"entry_point": "os.system"}, 422, "entry_point: String should match pattern"),
     ({"family": " padded "}, 422, "family"),
     ({"env_kwargs": {"no_such_kwarg": 1}}, 422, "no_such_kwarg"),
     ({"env_attrs": {"no_such_attr": 1}}, 422, "no_such_attr"),

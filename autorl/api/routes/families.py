@@ -10,19 +10,19 @@ from fastapi import APIRouter, Request
 from optuna.trial import TrialState
 
 from autorl import db
-from autorl.api.deps import ReadAuth, StorageDep, StorageUrl
-from autorl.api.errors import NotFound, Unprocessable
+from autorl.api.deps import StorageDep, StorageUrl
+from autorl.api.errors import Conflict, NotFound, documented
 from autorl.api.result_cache import ResultCache
 from autorl.api.schemas import Algo, FamilyPublic, ListOf
 from autorl.api.views import json_safe
 from autorl.knowledge.family_best import family_best
 from autorl.study.stats import study_attr_texts, study_counts, study_ids
 
-router = APIRouter(prefix="/v1/families", tags=["families"])
+reads = APIRouter(prefix="/v1/families", tags=["families"], responses=documented(503))
 
 
-@router.get("", response_model=ListOf[FamilyPublic])
-def list_families(_: ReadAuth, url: StorageUrl) -> ListOf[FamilyPublic]:
+@reads.get("", response_model=ListOf[FamilyPublic])
+def list_families(url: StorageUrl) -> ListOf[FamilyPublic]:
     families = [FamilyPublic(name=name, tasks=tasks) for name, tasks in db.list_families(url)]
     return ListOf[FamilyPublic](data=families, count=len(families))
 
@@ -41,7 +41,7 @@ def _algorithm(url: str, family: str, algorithm: str | None) -> tuple[str, list[
         raise NotFound(f"family {family!r} has no studies{with_algo} yet")
     algos = sorted({link.algo for link in links})
     if len(algos) > 1:
-        raise Unprocessable(
+        raise Conflict(
             f"family {family!r} was tuned with {', '.join(algos)}: choose one with the "
             "query parameter algorithm"
         )
@@ -68,10 +68,9 @@ def _completed(fingerprint: tuple) -> bool:
     return any(dict(states).get(TrialState.COMPLETE.name) for _id, states, _attrs in fingerprint)
 
 
-@router.get("/{name}/best")
+@reads.get("/{name}/best", responses=documented(404, 409, 422))
 def best_of_family(
     name: str,
-    _: ReadAuth,
     request: Request,
     url: StorageUrl,
     storage: StorageDep,

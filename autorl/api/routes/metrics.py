@@ -8,9 +8,10 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 
 from autorl.api import store
-from autorl.api.deps import ReadAuth, StorageDep
+from autorl.api.deps import StorageDep
+from autorl.api.errors import documented
 
-router = APIRouter(tags=["metrics"])
+reads = APIRouter(tags=["metrics"], responses=documented(503))
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -43,8 +44,8 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(_: ReadAuth, storage: StorageDep) -> PlainTextResponse:
+@reads.get("/metrics", response_class=PlainTextResponse)
+def metrics(storage: StorageDep) -> PlainTextResponse:
     trials: Counter[str] = Counter()
     failures: Counter[str] = Counter()
     studies: Counter[str] = Counter()

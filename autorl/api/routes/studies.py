@@ -1,4 +1,6 @@
-"""``/v1/studies``: submit, list and read studies; pause, resume, cancel; grow budgets."""
+"""``/v1/studies``: submit, list and read studies; pause, resume, cancel; grow budgets.
+
+Two routers, ``reads`` and ``writes``: ``create_app`` decides which need the token."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from autorl import db, service
 from autorl.api import store, submission
-from autorl.api.deps import ReadAuth, SettingsDep, StorageDep, StorageUrl, WriteAuth
-from autorl.api.errors import Conflict, TooMany, Unprocessable
+from autorl.api.deps import SettingsDep, StorageDep, StorageUrl
+from autorl.api.errors import Conflict, TooMany, Unprocessable, documented
 from autorl.api.schemas import BudgetUpdate, ListOf, StudyCreate, StudyPublic, TrialPublic
 from autorl.api.settings import ApiSettings
 from autorl.api.views import study_public, trial_public
@@ -24,7 +26,11 @@ from autorl.study.trial_rows import trial_page
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/v1/studies", tags=["studies"])
+MAX_OFFSET = 1_000_000_000  # an offset past any study (and inside SQL's integers)
+
+reads = APIRouter(prefix="/v1/studies", tags=["studies"], responses=documented(503))
+writes = APIRouter(prefix="/v1/studies", tags=["studies"], responses=documented(503))
+CONTINUED = {200: {"model": StudyPublic, "description": "a stored study continued"}}
 
 
 def _check_room(storage: optuna.storages.BaseStorage, settings: ApiSettings) -> None:
@@ -38,17 +44,22 @@ def _check_room(storage: optuna.storages.BaseStorage, settings: ApiSettings) -> 
         )
 
 
-@router.post("", response_model=StudyPublic, status_code=status.HTTP_201_CREATED)
+@writes.post(
+    "",
+    response_model=StudyPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={**CONTINUED, **documented(400, 409, 422, 429)},
+)
 def create_study(
     body: StudyCreate,
     response: Response,
-    _: WriteAuth,
     settings: SettingsDep,
     storage: StorageDep,
     url: StorageUrl,
 ) -> StudyPublic:
     """Create a study and queue its warm-start trials (workers run it); with the name and
     settings of a stored study, continue it (200) with a budget that never shrinks."""
+    submission.check_consistent(body)
     submission.check_limits(body, settings)
     submission.check_code(body, settings)
     request = submission.request_of(body)
@@ -77,23 +88,22 @@ def create_study(
     return _public(storage, submitted.study)
 
 
-@router.get("", response_model=ListOf[StudyPublic])
-def list_studies(_: ReadAuth, storage: StorageDep) -> ListOf[StudyPublic]:
+@reads.get("", response_model=ListOf[StudyPublic])
+def list_studies(storage: StorageDep) -> ListOf[StudyPublic]:
     studies = [study_public(record) for record in store.autorl_studies(storage)]
     return ListOf[StudyPublic](data=studies, count=len(studies))
 
 
-@router.get("/{study_id}", response_model=StudyPublic)
-def get_study(study_id: str, _: ReadAuth, storage: StorageDep) -> StudyPublic:
+@reads.get("/{study_id}", response_model=StudyPublic, responses=documented(404))
+def get_study(study_id: str, storage: StorageDep) -> StudyPublic:
     return _public(storage, store.get_study(storage, study_id))
 
 
-@router.get("/{study_id}/trials", response_model=ListOf[TrialPublic])
+@reads.get("/{study_id}/trials", response_model=ListOf[TrialPublic], responses=documented(404, 422))
 def list_trials(
     study_id: str,
-    _: ReadAuth,
     storage: StorageDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> ListOf[TrialPublic]:
     """Trials ordered by number; ``count`` is the study's total."""
@@ -104,8 +114,8 @@ def list_trials(
     return ListOf[TrialPublic](data=page, count=total)
 
 
-@router.post("/{study_id}/pause", response_model=StudyPublic)
-def pause(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
+@writes.post("/{study_id}/pause", response_model=StudyPublic, responses=documented(404, 409))
+def pause(study_id: str, storage: StorageDep) -> StudyPublic:
     """Workers take no new trial of it; running trials finish."""
     study = store.get_study(storage, study_id)
     _refuse_cancelled(study, "paused")
@@ -113,8 +123,8 @@ def pause(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     return _public(storage, study)
 
 
-@router.post("/{study_id}/resume", response_model=StudyPublic)
-def resume(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
+@writes.post("/{study_id}/resume", response_model=StudyPublic, responses=documented(404, 409))
+def resume(study_id: str, storage: StorageDep) -> StudyPublic:
     study = store.get_study(storage, study_id)
     _refuse_cancelled(study, "resumed")
     if store.operator_state(study) is not None:
@@ -122,8 +132,8 @@ def resume(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     return _public(storage, study)
 
 
-@router.post("/{study_id}/cancel", response_model=StudyPublic)
-def cancel(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
+@writes.post("/{study_id}/cancel", response_model=StudyPublic, responses=documented(404))
+def cancel(study_id: str, storage: StorageDep) -> StudyPublic:
     """For good: workers take no new trial of it, and it cannot be resumed."""
     study = store.get_study(storage, study_id)
     if store.operator_state(study) != State.CANCELLED:
@@ -131,11 +141,14 @@ def cancel(study_id: str, _: WriteAuth, storage: StorageDep) -> StudyPublic:
     return _public(storage, study)
 
 
-@router.patch("/{study_id}/budget", response_model=StudyPublic)
+@writes.patch(
+    "/{study_id}/budget",
+    response_model=StudyPublic,
+    responses=documented(400, 404, 409, 422, 429),
+)
 def grow_budget(
     study_id: str,
     body: BudgetUpdate,
-    _: WriteAuth,
     settings: SettingsDep,
     storage: StorageDep,
 ) -> StudyPublic:

@@ -1,0 +1,254 @@
+"""Seed runs in a child process, so that a crash of the trial cannot take its worker down.
+
+A segfault in an environment's C extension, ``os.abort()``, the kernel's OOM killer: each
+ends the process it happens in. ``IsolatedTrain`` therefore trains each seed run in a child
+forked from a fork server (started once per worker process with torch, SB3 and the trainer
+imported, so a child starts in ~20 ms and never inherits the worker's threads or database
+connections). Child and worker talk through a pipe: each evaluation goes up (the worker
+stores it and answers whether to prune), the child's log records go up, and its result, its
+``TrialFailure`` or its exception comes back and is raised in the worker as if it had been
+raised there. A child that dies without a word is a ``crashed`` failure naming the signal or
+exit status; one still running ``GRACE_S`` past its wall-clock limit is killed (``timeout``);
+one whose worker was killed ends itself within a second. In a daemonic process (a process
+pool's worker), which may not start children, the run trains in that process.
+``memory_mb`` caps the child's address space (``RLIMIT_AS``): an allocation past it raises
+MemoryError in the child, an ``oom`` failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any
+
+from autorl.errors import TrialFailure
+from autorl.stop import raise_if_stopped
+from autorl.types import FailureReason, SeedResult, TrainSpec
+
+if TYPE_CHECKING:
+    from autorl.runtime.objective import TrainFn
+
+log = logging.getLogger(__name__)
+
+Report = Callable[[int, float], bool]
+PRELOAD = ["autorl.training.trainer"]  # what the fork server imports once for every child
+POLL_S = 0.5  # how often the worker looks at a silent child (alive? stop requested?)
+GRACE_S = 30.0  # past the seed run's own limit, before the worker kills its child
+WATCH_S = 1.0  # how often a child checks that its worker is still there
+_SIGNAL_HINTS = {
+    signal.SIGKILL: "sent by the kernel's OOM killer when memory runs out, or by kill -9",
+    signal.SIGSEGV: "a crash in native code: an environment's C extension, a library",
+    signal.SIGABRT: "an abort in native code, or os.abort()",
+}
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def start_fork_server() -> None:
+    """Start the fork server now (its imports take seconds), so the first trial does not wait
+    for it as long; a no-op where there is none."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        _context()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def death_message(exitcode: int | None, elapsed_s: float) -> str:
+    """What the exit status of a child that sent no result says about its end."""
+    if exitcode is not None and exitcode < 0:
+        number = -exitcode
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        hint = _SIGNAL_HINTS.get(number, "")
+        how = f"was killed by {name} (signal {number}){f': {hint}' if hint else ''}"
+    else:
+        how = f"exited with status {exitcode} without a result"
+    return f"the trial's process {how}, after {elapsed_s:.1f} s"
+
+
+class _PipeLogHandler(logging.Handler):
+    """In the child: every log record goes to the worker, which logs it as its own."""
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__()
+        self._conn = conn
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            record.msg, record.args = record.getMessage(), None
+            if record.exc_info:
+                record.exc_text = logging.Formatter().formatException(record.exc_info)
+                record.exc_info = None
+            self._conn.send(("log", record))
+        except Exception:  # a log line is never worth a training run
+            pass
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` as it can cross the pipe, with the child's traceback as a note."""
+    text = "".join(traceback.format_exception(exc)).rstrip()
+    try:
+        copy = pickle.loads(pickle.dumps(exc))
+    except Exception:
+        copy = RuntimeError(f"{type(exc).__name__}: {exc}")
+    copy.add_note(f"in the trial's process:\n{text}")
+    return copy
+
+
+def _exit_with(worker_pid: int) -> None:
+    """In the child: end it once its worker is gone (a SIGKILLed worker cannot kill it)."""
+    while True:
+        time.sleep(WATCH_S)
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:
+            pass
+
+
+def _child_main(conn: Connection, job: _Job) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a stop is the worker's: it ends this process
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with, args=(job.worker_pid,), daemon=True).start()
+    root = logging.getLogger()
+    root.handlers[:] = [_PipeLogHandler(conn)]
+    root.setLevel(job.log_level)
+    if job.memory_mb is not None:
+        import resource
+
+        limit = job.memory_mb * 2**20
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    if job.threads is not None:
+        import torch
+
+        torch.set_num_threads(job.threads)
+
+    def report(step: int, value: float) -> bool:
+        conn.send(("report", step, value))
+        return bool(conn.recv())
+
+    try:
+        result = job.train(job.spec, report if job.reports else None)
+        conn.send(("result", result))
+    except TrialFailure as exc:
+        conn.send(("failure", exc.reason.value, exc.message))
+    except (SystemExit, KeyboardInterrupt) as exc:
+        what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else "was stopped"
+        conn.send(("failure", FailureReason.CRASHED.value, f"the trial's process {what}"))
+    except BaseException as exc:
+        conn.send(("error", _portable(exc)))
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class _Job:
+    train: TrainFn
+    spec: TrainSpec
+    reports: bool
+    memory_mb: int | None
+    threads: int | None
+    log_level: int
+    worker_pid: int
+
+
+class IsolatedTrain:
+    """A ``TrainFn`` that runs ``train`` (a picklable, module-level function) in a child."""
+
+    def __init__(self, train: TrainFn, memory_mb: int | None = None) -> None:
+        self.train = train
+        self.memory_mb = memory_mb
+
+    def __call__(self, spec: TrainSpec, report: Report | None = None) -> SeedResult:
+        if multiprocessing.current_process().daemon:  # e.g. a process pool's worker
+            log.debug("a daemonic process cannot start children: training in this one")
+            return self.train(spec, report)
+        threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+        job = _Job(
+            self.train,
+            spec,
+            report is not None,
+            self.memory_mb,
+            threads,
+            logging.getLogger().getEffectiveLevel(),
+            os.getpid(),
+        )
+        ctx = _context()
+        ours, theirs = ctx.Pipe()
+        child = ctx.Process(target=_child_main, args=(theirs, job), daemon=True)
+        began = time.monotonic()
+        try:
+            child.start()
+            theirs.close()
+            return self._serve(ours, child, spec, report, began)
+        finally:  # also when a stop lands mid-start: no child outlives its call
+            ours.close()
+            theirs.close()
+            if child.pid is not None:
+                if child.is_alive():
+                    child.kill()
+                child.join(timeout=10)
+
+    def _serve(
+        self,
+        conn: Connection,
+        child: Any,
+        spec: TrainSpec,
+        report: Report | None,
+        began: float,
+    ) -> SeedResult:
+        """Answer the child until it sends its outcome, dies, or runs out of time."""
+        while True:
+            if not conn.poll(POLL_S):
+                raise_if_stopped()
+                elapsed = time.monotonic() - began
+                if spec.max_wall_s is not None and elapsed > spec.max_wall_s + GRACE_S:
+                    raise TrialFailure(
+                        FailureReason.TIMEOUT,
+                        f"the trial's process did not stop at its wall-clock limit of "
+                        f"{spec.max_wall_s:.3g} s and was killed after {elapsed:.1f} s",
+                    )
+                if child.is_alive() or conn.poll():
+                    continue
+            try:
+                message = conn.recv()
+            except EOFError:
+                child.join(timeout=10)
+                raise TrialFailure(
+                    FailureReason.CRASHED, death_message(child.exitcode, time.monotonic() - began)
+                ) from None
+            kind = message[0]
+            if kind == "log":
+                record = message[1]
+                logging.getLogger(record.name).handle(record)
+            elif kind == "report":
+                conn.send(report(message[1], message[2]) if report is not None else True)
+            elif kind == "result":
+                return message[1]
+            elif kind == "failure":
+                raise TrialFailure(FailureReason(message[1]), message[2])
+            else:
+                raise message[1]
