@@ -11,6 +11,8 @@ as unset. Imports nothing from autorl but ``errors``.
 ``AUTORL_SEED_KB``             seed knowledge-base folder, or ``none`` (default: shipped)
 ``AUTORL_HEARTBEAT_INTERVAL``  seconds between a running trial's heartbeats (10)
 ``AUTORL_HEARTBEAT_GRACE``     seconds without one before the trial is re-queued (60)
+``AUTORL_TRIAL_ISOLATION``     0: seed runs train in the worker's process (a debugger, a
+                               profiler); default 1: each in a child process
 ``AUTORL_API_URL``             the API ``autorl remote`` talks to (http://127.0.0.1:8000)
 ``AUTORL_API_TOKEN``           the API's write token (server) / the token sent (client)
 ``AUTORL_API_DEV``             1: development: a placeholder, short or no token is accepted
@@ -50,6 +52,7 @@ class SettingsValues(BaseModel):
     seed_kb: str | None = None
     heartbeat_interval: int = Field(default=10, ge=1, le=3600)
     heartbeat_grace: int = Field(default=60, ge=1)
+    trial_isolation: bool = True
     api_url: str = DEFAULT_API_URL
     api_token: SecretStr | None = None
     api_dev: bool = False

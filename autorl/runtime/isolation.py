@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Report = Callable[[int, float], bool]
-PRELOAD = ["autorl.training.trainer"]  # what the fork server imports once for every child
+# What the fork server imports once for every child: the trainer (torch, SB3, gymnasium), and
+# what the first optimizer step would import in each child (torch._dynamo, sympy: ~1.5 s).
+PRELOAD = ["autorl.training.trainer", "torch._dynamo"]
 POLL_S = 0.5  # how often the worker looks at a silent child (alive? stop requested?)
 GRACE_S = 30.0  # past the seed run's own limit, before the worker kills its child
 WATCH_S = 1.0  # how often a child checks that its worker is still there

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from autorl import db
+from autorl import db, settings
 from autorl.envs.gym_tasks import probe_task
 from autorl.errors import StudyError, TrialFailure
 from autorl.knowledge.warmstart import prior_sampler
@@ -65,7 +65,8 @@ class WorkerOptions:
     max_trials: int | None = None  # stop after this many trials run by this worker
     worker_index: int = 0  # distinct per process of one run: seeds its sampler differently
     # each seed run in a child process (``autorl.runtime.isolation``); None: the real trainer
-    # is isolated, a train function passed in (a unit test's fake) runs in this process
+    # is (unless AUTORL_TRIAL_ISOLATION=0), a train function passed in (a unit test's fake)
+    # runs in this process
     isolate: bool | None = None
 
 
@@ -266,7 +267,9 @@ class StudyWorker:
         prior = prior_sampler(self.study, self.config, options.storage_url, options.worker_index)
         if prior is not None:
             self.study.sampler = prior
-        isolate = options.isolate if options.isolate is not None else train is None
+        isolate = options.isolate
+        if isolate is None:
+            isolate = train is None and settings.current().trial_isolation
         train = train or train_and_evaluate
         if isolate:
             start_fork_server()  # its imports overlap with the set-up below

@@ -10,7 +10,9 @@ call for all K). Per trial:
   overhead = wall time of the trial - time inside SB3's ``learn()`` and autorl's
   evaluations (those in ``learn``'s callback and the final one after it),
 so it holds everything autorl adds: loading the study, the sampler and its warm-start prior
-(which reads the history), building env and model, storing results. Median and quartiles per
+(which reads the history), building env and model, storing results. Seed runs train in this
+process (``AUTORL_TRIAL_ISOLATION=0``) so that the clock sees ``learn()``; what a child
+process per seed run adds is measured by ``isolation.py``. Median and quartiles per
 H and path, with the machine, go to ``per_trial.json``. The history storages are rebuilt in
 ``--workdir`` (not committed: 100,000 trials are ~100 MB of SQLite).
 
@@ -263,6 +265,9 @@ def main() -> None:
     args = parser.parse_args()
     TIMESTEPS = args.timesteps
     os.environ.setdefault("AUTORL_SEED_KB", "none")
+    # learn() must run in this process for the clock to see it: the cost of training in a
+    # child process (the default) is measured apart, by isolation.py
+    os.environ["AUTORL_TRIAL_ISOLATION"] = "0"
     args.workdir.mkdir(parents=True, exist_ok=True)
     import torch
 
