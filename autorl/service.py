@@ -56,6 +56,7 @@ class TuneRequest:
     timeout_factor: float = 5.0
     max_retries: int = DEFAULT_MAX_RETRIES  # re-queues of a configuration whose process died
     memory_limit_mb: int | None = None  # per trial's process
+    max_concurrent_trials: int | None = None  # running at once, all workers
     device: str = "auto"
     sampler_seed: int | None = None
     threshold: float | None = None
@@ -102,6 +103,7 @@ class TuneRequest:
                 timeout_factor=self.timeout_factor,
                 max_retries=self.max_retries,
                 memory_limit_mb=self.memory_limit_mb,
+                max_concurrent_trials=self.max_concurrent_trials,
                 device=self.device,
                 sampler_seed=self.sampler_seed,
                 threshold=self.threshold,

@@ -72,6 +72,15 @@ class StudyCreate(_Strict):
     validation_seeds: int = Field(
         default=DEFAULT_TEST_SEEDS, ge=0, le=100, description="unseen seeds of the final test"
     )
+    max_retries: int = Field(
+        default=2, ge=0, le=10, description="re-queues of a configuration whose process died"
+    )
+    memory_limit_mb: int | None = Field(
+        default=None, ge=512, le=10_000_000, description="address space of a trial's process"
+    )
+    max_concurrent_trials: int | None = Field(
+        default=None, ge=1, le=1000, description="trials running at once, over all workers"
+    )
     warm_start: Literal["auto", "none"] = "auto"
     warm_start_trials: int = Field(default=5, ge=0, le=100)
     priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)

@@ -103,6 +103,12 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         help="address space of each trial's process; past it the trial fails as oom",
     )
     p.add_argument(
+        "--max-concurrent",
+        type=int,
+        metavar="N",
+        help="trials of this study running at once, over all workers (default: no limit)",
+    )
+    p.add_argument(
         "--test-seeds",
         "--validation-seeds",
         dest="validation_seeds",
@@ -203,6 +209,7 @@ def tune_request(
         timeout_factor=args.timeout_factor,
         max_retries=args.max_retries,
         memory_limit_mb=args.memory_limit,
+        max_concurrent_trials=args.max_concurrent,
         device=args.device,
         sampler_seed=args.sampler_seed,
         threshold=args.threshold,

@@ -80,16 +80,22 @@ class Claim:
 
 
 def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = None) -> Claim | None:
-    """A new RUNNING trial if the budget has room, else None. Exact across processes. The
-    last trial of a racing study that has no incumbent yet re-races its best one-seed
-    configuration (``rerace_if_needed``)."""
+    """A new RUNNING trial if the budget has room and the study's ``max_concurrent_trials``
+    are not all running, else None. Exact across processes. The last trial of a racing
+    study that has no incumbent yet re-races its best one-seed configuration
+    (``rerace_if_needed``)."""
     with study_lock(storage_url, study.study_name):
         trials = study.get_trials(deepcopy=False)
         if recover_stale_trials(study, trials):
             trials = study.get_trials(deepcopy=False)
-        used = sum(1 for t in trials if counts_against_budget(t) or t.state == TrialState.RUNNING)
+        running = sum(1 for t in trials if t.state == TrialState.RUNNING)
+        used = running + sum(1 for t in trials if counts_against_budget(t))
         budget = stored_budget(study)
         if used >= budget:
+            return None
+        limit = config.max_concurrent_trials if config is not None else None
+        if limit is not None and running >= limit:
+            log.info("study %s: %d trials running, its limit", study.study_name, limit)
             return None
         if used == budget - 1 and config is not None and config.race is not None:
             rerace_if_needed(study, trials)

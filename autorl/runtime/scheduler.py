@@ -1,7 +1,8 @@
 """Which study a worker serves next: priority first, then the one furthest behind.
 
-A study is open when its finished plus running trials are below its budget and it is not
-paused or cancelled (study attr ``autorl.state``). A study seen done is not counted again
+A study is open when its finished plus running trials are below its budget, fewer than its
+``max_concurrent_trials`` are running, and it is not paused or cancelled (study attr
+``autorl.state``). A study seen done is not counted again
 while its budget stays the same (a process-wide memo): the counts over every trial of a
 large knowledge base would otherwise be read at every claim. Among open studies the highest
 ``autorl.priority`` wins; ties go to the study with the smallest share of its budget done or
@@ -45,7 +46,8 @@ def open_studies(storage: optuna.storages.BaseStorage) -> list[Candidate]:
         used = study.counts.finished + study.counts.running
         if study.counts.finished >= record.budget and not study.counts.running:
             _DONE[(id(storage), study.study_id)] = record.budget
-        if used < record.budget:
+        limit = (record.config or {}).get("max_concurrent_trials")
+        if used < record.budget and (limit is None or study.counts.running < limit):
             progress = used / record.budget
             found.append(Candidate(study.name, record.priority, progress, study.study_id))
     return sorted(found, key=lambda c: (-c.priority, c.progress, c.study_id))

@@ -80,6 +80,7 @@ class StudyConfig:
     threshold: float | None = None  # the return that counts as solved (None: the env's own)
     max_retries: int = DEFAULT_MAX_RETRIES  # re-queues of a configuration whose process died
     memory_limit_mb: int | None = None  # address space of a trial's process (None: no limit)
+    max_concurrent_trials: int | None = None  # trials running at once, all workers (None: any)
 
     @property
     def min_seeds(self) -> int:
@@ -110,6 +111,7 @@ class StudyConfig:
             "threshold": self.threshold,
             "max_retries": self.max_retries,
             "memory_limit_mb": self.memory_limit_mb,
+            "max_concurrent_trials": self.max_concurrent_trials,
         }
 
     @classmethod
@@ -133,6 +135,7 @@ class StudyConfig:
             threshold=data.get("threshold"),
             max_retries=int(data.get("max_retries", DEFAULT_MAX_RETRIES)),
             memory_limit_mb=data.get("memory_limit_mb"),
+            max_concurrent_trials=data.get("max_concurrent_trials"),
         )
 
     def check(self) -> None:
@@ -172,6 +175,10 @@ class StudyConfig:
             problems.append("--timeout-factor must be > 1")
         if not 0 <= self.max_retries <= 10:
             problems.append(f"--max-retries {self.max_retries} must be between 0 and 10")
+        if self.max_concurrent_trials is not None and not 1 <= self.max_concurrent_trials <= 1000:
+            problems.append(
+                f"--max-concurrent {self.max_concurrent_trials} must be between 1 and 1000"
+            )
         if self.memory_limit_mb is not None and self.memory_limit_mb < MIN_MEMORY_LIMIT_MB:
             problems.append(
                 f"--memory-limit {self.memory_limit_mb} MB is too small for a trial's process "
@@ -193,6 +200,7 @@ class StudyConfig:
             "threshold",
             "max_retries",
             "memory_limit_mb",
+            "max_concurrent_trials",
         ):
             data.pop(mutable)
         return data

@@ -225,3 +225,16 @@ def test_a_cancelled_study_is_not_continued_and_keeps_its_budget(sqlite_url):
     with pytest.raises(StudyError, match="was cancelled"):
         resume_study("s", sqlite_url, 5)
     assert study.user_attrs["autorl.budget"] == 2
+
+
+def test_a_study_runs_at_most_its_concurrent_trials_over_all_workers(sqlite_url):
+    from autorl.runtime.scheduler import next_study
+
+    study = new_study(sqlite_url, budget=3, max_concurrent_trials=1)
+    elsewhere = study.ask()  # another worker's running trial (alive: it is not recovered)
+    storage = open_storage(sqlite_url)
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 0
+    assert next_study(storage) is None  # the pool skips it while the limit is taken
+    study.tell(elsewhere, 1.0)
+    assert next_study(storage) == "s"
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 2

@@ -90,6 +90,12 @@ def test_a_bad_request_is_refused_before_anything_is_stored(sqlite_url):
         service.submit(_request(space="sac"), sqlite_url)
     with pytest.raises(UsageError, match="--seeds K"):
         service.submit(_request(max_seeds=3), sqlite_url)
+    with pytest.raises(UsageError, match="--max-retries 11 must be between 0 and 10"):
+        service.submit(_request(max_retries=11), sqlite_url)
+    with pytest.raises(UsageError, match="--memory-limit 100 MB is too small"):
+        service.submit(_request(memory_limit_mb=100), sqlite_url)
+    with pytest.raises(UsageError, match="--max-concurrent 0 must be between 1 and 1000"):
+        service.submit(_request(max_concurrent_trials=0), sqlite_url)
     assert optuna.get_all_study_summaries(storage=sqlite_url) == []
 
 
