@@ -42,14 +42,41 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
+MAX_VALUES = 100_000  # values in a data file once its aliases are expanded
+
+
+def _too_big_or_cyclic(data: Any) -> str | None:
+    """Why parsed YAML cannot be used as data: an alias inside itself (a cycle), or aliases
+    that expand it past MAX_VALUES values (a "billion laughs" file is a few lines)."""
+    count = 0
+    stack: list[tuple[Any, frozenset[int]]] = [(data, frozenset())]
+    while stack:
+        value, ancestors = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            return f"more than {MAX_VALUES} values once its aliases are expanded"
+        if isinstance(value, dict | list):
+            if id(value) in ancestors:
+                return "an alias refers to a value that contains it"
+            inner = ancestors | {id(value)}
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, inner) for item in items)
+    return None
+
+
 def load_yaml(path: Path, shown: str, error: type[Exception]) -> Any:
-    """The parsed file; ``error(f"{shown}: ...")`` if it cannot be read or parsed."""
+    """The parsed file; ``error(f"{shown}: ...")`` if it cannot be read or parsed (tags that
+    would build Python objects are not YAML this reads: safe loading)."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except yaml.YAMLError as exc:
         raise error(f"{shown}: not valid YAML: {exc}") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{shown}: cannot read: {exc}") from exc
+    problem = _too_big_or_cyclic(data)
+    if problem is not None:
+        raise error(f"{shown}: cannot be used: {problem}")
+    return data
 
 
 def display_path(path: Path) -> str:

@@ -23,6 +23,7 @@ from autorl.study.config import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TEST_SEEDS,
     StudyConfig,
+    check_study_name,
     seed_fields,
     tuning_evaluation,
 )
@@ -116,7 +117,7 @@ class TuneRequest:
 
 def default_study_name(task: TaskSpec, algo: str) -> str:
     """``ENV-ALGO``, plus the task's key when env options make it a variant."""
-    name = f"{task.env_id}-{algo}"
+    name = f"{task.env_id.replace('/', '_')}-{algo}"  # a namespace's '/' is no name's
     if task.entry_point or task.env_kwargs or task.env_attrs:
         name += f"-{task.key()}"
     return name
@@ -140,6 +141,10 @@ def check(request: TuneRequest) -> tuple[SearchSpace, StudyConfig, tuple[str, ..
     from autorl.study.enqueue import check_configurations
 
     request.warm_start.check()
+    try:
+        check_study_name(request.study_name())
+    except StudyError as exc:
+        raise UsageError(str(exc)) from exc
     space = request.search_space()
     config, keep = request.study_config(space)
     check_configurations(space, list(request.enqueue), where="enqueued configurations: ")

@@ -48,16 +48,28 @@ def _number(
     return check
 
 
-def _integer(low: int, *, or_minus_one: bool = False) -> Check:
+def _integer(low: int, high: int | None = None, *, or_minus_one: bool = False) -> Check:
     def check(value: Any) -> str | None:
         if not is_int(value):
             return f"must be an integer, got {value!r}"
         if value < low and not (or_minus_one and value == -1):
             extra = " (or -1)" if or_minus_one else ""
             return f"must be >= {low}{extra}, got {value!r}"
+        if high is not None and value > high:
+            return f"must be <= {high:,}, got {value:,}"
         return None
 
     return check
+
+
+# Upper ends past any use, which keep a hostile or mistyped space from asking for a trial that
+# cannot end or cannot fit in memory (RL Zoo's spaces stay far below every one).
+MAX_ENVS = 1024
+MAX_ROLLOUT = 2**20  # n_steps, batch_size
+MAX_EPOCHS = 1000  # n_epochs, gradient_steps, policy_delay
+MAX_WIDTH, MAX_DEPTH = 8192, 32  # a layer's units, layers
+MAX_BUFFER = 10**8
+MAX_LEARNING_RATE = 1.0
 
 
 def _one_of(options: tuple[Any, ...]) -> Check:
@@ -75,6 +87,13 @@ def _boolean(value: Any) -> str | None:
 
 def _positive_number(value: Any) -> str | None:
     return _number(0.0, low_open=True)(value)
+
+
+def _at_most(value: Any, high: float) -> str | None:
+    """Whether a number, or every number of a schedule mapping, is at most ``high``."""
+    numbers = [value] if is_number(value) else [v for v in value.values() if is_number(v)]
+    over = [x for x in numbers if x > high]
+    return f"must be <= {high:g}, got {over[0]!r}" if over else None
 
 
 def _schedule(value: Any) -> str | None:
@@ -154,7 +173,7 @@ def _sde_sample_freq(value: Any) -> str | None:
 
 _CHECKS: dict[str, Check] = {
     # env settings
-    "n_envs": _integer(1),
+    "n_envs": _integer(1, MAX_ENVS),
     "normalize": _one_of(tuple(NORMALIZE_MODES)),
     "normalize_obs": _boolean,
     "normalize_reward": _boolean,
@@ -164,11 +183,11 @@ _CHECKS: dict[str, Check] = {
     "lr_schedule": _one_of(SCHEDULES),
     "lr_final_fraction": _number(0.0, 1.0),
     "clip_schedule": _one_of(SCHEDULES),
-    "net_depth": _integer(0),
-    "net_width": _integer(1),
+    "net_depth": _integer(0, MAX_DEPTH),
+    "net_width": _integer(1, MAX_WIDTH),
     "activation": _one_of(ACTIVATIONS),
     "shared_trunk": _boolean,
-    "head_depth": _integer(0),
+    "head_depth": _integer(0, MAX_DEPTH),
     "noise_type": _one_of(NOISE_TYPES),
     "noise_std": _number(0.0),
     "ent_coef_mode": _one_of(ENT_COEF_MODES),
@@ -177,14 +196,14 @@ _CHECKS: dict[str, Check] = {
     "target_entropy_per_dim": _number(),
     "policy_kwargs": _mapping,
     # SB3 keyword arguments
-    "learning_rate": _schedule,
+    "learning_rate": lambda v: _schedule(v) or _at_most(v, MAX_LEARNING_RATE),
     "clip_range": _schedule,
     "clip_range_vf": lambda v: None if v is None else _schedule(v),
     "gamma": _number(0.0, 1.0, low_open=True),
     "gae_lambda": _number(0.0, 1.0),
-    "n_steps": _integer(1),
-    "batch_size": _integer(1),
-    "n_epochs": _integer(1),
+    "n_steps": _integer(1, MAX_ROLLOUT),
+    "batch_size": _integer(1, MAX_ROLLOUT),
+    "n_epochs": _integer(1, MAX_EPOCHS),
     "ent_coef": _ent_coef,
     "vf_coef": _number(0.0),
     "max_grad_norm": _positive_number,
@@ -195,11 +214,11 @@ _CHECKS: dict[str, Check] = {
     "normalize_advantage": _boolean,
     "rms_prop_eps": _positive_number,
     "use_rms_prop": _boolean,
-    "buffer_size": _integer(1),
+    "buffer_size": _integer(1, MAX_BUFFER),
     "learning_starts": _integer(0),
     "tau": _number(0.0, 1.0, low_open=True),
     "train_freq": _train_freq,
-    "gradient_steps": _integer(1, or_minus_one=True),
+    "gradient_steps": _integer(1, MAX_EPOCHS, or_minus_one=True),
     "optimize_memory_usage": _boolean,
     "target_update_interval": _integer(1),
     "exploration_fraction": _number(0.0, 1.0, low_open=True),
@@ -207,7 +226,7 @@ _CHECKS: dict[str, Check] = {
     "exploration_final_eps": _number(0.0, 1.0),
     "target_entropy": _target_entropy,
     "action_noise": _action_noise,
-    "policy_delay": _integer(1),
+    "policy_delay": _integer(1, MAX_EPOCHS),
     "target_policy_noise": _number(0.0),
     "target_noise_clip": _number(0.0),
     "stats_window_size": _integer(1),
@@ -215,7 +234,7 @@ _CHECKS: dict[str, Check] = {
     "log_std_init": _number(),
     "full_std": _boolean,
     "use_expln": _boolean,
-    "n_critics": _integer(1),
+    "n_critics": _integer(1, MAX_DEPTH),
 }
 
 

@@ -251,6 +251,25 @@ def seed_fields(
     return fields, () if given else ("seeds", "race", "aggregate")
 
 
+MAX_STUDY_NAME = 200
+
+
+def check_study_name(name: str) -> None:
+    """A study's name is shown in listings, reports and URLs: no path separators, no control
+    characters, no surrounding spaces, at most MAX_STUDY_NAME characters."""
+    problem = None
+    if not name or name != name.strip():
+        problem = "must not be empty or start or end with a space"
+    elif len(name) > MAX_STUDY_NAME:
+        problem = f"is {len(name)} characters long (at most {MAX_STUDY_NAME})"
+    elif any(c in name for c in "/\\"):
+        problem = "must not contain a path separator ('/' or '\\')"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in name):
+        problem = "must not contain control characters (a newline, a tab, NUL ...)"
+    if problem is not None:
+        raise StudyError(f"study name {name!r} {problem}; choose another with --study NAME")
+
+
 def check_budget(trials: int) -> None:
     """A budget is a count of finished trials: positive and not absurd."""
     if not 1 <= trials <= 100_000:

@@ -10,7 +10,7 @@ import optuna
 
 from autorl.errors import StudyError
 from autorl.study import attrs, record
-from autorl.study.config import StudyConfig, check_budget, mismatches
+from autorl.study.config import StudyConfig, check_budget, check_study_name, mismatches
 from autorl.study.racing import RacingPruner
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,7 @@ def create_or_continue(
     is refused, naming each difference: its trials would not be comparable. Fields named in
     ``keep_stored`` (settings the user did not give) take the stored study's values.
     """
+    check_study_name(name)
     config.check()
     check_budget(budget)
     study = optuna.create_study(

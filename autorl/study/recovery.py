@@ -68,10 +68,11 @@ def requeue(study: optuna.Study, trial: FrozenTrial, retry: bool = True) -> bool
     limit = max_retries(study)
     if retry and retries >= limit:
         log.error(
-            "trial %d's configuration did not finish %d times (its worker or process died "
-            "each time): not re-queued again",
+            "trial %d: its configuration's process or worker died on each of its %d tries "
+            "(max_retries %d): not queued again",
             trial.number,
             retries + 1,
+            limit,
         )
         return False
     params = {**(trial.system_attrs.get("fixed_params") or {}), **trial.params}

@@ -93,6 +93,15 @@ CASES = [
         "simulated solver failure",
     ),
     (["tune", "X-v0", "--entry-point", "no_such_module:Env"], "no_such_module"),
+    (
+        ["tune", "NanObs-v0", "--entry-point", "tests.fixtures.envs:NanObsEnv"],
+        "non-finite observation at step 3",
+    ),
+    (["tune", "CartPole-v1", "--study", "runs/a"], "must not contain a path separator"),
+    (["tune", "CartPole-v1", "--study", "a\nb"], "must not contain control characters"),
+    (["tune", "CartPole-v1", "--max-retries", "11"], "--max-retries 11 must be between 0 and 10"),
+    (["tune", "CartPole-v1", "--memory-limit", "64"], "--memory-limit 64 MB is too small"),
+    (["tune", "CartPole-v1", "--max-concurrent", "0"], "--max-concurrent 0 must be between"),
     (["resume", "missing-study"], "no study named 'missing-study'"),
     (["best", "missing-study"], "no study named 'missing-study'"),
 ]

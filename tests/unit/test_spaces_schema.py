@@ -163,6 +163,31 @@ CASES = {
     ),
     "top_level_not_mapping": ("- algo\n- ppo\n", "(top level): must be a mapping"),
     "invalid_yaml": ("algo: ppo\nparams: {learning_rate: [1, 2\n", "not valid YAML"),
+    "huge_int_range": (
+        "algo: ppo\nparams:\n  n_epochs: {type: int, low: 1, high: 1000000000000}\n",
+        "params.n_epochs.high: must be <= 1,000, got 1,000,000,000,000",
+    ),
+    "absurd_learning_rate": (
+        "algo: ppo\nparams:\n  learning_rate: {type: float, low: 1.0e-5, high: 1.0e300}\n",
+        "params.learning_rate.high: must be <= 1",
+    ),
+    "python_object_tag": (
+        "algo: ppo\nparams:\n  learning_rate: !!python/object/apply:os.system [echo]\n",
+        "not valid YAML: could not determine a constructor for the tag",
+    ),
+    "alias_inside_itself": (
+        "algo: ppo\nparams:\n  learning_rate: &a [*a]\n",
+        "cannot be used: an alias refers to a value that contains it",
+    ),
+    "alias_bomb": (
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{n}: &{n} [{', '.join([f'*{m}'] * 10)}]\n"
+            for m, n in zip("abcd", "bcde", strict=True)
+        )
+        + "algo: ppo\nparams: {}\n",
+        "cannot be used: more than 100000 values once its aliases are expanded",
+    ),
     "duplicate_key": (
         "algo: ppo\nparams:\n  vf_coef: 0.5\n  vf_coef: 0.6\n",
         "duplicate key 'vf_coef'",
