@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -69,6 +69,11 @@ class TaskSpec:
             env_attrs=dict(data.get("env_attrs") or {}),
             family=data.get("family"),
         )
+
+    def imports(self) -> list[str]:
+        """The ``module:Name`` targets building this env imports: its entry point, and an env
+        id of the ``module:Env-v0`` form (Gymnasium imports the module to find the id)."""
+        return [t for t in (self.entry_point, self.env_id) if t and ":" in t]
 
     def key(self) -> str:
         """A short stable hash of what makes the environment (not the family label)."""
@@ -290,3 +295,16 @@ class StudyLink:
     task_key: str
     algo: str
     family: str | None = None  # the family label the study was started under
+
+
+def module_allowed(target: str, prefixes: Sequence[str]) -> bool:
+    """Whether ``module:Name`` starts with an allowed prefix, at a module boundary
+    (``mypkg.envs`` allows ``mypkg.envs:X`` and ``mypkg.envs.sub:X``, not ``mypkg.envs_x:X``)."""
+    for prefix in prefixes:
+        if target == prefix:
+            return True
+        if target.startswith(prefix) and (
+            prefix.endswith((".", ":")) or target[len(prefix)] in ".:"
+        ):
+            return True
+    return False

@@ -15,7 +15,7 @@ from autorl.api.settings import ApiSettings
 from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.service import TuneRequest
 from autorl.spaces import available_spaces
-from autorl.types import TaskSpec
+from autorl.types import TaskSpec, module_allowed
 
 
 def check_consistent(body: StudyCreate) -> None:
@@ -42,18 +42,6 @@ def check_limits(body: StudyCreate, settings: ApiSettings) -> None:
             f"timesteps {body.timesteps} is over this server's limit of "
             f"{settings.max_timesteps} per training run (AUTORL_API_MAX_TIMESTEPS)"
         )
-
-
-def module_allowed(target: str, prefixes: list[str]) -> bool:
-    """Whether ``module:Name`` starts with an allowed prefix, at a module boundary."""
-    for prefix in prefixes:
-        if target == prefix:
-            return True
-        if target.startswith(prefix) and (
-            prefix.endswith((".", ":")) or target[len(prefix)] in ".:"
-        ):
-            return True
-    return False
 
 
 def _refuse_module(what: str, value: str, settings: ApiSettings) -> Unprocessable:

@@ -18,6 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(handler=cmd_export)
     i = ksub.add_parser("import", help="add a knowledge-base file's contents (idempotent)")
     i.add_argument("file", type=Path)
+    i.add_argument(
+        "--allow-entry-points",
+        default="",
+        metavar="PREFIXES",
+        help="comma-separated module prefixes the file's tasks may import (default: none)",
+    )
     add_storage(i)
     i.set_defaults(handler=cmd_import)
 
@@ -37,7 +43,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from autorl.knowledge.kb import import_kb
 
     url = storage_url(args)
-    counts = import_kb(url, args.file)
+    allowed = [p.strip() for p in args.allow_entry_points.split(",") if p.strip()]
+    counts = import_kb(url, args.file, allowed)
     print(
         f"imported into {shown_url(url)}: {counts.tasks} tasks, {counts.studies_created} new "
         f"studies, {counts.trials_added} trials added ({counts.trials_skipped} already there)"

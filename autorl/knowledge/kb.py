@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from autorl.study import attrs
 from autorl.study.bulk import add_finished_trials
 from autorl.study.config import StudyConfig, mismatches
 from autorl.study.storage import open_storage
-from autorl.types import StudyLink, TaskFeatures, TaskSpec
+from autorl.types import StudyLink, TaskFeatures, TaskSpec, module_allowed
 
 log = logging.getLogger(__name__)
 
@@ -233,11 +233,35 @@ def _check_studies(lines: list[dict[str, Any]], storage: optuna.storages.BaseSto
             )
 
 
-def import_kb(storage_url: str, path: Path) -> ImportCounts:
-    """Add the file's tasks, studies and trials; what is already here is left as it is."""
+def _check_imports(lines: list[dict[str, Any]], allowed: Sequence[str], path: Path) -> None:
+    """Refuse a file whose tasks or studies would import code not on ``allowed``: a shared
+    file names entry points, and a worker that serves its study, or a user who resumes it,
+    would import them."""
+    specs = [line["spec"] for line in lines if line["kind"] == "task"]
+    specs += [
+        config["task"]
+        for line in lines
+        if line["kind"] == "study" and (config := line["user_attrs"].get(attrs.STUDY_CONFIG))
+    ]
+    for spec in specs:
+        for target in TaskSpec.from_dict(spec).imports():
+            if not module_allowed(target, allowed):
+                module = target.split(":", 1)[0]
+                raise KnowledgeBaseError(
+                    f"{path}: task {spec.get('env_id')!r} would import code ({target!r}), and "
+                    f"its module is not allowed; nothing imported. If you trust it, import "
+                    f"with --allow-entry-points {module}"
+                )
+
+
+def import_kb(storage_url: str, path: Path, allow_entry_points: Sequence[str] = ()) -> ImportCounts:
+    """Add the file's tasks, studies and trials; what is already here is left as it is. A
+    task or study that imports code (an entry point) needs its module's prefix in
+    ``allow_entry_points``."""
     from autorl import db
 
     lines = read_kb(path)
+    _check_imports(lines, allow_entry_points, path)
     storage = open_storage(storage_url)
     try:
         trials = [frozen_trial(line) for line in lines if line["kind"] == "trial"]

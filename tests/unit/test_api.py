@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from starlette.exceptions import StarletteDeprecationWarning
 
 from autorl.api import ApiSettings, create_app
-from autorl.api.submission import module_allowed
 from autorl.errors import AutoRLError
 from autorl.spaces import load_space
+from autorl.types import module_allowed
 
 with warnings.catch_warnings():  # starlette wants httpx2; httpx still works
     warnings.simplefilter("ignore", StarletteDeprecationWarning)

@@ -103,6 +103,26 @@ def test_not_a_kb_file_is_refused(tmp_path, sqlite_url):
         import_kb(sqlite_url, path)
 
 
+def test_a_file_that_would_import_code_needs_its_module_allowed(tmp_path, sqlite_url):
+    """A shared file's entry points are code: refused unless the importer allows their
+    module (a worker serving, or a user resuming, the study would import it)."""
+    path = tmp_path / "kb.jsonl"
+    seeded_storage(sqlite_url)
+    export_kb(sqlite_url, path)
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    for line in lines:  # the study's own task (what a worker serving it would build)
+        if line["kind"] == "study":
+            line["user_attrs"]["autorl.config"]["task"]["entry_point"] = "evil.payload:Env"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with pytest.raises(KnowledgeBaseError, match="--allow-entry-points evil"):
+        import_kb(other, path)
+    assert db.list_tasks(other) == []
+    with pytest.raises(KnowledgeBaseError, match="not allowed"):
+        import_kb(other, path, ["evil.pay"])  # a prefix counts at a module boundary only
+    assert import_kb(other, path, ["evil"]).studies_created == 1
+
+
 def test_a_fresh_storage_learns_from_the_seed_knowledge_base(tmp_path, sqlite_url, monkeypatch):
     from autorl.knowledge.history import past_tasks
 
