@@ -15,15 +15,18 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import optuna
+
 from autorl.errors import AutoRLError
 from autorl.runtime.interrupts import sigterm_interrupts
 from autorl.runtime.locks import study_lock
 from autorl.runtime.outage import Backoff
 from autorl.runtime.runner import StudyWorker, WorkerOptions
-from autorl.runtime.scheduler import next_study
+from autorl.runtime.scheduler import next_study, waiting_on_running
 from autorl.runtime.validation import stored_validation, validate_best
 from autorl.stop import clear_stop, raise_if_stopped
 from autorl.study.record import StudyRecord
+from autorl.study.recovery import recover_stale_trials
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
 from autorl.training.device import resolve_device, set_threads
@@ -89,6 +92,16 @@ def _sleep_unless_stopped(seconds: float) -> None:
     raise_if_stopped()
 
 
+def _recovered_stale(storage: optuna.storages.BaseStorage, url: str) -> int:
+    """Recover the dead workers' trials of studies no claim comes to (their budget is all
+    finished or running); how many were re-queued."""
+    recovered = 0
+    for name in waiting_on_running(storage):
+        with study_lock(url, name):
+            recovered += recover_stale_trials(optuna.load_study(study_name=name, storage=storage))
+    return recovered
+
+
 def serve(settings: WorkerSettings) -> int:
     """Run trials until told to stop (or idle, or ``max_trials``). Returns trials run."""
     if settings.device is not None:
@@ -106,6 +119,8 @@ def serve(settings: WorkerSettings) -> int:
             try:
                 storage = storage or open_storage(settings.storage_url)
                 name = next_study(storage, skip=broken)
+                if name is None and _recovered_stale(storage, settings.storage_url):
+                    continue  # a dead worker's last trials are back in their queue
                 if name is None:
                     if settings.exit_when_idle:
                         break

@@ -53,6 +53,18 @@ def open_studies(storage: optuna.storages.BaseStorage) -> list[Candidate]:
     return sorted(found, key=lambda c: (-c.priority, c.progress, c.study_id))
 
 
+def waiting_on_running(storage: optuna.storages.BaseStorage) -> list[str]:
+    """Studies whose budget is all finished or running, with trials still running: no claim
+    comes to them, so a worker that died in one of their last trials is noticed here."""
+    found = []
+    for study in counted_studies(storage, count_if=lambda _id, attrs: StudyRecord.of(attrs).active):
+        record = StudyRecord.of(study.user_attrs)
+        finished, running = study.counts.finished, study.counts.running
+        if running and finished < record.budget <= finished + running:
+            found.append(study.name)
+    return found
+
+
 def next_study(storage: optuna.storages.BaseStorage, skip: Collection[str] = ()) -> str | None:
     """The study to serve next, or None if no study has work."""
     for candidate in open_studies(storage):

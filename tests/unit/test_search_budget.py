@@ -238,3 +238,23 @@ def test_a_study_runs_at_most_its_concurrent_trials_over_all_workers(sqlite_url)
     study.tell(elsewhere, 1.0)
     assert next_study(storage) == "s"
     assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 2
+
+
+def test_a_pool_recovers_a_dead_workers_last_trial_that_no_claim_would_reach(sqlite_url):
+    import socket
+    import subprocess
+
+    from autorl.runtime.loop import _recovered_stale
+    from autorl.runtime.scheduler import next_study
+
+    study = new_study(sqlite_url, budget=1)
+    last = study.ask()  # the budget's last trial, its worker gone
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    worker = f"{socket.gethostname()}:{gone.pid}"
+    study._storage.set_trial_user_attr(last._trial_id, attrs.WORKER, worker)
+    storage = open_storage(sqlite_url)
+    assert next_study(storage) is None  # full: no worker would claim it
+    assert _recovered_stale(storage, sqlite_url) == 1
+    assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.WAITING]
+    assert next_study(storage) == "s"
