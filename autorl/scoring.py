@@ -17,14 +17,18 @@ Racing (SMAC's intensification, irace's races, adapted to a few expensive seeds)
 configuration that has run k seeds earns seed k+1 when, if its remaining seeds scored
 optimistically (its mean so far plus ``z`` times the study's seed-to-seed spread, but no
 higher than the best seed score the study has seen: returns have ceilings, CartPole's 500),
-its aggregate over ``max_seeds`` seeds would beat the incumbent's. The incumbent is the best
-aggregate over at least ``min_seeds`` seeds. With no incumbent yet (the start of a study,
-where parallel workers race their first configurations at once) a configuration earns its
-seeds unless its mean is below the median first-seed score of the other configurations, or
-below the random policy's return (``floor``, when the task's is known): the first ones set the
-bar, but a poor one does not spend seeds setting it (a study whose configurations all score
-below random gets its incumbent from its last trial, see ``autorl.runtime.runner.claim``).
-See ``should_continue``.
+its aggregate over ``max_seeds`` seeds would beat the incumbent's by more than the minimum
+practical difference (``practical_margin``: 1% of the range from the random policy's return
+to the best seed score; on a plateau every configuration reaches, differences of a thousandth
+of a point are not worth a seed). The
+incumbent is the best aggregate over at least ``min_seeds`` seeds. With no incumbent yet (the
+start of a study, where parallel workers race their first configurations at once) a
+configuration earns its seeds unless its mean is below the median first-seed score of the
+other configurations, below the random policy's return (``floor``, when the task's is known),
+or no better (by the margin) than a configuration racing now: the first ones set the bar, but
+a poor one does not spend seeds setting it, nor a second one that only matches the first (a
+study whose configurations all score below random gets its incumbent from its last trial, see
+``autorl.runtime.runner.claim``). See ``should_continue``.
 
 Ties: returns with a ceiling (CartPole's 500) tie often, and three seeds at the cap cannot tell
 a configuration that reaches it at once and stays from one that reached it at its last
@@ -104,6 +108,20 @@ def seed_spread(per_config: Sequence[Sequence[float]]) -> float:
     return float(statistics.median(stds)) if stds else 0.0
 
 
+MARGIN_SHARE = 0.01  # the smallest difference worth a seed, as a share of the task's range
+
+
+def practical_margin(ceiling: float | None, floor: float | None, lowest: float | None) -> float:
+    """The minimum practical difference: ``MARGIN_SHARE`` of the task's score range seen so
+    far, from the random policy's return (``floor``; unknown: the ``lowest`` score the study
+    has seen) up to the study's best seed score (``ceiling``). 0.0 while the range is unknown
+    or empty."""
+    bottom = floor if floor is not None else lowest
+    if ceiling is None or bottom is None or not math.isfinite(ceiling - bottom):
+        return 0.0
+    return MARGIN_SHARE * max(0.0, ceiling - bottom)
+
+
 @dataclass(frozen=True)
 class Bar:
     """What a configuration races against, read from the study before each further seed."""
@@ -114,6 +132,8 @@ class Bar:
     peers: tuple[float, ...] = ()  # other configurations' complete first-seed scores
     incumbent_area: float | None = None  # the incumbent's ``curve_area`` (tie-breaker)
     floor: float | None = None  # the random policy's return: no race below it, before an incumbent
+    margin: float = 0.0  # ``practical_margin``: a challenger must beat the bar by more
+    leader: float | None = None  # before an incumbent: the best mean of a configuration racing now
 
 
 @dataclass(frozen=True)
@@ -136,19 +156,37 @@ def should_continue(
     area: float | None = None,
     incumbent_area: float | None = None,
     floor: float | None = None,
+    margin: float = 0.0,
+    leader: float | None = None,
 ) -> RaceDecision:
     """Whether a configuration with ``scores`` (one per seed run so far) earns another seed.
 
     It does when its aggregate over ``max_seeds`` seeds, the missing ones scored at
     ``mean(scores) + z * spread`` (at most ``ceiling``, and never below its own mean), is
-    higher than ``incumbent``, or ties it with a larger learning-curve ``area`` than
-    ``incumbent_area``; with no incumbent yet, when its mean is at least the median of
-    ``peers`` (other configurations' first-seed scores; none: it does) and not below ``floor``.
+    higher than ``incumbent`` by more than ``margin``, or ties it exactly with a larger
+    learning-curve ``area`` than ``incumbent_area``. With no incumbent yet, when its mean is
+    at least the median of ``peers`` (other configurations' first-seed scores; none: it does),
+    not below ``floor``, and, after its first seed, above the mean of the configuration racing
+    now (``leader``) by more than ``margin``: a configuration that is no better than one
+    already racing leaves it to set the bar (one that has started racing keeps racing until
+    there is an incumbent).
     """
     k = len(scores)
     if k >= max_seeds:
         return RaceDecision(False, None, incumbent, f"ran all {max_seeds} seeds")
     mean = statistics.fmean(scores)
+    if incumbent is None and leader is not None and k == 1:
+        hope = _hope(mean, spread, z, ceiling)
+        optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
+        if optimistic <= leader + margin:
+            return RaceDecision(
+                False,
+                optimistic,
+                None,
+                f"no incumbent yet, and at best {optimistic:.4g} ({method} of {max_seeds} "
+                f"seeds) it is no better than a configuration racing now ({leader:.4g}, "
+                f"margin {margin:.3g})",
+            )
     if incumbent is None:
         if floor is not None and mean < floor:
             return RaceDecision(
@@ -168,11 +206,9 @@ def should_continue(
                 f"median first-seed score {middle:.4g} of {len(peers)} other configuration(s)",
             )
         return RaceDecision(True, None, None, "no incumbent yet")
-    hope = mean + z * spread
-    if ceiling is not None:
-        hope = max(mean, min(hope, ceiling))
+    hope = _hope(mean, spread, z, ceiling)
     optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
-    if optimistic > incumbent and not ties(optimistic, incumbent):
+    if optimistic > incumbent + margin and not ties(optimistic, incumbent):
         return RaceDecision(True, optimistic, incumbent, "may beat the incumbent")
     if (
         ties(optimistic, incumbent)
@@ -191,9 +227,17 @@ def should_continue(
         f"cannot beat the incumbent after {k} seed(s): at best {optimistic:.4g} "
         f"({method} of {max_seeds} seeds) against {incumbent:.4g}"
     )
+    if incumbent < optimistic <= incumbent + margin and not ties(optimistic, incumbent):
+        why += f" by more than the practical margin {margin:.3g}"
     if ties(optimistic, incumbent) and area is not None and incumbent_area is not None:
         why += f", and its learning curve is lower (area {area:.4g} against {incumbent_area:.4g})"
     return RaceDecision(False, optimistic, incumbent, why)
+
+
+def _hope(mean: float, spread: float, z: float, ceiling: float | None) -> float:
+    """The score a configuration's missing seeds are credited with: optimistic, capped."""
+    hope = mean + z * spread
+    return hope if ceiling is None else max(mean, min(hope, ceiling))
 
 
 @dataclass(frozen=True)
@@ -255,6 +299,8 @@ def race(
                 area=statistics.fmean(areas) if areas else None,
                 incumbent_area=now.incumbent_area,
                 floor=now.floor,
+                margin=now.margin,
+                leader=now.leader,
             )
             if not decision.go_on:
                 stop = decision.why

@@ -28,6 +28,9 @@ from autorl.types import FailureReason, TaskRecord
 
 log = logging.getLogger(__name__)
 
+# Tries lost with their worker or process (no reason: Optuna's heartbeat failed it): the
+# configuration was queued again, the try is not a result.
+LOST_TRIES = {None, FailureReason.KILLED.value, FailureReason.REQUEUED.value}
 # Failures that say something about the configuration; others (a bug, a broken env, a killed
 # worker) say nothing and are left out.
 CONFIG_FAILURES = {
@@ -201,10 +204,9 @@ def table_from_storage(
             (attrs.FAILURE_REASON, attrs.SEEDS),
         )
         for trial in finished:
-            if not trial.params or (
-                trial.state == TrialState.FAIL.name and attrs.FAILURE_REASON not in trial.user_attrs
-            ):
-                continue  # a trial of a killed worker: re-queued, not a result
+            reason = trial.user_attrs.get(attrs.FAILURE_REASON)
+            if not trial.params or (trial.state == TrialState.FAIL.name and reason in LOST_TRIES):
+                continue  # a try lost with its worker or process: re-queued, not a result
             table.add_row(
                 TableRow(
                     task=name,

@@ -1,9 +1,10 @@
 """Which trials count against a study's budget, and summaries of a study's trials.
 
-A trial counts once it is finished: completed, pruned, or failed *with a reason*
-(diverged, env_error, timeout, oom, error). A trial failed without a reason was left RUNNING
-by a worker that died; its configuration was re-queued, so it does not count. Infeasible
-configurations were never trained and do not count either.
+A trial counts once it is finished: completed, pruned, or failed for a reason that says
+something about it (diverged, env_error, timeout, oom, crashed, error). A trial failed as
+``killed`` (or without a reason: Optuna's heartbeat) was left RUNNING by a worker that died,
+and one failed as ``requeued`` lost its process; their configurations were queued again, so
+they do not count. Infeasible configurations were never trained and do not count either.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import statistics
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from autorl.scoring import Bar, seed_spread
+from autorl.scoring import Bar, practical_margin, seed_spread
 from autorl.study import attrs
 from autorl.study.accounting import best_trial, learning_area
 
@@ -42,12 +42,13 @@ def race_state(
     last_chance: bool = False,
 ) -> Bar:
     """The incumbent (``accounting.best_trial``) and its learning-curve area, the seed spread
-    and best seed score from the study's completed trials, and
-    the first-seed scores of every other trial that has one, running ones too (``exclude``:
-    the trial asking, whose own seeds are not yet stored as a result). ``floor``: the random
-    policy's return on the task, if known. ``last_chance``: the trial may be the study's last
-    chance of an incumbent: no first-seed peers and no floor (it runs its seeds unless an
-    incumbent exists)."""
+    and best seed score from the study's completed trials, the first-seed scores of every
+    other trial that has one, running ones too (``exclude``: the trial asking, whose own seeds
+    are not yet stored as a result), the best mean of a running trial (racing now), and the
+    practical margin. ``floor``: the random policy's return on the task, if known (for the
+    margin too). ``last_chance``: the trial may be the study's last
+    chance of an incumbent: no first-seed peers, no floor, no leader (it runs its seeds unless
+    an incumbent exists)."""
     others = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
@@ -57,6 +58,12 @@ def race_state(
     firsts = [(t.user_attrs.get(attrs.SEEDS) or [None])[0] for t in others]
     best = best_trial(done)
     per_config = [complete_seed_scores(t) for t in done]
+    racing = [
+        statistics.fmean(scores)
+        for t in others
+        if t.state == TrialState.RUNNING and (scores := complete_seed_scores(t))
+    ]
+    seen = [s for t in others for s in complete_seed_scores(t)]
     return Bar(
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
@@ -66,6 +73,8 @@ def race_state(
         else tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
         incumbent_area=None if best is None else learning_area(best),
         floor=None if last_chance else floor,
+        margin=practical_margin(max(seen, default=None), floor, min(seen, default=None)),
+        leader=None if last_chance or not racing else max(racing),
     )
 
 

@@ -1,8 +1,8 @@
 """Trials left RUNNING by a worker that died: mark them failed and re-queue their configuration.
 
 Two detectors: a worker on this machine whose process is gone (immediate), and Optuna's
-heartbeat (any machine, after the grace period). A failed trial without a ``failure_reason``
-is the mark of a dead worker: it does not count against the budget.
+heartbeat (any machine, after the grace period). A trial failed as ``killed`` (or, from the
+heartbeat path, failed by Optuna without a ``failure_reason``) does not count against the budget.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autorl.study import attrs
 from autorl.study.config import DEFAULT_MAX_RETRIES
+from autorl.types import FailureReason
 
 log = logging.getLogger(__name__)
 
@@ -94,17 +95,38 @@ def requeue(study: optuna.Study, trial: FrozenTrial, retry: bool = True) -> bool
 
 
 def abandon(study: optuna.Study, trial_id: int, retry: bool = True) -> bool:
-    """Fail a RUNNING trial without a reason (so it does not count) and re-queue it
-    (``requeue``; ``retry=False``: a stop by the user, which spends none of its retries).
+    """Fail a RUNNING trial as ``killed`` (so it does not count) and re-queue it (``requeue``;
+    ``retry=False``: a stop by the user, which spends none of its retries).
+
+    The reason and its message are written while the trial is still RUNNING, before it is
+    failed: a recovering process killed in between leaves either a RUNNING trial (recovered
+    again later) or a failed one that says why, never a bare failure.
 
     Returns False if the trial had already finished.
     """
+    storage = study._storage
+    trial = storage.get_trial(trial_id)
+    if trial.state.is_finished():
+        return False
+    retries = int(trial.user_attrs.get(attrs.RETRIES) or 0)
+    worker = trial.user_attrs.get(WORKER_ATTR, "unknown")
+    if not retry:
+        message = f"stopped with its worker {worker}; queued again"
+    elif retries >= max_retries(study):
+        message = (
+            f"its worker died on each of its {retries + 1} tries (max_retries "
+            f"{max_retries(study)}, last worker {worker}): not queued again"
+        )
+    else:
+        message = f"its worker {worker} died mid-trial; queued again"
     try:
-        changed = study._storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+        storage.set_trial_user_attr(trial_id, attrs.FAILURE_REASON, FailureReason.KILLED.value)
+        storage.set_trial_user_attr(trial_id, attrs.FAILURE_MESSAGE, message)
+        changed = storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
     if changed:
-        requeue(study, study._storage.get_trial(trial_id), retry)
+        requeue(study, storage.get_trial(trial_id), retry)
     return changed
 
 

@@ -13,8 +13,10 @@ restarted once (a third of the way to the budget) and the API once (two thirds).
     the same value;
   - no configuration trained twice without a recorded retry: two counted trials with the
     same parameters are explained by ``requeued_from``, a re-race, or seed runs taken over;
-  - every failed trial has its reason (a lost worker's trial has none by design: ``killed``,
-    and its configuration is queued again; one with neither is lost);
+  - every failed trial has its reason (a lost worker's trial: ``killed``, its configuration
+    queued again unless its retries are spent; Optuna's heartbeat path, from another machine,
+    leaves no reason but queues it again; a failure with neither is lost);
+  - only the poison crashes (TPE may propose it again: each proposal crashes after its retries);
   - kills survived, restarts, trials by outcome, time lost to killed and crashed tries.
 Results go to ``results.json`` (by label, with the machine).
 
@@ -251,6 +253,12 @@ def analyse(trials: list[optuna.trial.FrozenTrial], seen: dict[int, tuple], budg
         "finished_trials_lost": len(lost),
         "unexplained_duplicates": unexplained,
         "failed_without_reason_or_requeue": len(orphaned),
+        "crashed_not_poison": sum(
+            1
+            for t in trials
+            if failure_reason(t) in ("crashed", "requeued")
+            and any(t.params.get(k) != v for k, v in POISON.items())
+        ),
         "outcomes": dict(Counter(failure_reason(t) or t.state.name.lower() for t in trials)),
         "trials": len(trials),
         "time_lost_s": round(lost_s, 1),

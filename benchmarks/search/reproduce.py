@@ -47,6 +47,12 @@ RESULTS = HERE / "reproduce.json"
 STATE = Path(os.environ.get("BENCH_DIR", HERE / "state"))
 TEST_SEEDS, TEST_EPISODES = 5, 20
 PROTOCOL = "v2"
+# Racing's rule: r1 (keys ``v2/TASK/racing/S``, 2026-12-01: the random-return floor, the
+# last-chance re-race, the tie-break on the learning curve); r2 (``v2/TASK/racing-r2/S``,
+# 2026-12-02): r1 plus the practical margin and the racing leader (``autorl.scoring``). The
+# one-seed arm is one study per task and seed, read at each racing rule's env steps
+# (``v2/TASK/one-seed/S``: against r1; ``v2/TASK/one-seed-vs-r2/S``: against r2).
+RULE = "r2"
 TASKS: dict[str, dict[str, Any]] = {
     "cartpole": {"env": "CartPole-v1", "algo": "ppo", "timesteps": 50_000, "trials": 16},
     "pendulum": {
@@ -133,6 +139,17 @@ def steps_of(trials) -> int:
     return sum(int(t.user_attrs.get("env_steps", 0)) for t in trials)
 
 
+def prefix_reaching(trials, steps: int) -> list:
+    """The first of ``trials`` (in order) whose env steps reach ``steps`` (all if they don't):
+    a one-seed study run on for one racing study and read again for another."""
+    total = 0
+    for i, t in enumerate(trials):
+        total += int(t.user_attrs.get("env_steps", 0))
+        if total >= steps:
+            return trials[: i + 1]
+    return list(trials)
+
+
 def tested(key: str, trial, config) -> dict[str, Any]:
     """The test record of ``trial``'s configuration (cached by configuration)."""
     from autorl.runtime.validation import test_trial
@@ -216,10 +233,11 @@ def run_task(name: str, seed: int, jobs: int) -> None:
     cold = WarmStartSettings(mode="none")
     n = task["trials"]
 
-    key = f"{PROTOCOL}/{name}/racing/{seed}"
+    key = f"{PROTOCOL}/{name}/racing-{RULE}/{seed}"
     if key not in load():
         config = study_config(task, seed, racing=True)
-        study = start_study(f"{name}-racing-{seed}-{PROTOCOL}", url, config, n, cold).study
+        racing_name = f"{name}-racing-{RULE}-{seed}-{PROTOCOL}"
+        study = start_study(racing_name, url, config, n, cold).study
         began = time.monotonic()
         run_until(study, url, jobs, n)
         trials = counted(study)
@@ -241,11 +259,11 @@ def run_task(name: str, seed: int, jobs: int) -> None:
         log.info("%s: %s", key, out)
     racing_steps = load()[key]["env_steps"]
 
-    key = f"{PROTOCOL}/{name}/one-seed/{seed}"
+    key = f"{PROTOCOL}/{name}/one-seed-vs-{RULE}/{seed}"
     if key in load():
         return
     config = study_config(task, seed, racing=False)
-    name_1 = f"{name}-one-seed-{seed}-{PROTOCOL}"
+    name_1 = f"{name}-one-seed-{seed}-{PROTOCOL}"  # one study, whichever racing rule
     study = start_study(name_1, url, config, max(n, len(counted_by_name(url, name_1))), cold).study
     began = time.monotonic()
     run_until(study, url, jobs, max(n, len(counted(study))))
@@ -256,7 +274,7 @@ def run_task(name: str, seed: int, jobs: int) -> None:
         per_trial = steps_of(trials) / len(trials)
         more = max(1, math.ceil((racing_steps - steps_of(trials)) / per_trial))
         run_until(study, url, jobs, len(trials) + more)
-    equal = counted(study)
+    equal = prefix_reaching(counted(study), racing_steps)
     out = {}
     for label, trials, wall in (
         ("equal_trials", at_n, elapsed_n),
@@ -294,7 +312,7 @@ def run_zoo_arm(name: str) -> None:
         study = optuna.load_study(study_name=study_name, storage=storage)
         trials = 0
     except KeyError:
-        prefix = f"{PROTOCOL}/{name}/racing/"
+        prefix = f"{PROTOCOL}/{name}/racing"  # any rule: racing/, racing-r2/
         racing = [v["env_steps"] for k, v in load().items() if k.startswith(prefix)]
         if not racing:
             need = f"run a racing study of {name} first: the zoo arm matches its steps"

@@ -29,4 +29,5 @@ def test_a_short_chaos_run_keeps_every_result(tmp_path):
     assert result["unexplained_duplicates"] == 0, result
     assert result["failed_without_reason_or_requeue"] == 0, result
     assert result["workers_killed"] >= 1 and result["api_restarts"] == 1, result
-    assert result["outcomes"].get("crashed") == 1, result  # the poison, after its retries
+    assert result["outcomes"].get("crashed", 0) >= 1, result  # the poison, after its retries
+    assert result["crashed_not_poison"] == 0, result  # TPE may propose the poison again

@@ -87,7 +87,8 @@ def test_sigkill_mid_trial_then_resume_requeues_and_finishes_exactly(tmp_path, s
 
     after = trials(sqlite_url, "k")
     dead = after[victim.number]
-    assert dead.state == TrialState.FAIL and "failure_reason" not in dead.user_attrs
+    assert dead.state == TrialState.FAIL and dead.user_attrs["failure_reason"] == "killed"
+    assert "died mid-trial; queued again" in dead.user_attrs["failure_message"]
     retried = [t for t in after if t.user_attrs.get("requeued_from") == victim.number]
     assert len(retried) == 1 and retried[0].state in (TrialState.COMPLETE, TrialState.PRUNED)
     assert retried[0].params == victim.params

@@ -23,6 +23,7 @@ from autorl.scoring import (
     SeedScore,
     aggregate,
     mean_interval,
+    practical_margin,
     race,
     seed_spread,
     should_continue,
@@ -64,15 +65,50 @@ class Simulated:
     seed_runs: int
 
 
-def simulate(rng: random.Random, plan: SeedPlan, n: int = 16) -> Simulated:
-    configs = draw_configs(rng, n)
+@dataclass(frozen=True)
+class PlateauConfig:
+    """MountainCarContinuous: a seed either finds the goal (about 90) or settles on the
+    do-nothing optimum (0, to a thousandth), with a probability per configuration."""
+
+    p_goal: float
+
+    def expected(self) -> float:
+        return self.p_goal * GOAL
+
+    def seed_score(self, rng: random.Random) -> float:
+        if rng.random() < self.p_goal:
+            return GOAL + rng.gauss(0, 3)
+        return rng.gauss(0, 0.001)
+
+
+GOAL, PLATEAU_FLOOR = 90.0, -33.0  # the goal's return; the random policy's
+
+
+def draw_plateau_configs(rng: random.Random, n: int) -> list[PlateauConfig]:
+    """Most configurations never find the goal; some do on some seeds."""
+    return [PlateauConfig(rng.choice([0.0, 0.0, 0.0, 0.0, 0.3, 0.6, 0.9])) for _ in range(n)]
+
+
+def simulate(
+    rng: random.Random,
+    plan: SeedPlan,
+    n: int = 16,
+    draw=draw_configs,
+    floor: float | None = None,
+    with_margin: bool = True,
+) -> Simulated:
+    configs = draw(rng, n)
     results: list[tuple[FakeConfig, float, bool, list[float]]] = []  # config, value, ok, scores
 
     def bar() -> Bar:
         eligible = [value for _, value, ok, _ in results if ok]
         per_config = [scores for *_, scores in results]
-        ceiling = max((s for scores in per_config for s in scores), default=None)
-        return Bar(max(eligible) if eligible else None, seed_spread(per_config), ceiling)
+        seen = [s for scores in per_config for s in scores]
+        ceiling = max(seen, default=None)
+        margin = practical_margin(ceiling, floor, min(seen, default=None)) if with_margin else 0
+        return Bar(
+            max(eligible) if eligible else None, seed_spread(per_config), ceiling, margin=margin
+        )
 
     runs = 0
     for config in configs:
@@ -90,16 +126,16 @@ def simulate(rng: random.Random, plan: SeedPlan, n: int = 16) -> Simulated:
     return Simulated(
         picked=chosen[0],
         picked_seeds=len(chosen[3]),
-        best=max(configs, key=FakeConfig.expected),
+        best=max(configs, key=lambda c: c.expected()),
         seed_runs=runs,
     )
 
 
-def run_many(plan: SeedPlan, studies: int = 400, seed: int = 7) -> dict[str, float]:
+def run_many(plan: SeedPlan, studies: int = 400, seed: int = 7, **kwargs) -> dict[str, float]:
     rng = random.Random(seed)
-    sims = [simulate(rng, plan) for _ in range(studies)]
+    sims = [simulate(rng, plan, **kwargs) for _ in range(studies)]
     return {
-        "hit": statistics.fmean(s.picked is s.best for s in sims),
+        "hit": statistics.fmean(s.picked.expected() == s.best.expected() for s in sims),
         "regret": statistics.fmean(s.best.expected() - s.picked.expected() for s in sims),
         "runs_per_config": statistics.fmean(s.seed_runs / 16 for s in sims),
         "min_picked_seeds": min(s.picked_seeds for s in sims),
@@ -114,11 +150,27 @@ def test_racing_picks_the_truly_best_configuration_more_often_than_one_seed_sele
     one = run_many(ONE_SEED)
     raced = run_many(RACING)
     # Measured with these seeds (400 studies): one seed picks the truly best in 46% (mean
-    # regret 52 in expected return), racing in 64% (regret 25) at 1.54 seed runs per
-    # configuration.
+    # regret 52 in expected return), racing in 62% (regret 25) at 1.52 seed runs per
+    # configuration (64%, 25, 1.54 without the practical margin).
     assert raced["hit"] > one["hit"] + 0.1
     assert raced["regret"] < 0.6 * one["regret"]
     assert raced["runs_per_config"] < 2.0
+
+
+def test_on_a_plateau_the_practical_margin_saves_seeds_and_picks_as_well():
+    # Measured with these seeds (400 studies): without the margin 1.55 seed runs per
+    # configuration (ties on the plateau race: 0.0004 beats 0.0001), with it 1.41; the truly
+    # best picked in 78% and 80%, mean regret 6.8 and 6.4. (At equal seed runs, 1,500 studies,
+    # the picks' expected returns are equal within 0.2 with or without it, here and on the
+    # continuous objective: the margin saves seeds, it does not choose better. Where the goal
+    # is rare, tie races were luck that found it: with the margin a third fewer seed runs at
+    # equal trials, and the same picks at equal seed runs.)
+    plateau = {"draw": draw_plateau_configs, "floor": PLATEAU_FLOOR}
+    without = run_many(RACING, with_margin=False, **plateau)
+    margin = run_many(RACING, **plateau)
+    assert margin["runs_per_config"] < without["runs_per_config"] - 0.1
+    assert margin["hit"] >= without["hit"] - 0.03
+    assert margin["regret"] <= without["regret"] + 1.0
 
 
 def test_racing_never_publishes_a_configuration_seen_on_fewer_than_min_seeds():
@@ -273,3 +325,29 @@ def test_before_any_incumbent_a_configuration_below_the_random_policy_does_not_r
     assert should_continue([-900.0], None, 0.0, 3, "mean", floor=-1223.0).go_on
     # once an incumbent exists the race is against it, whatever the floor
     assert should_continue([-1500.0], -1600.0, 50.0, 3, "mean", floor=-1223.0).go_on
+
+
+def test_the_practical_margin_is_a_share_of_the_tasks_range():
+    # MountainCarContinuous: random play -33.4, the goal about 95
+    assert practical_margin(95.0, -33.4, -99.9) == pytest.approx(1.284)
+    assert practical_margin(-0.0, -33.4, -99.9) == pytest.approx(0.334)  # the plateau only
+    assert practical_margin(95.0, None, -5.0) == pytest.approx(1.0)  # no floor: the lowest seen
+    assert practical_margin(None, None, None) == 0.0
+    assert practical_margin(-50.0, -33.4, -99.9) == 0.0  # nothing above random yet
+
+
+def test_a_challenger_within_the_margin_of_the_incumbent_does_not_race():
+    # a do-nothing plateau: -0.0000 against the incumbent's -0.0013 is no difference
+    tie = should_continue([-0.0000], -0.0013, 0.0, 3, "mean", margin=0.33)
+    assert not tie.go_on and "practical margin 0.33" in tie.why
+    assert should_continue([-0.0000], -0.0013, 0.0, 3, "mean").go_on  # without: it raced
+    assert should_continue([5.0], -0.0013, 0.0, 3, "mean", margin=0.33).go_on
+
+
+def test_before_any_incumbent_a_configuration_no_better_than_one_racing_leaves_it_the_race():
+    racing_now = dict(leader=-0.5, margin=1.2, peers=(-98.6, -0.5))
+    matched = should_continue([-0.1], None, 0.0, 3, "mean", **racing_now)
+    assert not matched.go_on and "no better than a configuration racing now" in matched.why
+    assert should_continue([50.0], None, 0.0, 3, "mean", **racing_now).go_on
+    # one that has started racing keeps racing until there is an incumbent
+    assert should_continue([-0.1, -0.2], None, 0.0, 3, "mean", **racing_now).go_on

@@ -124,12 +124,27 @@ def test_trial_of_a_dead_local_worker_is_failed_requeued_and_not_counted(sqlite_
     run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
     trials = study.get_trials()
     assert trials[0].state == TrialState.FAIL
-    assert attrs.FAILURE_REASON not in trials[0].user_attrs  # no reason: a dead worker's trial
+    assert trials[0].user_attrs[attrs.FAILURE_REASON] == "killed"
+    assert "999999 died mid-trial; queued again" in trials[0].user_attrs[attrs.FAILURE_MESSAGE]
     requeued = [t for t in trials if t.user_attrs.get(attrs.REQUEUED_FROM) == 0]
     assert len(requeued) == 1
     assert requeued[0].state == TrialState.COMPLETE
     assert requeued[0].params == trials[0].params == lr
     assert finished_count(trials) == 3
+
+
+def test_a_dead_workers_trial_whose_retries_are_spent_says_so_and_is_not_queued(sqlite_url):
+    study = new_study(sqlite_url, budget=2)
+    orphan = study.ask()
+    load_space("ppo").sample(orphan, "discrete")
+    orphan.set_user_attr(attrs.WORKER, f"{__import__('socket').gethostname()}:999999")
+    orphan.set_user_attr(attrs.RETRIES, 2)  # the study's max_retries
+    run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train)
+    trials = study.get_trials()
+    assert trials[0].user_attrs[attrs.FAILURE_REASON] == "killed"
+    assert "each of its 3 tries" in trials[0].user_attrs[attrs.FAILURE_MESSAGE]
+    assert not [t for t in trials if t.user_attrs.get(attrs.REQUEUED_FROM) == 0]
+    assert finished_count(trials) == 2 and len(trials) == 3  # not counted; two new trials
 
 
 def test_stale_heartbeat_of_another_machine_is_requeued(sqlite_url):

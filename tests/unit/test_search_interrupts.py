@@ -41,7 +41,8 @@ def _abandoned_and_requeued(study) -> None:
     trials = study.get_trials()
     assert not [t for t in trials if t.state == TrialState.RUNNING]
     stopped = [t for t in trials if t.state == TrialState.FAIL]
-    assert len(stopped) == 1 and attrs.FAILURE_REASON not in stopped[0].user_attrs
+    assert len(stopped) == 1 and stopped[0].user_attrs[attrs.FAILURE_REASON] == "killed"
+    assert "stopped" in stopped[0].user_attrs[attrs.FAILURE_MESSAGE]
     waiting = [t for t in trials if t.state == TrialState.WAITING]
     assert len(waiting) == 1
     assert waiting[0].user_attrs[attrs.REQUEUED_FROM] == stopped[0].number
