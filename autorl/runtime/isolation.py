@@ -11,6 +11,8 @@ raised there. A child that dies without a word is a ``crashed`` failure naming t
 exit status; one still running ``GRACE_S`` past its wall-clock limit is killed (``timeout``);
 one whose worker was killed ends itself within a second. In a daemonic process (a process
 pool's worker), which may not start children, the run trains in that process.
+``call_apart`` runs any other call on user code the same way (a forked child, no fork
+server): the environment checks at submission.
 ``memory_mb`` caps the child's address space (``RLIMIT_AS``): an allocation past it raises
 MemoryError in the child, an ``oom`` failure.
 """
@@ -72,7 +74,7 @@ def start_fork_server() -> None:
         forkserver.ensure_running()
 
 
-def death_message(exitcode: int | None, elapsed_s: float) -> str:
+def death_message(exitcode: int | None, elapsed_s: float, who: str = "the trial's process") -> str:
     """What the exit status of a child that sent no result says about its end."""
     if exitcode is not None and exitcode < 0:
         number = -exitcode
@@ -84,7 +86,7 @@ def death_message(exitcode: int | None, elapsed_s: float) -> str:
         how = f"was killed by {name} (signal {number}){f': {hint}' if hint else ''}"
     else:
         how = f"exited with status {exitcode} without a result"
-    return f"the trial's process {how}, after {elapsed_s:.1f} s"
+    return f"{who} {how}, after {elapsed_s:.1f} s"
 
 
 class _PipeLogHandler(logging.Handler):
@@ -105,14 +107,14 @@ class _PipeLogHandler(logging.Handler):
             pass
 
 
-def _portable(exc: BaseException) -> BaseException:
+def _portable(exc: BaseException, where: str = "the trial's process") -> BaseException:
     """``exc`` as it can cross the pipe, with the child's traceback as a note."""
     text = "".join(traceback.format_exception(exc)).rstrip()
     try:
         copy = pickle.loads(pickle.dumps(exc))
     except Exception:
         copy = RuntimeError(f"{type(exc).__name__}: {exc}")
-    copy.add_note(f"in the trial's process:\n{text}")
+    copy.add_note(f"in {where}:\n{text}")
     return copy
 
 
@@ -207,12 +209,7 @@ class IsolatedTrain:
             theirs.close()
             return self._serve(ours, child, spec, report, began)
         finally:  # also when a stop lands mid-start: no child outlives its call
-            ours.close()
-            theirs.close()
-            if child.pid is not None:
-                if child.is_alive():
-                    child.kill()
-                child.join(timeout=10)
+            _end(child, ours, theirs)
 
     def _serve(
         self,
@@ -254,3 +251,73 @@ class IsolatedTrain:
                 raise TrialFailure(FailureReason(message[1]), message[2])
             else:
                 raise message[1]
+
+
+def _end(child: Any, *conns: Connection) -> None:
+    """Close the pipe's ends and make sure the child is gone."""
+    for conn in conns:
+        conn.close()
+    if child.pid is not None:
+        if child.is_alive():
+            child.kill()
+        child.join(timeout=10)
+
+
+class ProcessDied(Exception):
+    """A call made apart (``call_apart``) ended its process without an answer."""
+
+
+def _apart_main(conn: Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a stop is the caller's: it ends this process
+    try:
+        conn.send(("result", fn(*args)))
+    except BaseException as exc:
+        conn.send(("error", _portable(exc, "the checking process")))
+    finally:
+        conn.close()
+
+
+def call_apart(fn: Callable[..., Any], *args: Any, timeout_s: float = 600.0) -> Any:
+    """``fn(*args)`` in a forked child: its return value, or its exception raised here.
+
+    For work on user code that must not take the caller down (a new environment checked at
+    submission, in the CLI or the API server): a child that dies raises ``ProcessDied``
+    naming the signal or status; one still running after ``timeout_s`` is killed and raises
+    it too. Forked, so the child sees what this process registered (gymnasium ids, imported
+    entry points). In this process where there is no fork, in a daemonic process, or with
+    ``AUTORL_TRIAL_ISOLATION=0``.
+    """
+    from autorl import settings
+
+    if (
+        "fork" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon
+        or not settings.current().trial_isolation
+    ):
+        return fn(*args)
+    ctx = multiprocessing.get_context("fork")
+    ours, theirs = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_apart_main, args=(theirs, fn, args), daemon=True)
+    began = time.monotonic()
+    try:
+        child.start()
+        theirs.close()
+        while not ours.poll(POLL_S):
+            raise_if_stopped()
+            if not child.is_alive() and not ours.poll():
+                break
+            if time.monotonic() - began > timeout_s:
+                raise ProcessDied(f"the checking process did not finish in {timeout_s:.0f} s")
+        try:
+            kind, value = ours.recv()
+        except EOFError:
+            child.join(timeout=10)
+            who = "the checking process"
+            raise ProcessDied(
+                death_message(child.exitcode, time.monotonic() - began, who)
+            ) from None
+        if kind == "error":
+            raise value
+        return value
+    finally:
+        _end(child, ours, theirs)

@@ -12,32 +12,58 @@ from dataclasses import dataclass
 
 import optuna
 
+from autorl.envs.features import probe_features
 from autorl.envs.gym_tasks import check_compatible, make_env
 from autorl.envs.smoke import smoke_test
-from autorl.errors import StudyError, UsageError
+from autorl.errors import StudyError, TaskError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings, warm_start
 from autorl.meta import Proposal
-from autorl.runtime.tasks import register, register_study
+from autorl.runtime.isolation import ProcessDied, call_apart
+from autorl.runtime.tasks import needs_features, register, register_study
 from autorl.spaces import SearchSpace
 from autorl.study.config import StudyConfig
 from autorl.study.factory import create_or_continue, load_study, set_budget, stored_budget
 from autorl.study.record import State, clear_operator_state
 from autorl.study.record import read as read_record
 from autorl.study.storage import open_storage
-from autorl.types import TaskRecord, TaskSpec
+from autorl.types import TaskFeatures, TaskRecord, TaskSpec
 
 log = logging.getLogger(__name__)
 
+CHECK_TIMEOUT_S = 600.0  # building, smoke-testing and probing a new env, at most
 
-def preflight(config: StudyConfig) -> None:
-    """Refuse a task the algorithm cannot act in, or an env that cannot be built, up front."""
-    SearchSpace.from_dict(config.space)
+
+def _check_task(config: StudyConfig, probe: bool) -> TaskFeatures | None:
+    """In the checking process: build the env, check the algorithm can act in it, smoke-test
+    it; then, if ``probe``, measure its features (random-policy episodes)."""
     env = make_env(config.task)  # one env for both checks
     try:
         check_compatible(config.algo, config.task, env)
         smoke_test(config.task, env)
     finally:
         env.close()
+    return probe_features(config.task) if probe else None
+
+
+def preflight(config: StudyConfig, storage_url: str | None = None) -> TaskFeatures | None:
+    """Refuse a task the algorithm cannot act in, or an env that cannot be built, up front;
+    with ``storage_url``, also probe the task's features if it has none stored yet (returned).
+
+    The env runs in a child process (``call_apart``): an env that crashes its process (a
+    segfault in a C extension, an abort) is refused with what ended it, and the process
+    submitting (the CLI, the API server) goes on.
+    """
+    SearchSpace.from_dict(config.space)
+    probe = storage_url is not None and needs_features(storage_url, config.task)
+    try:
+        return call_apart(_check_task, config, probe, timeout_s=CHECK_TIMEOUT_S)
+    except ProcessDied as exc:
+        raise TaskError(
+            f"environment {config.task.env_id!r} ended the process that checked it "
+            f"({'reset, random steps and a probe' if probe else 'reset and random steps'}): "
+            f"{exc}. Fix the environment (run it alone: gymnasium.make, reset, step) before "
+            "tuning it; nothing was stored."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -82,8 +108,8 @@ def start_study(
     """
     warm = warm or WarmStartSettings()
     warm.check()
-    preflight(config)
-    register(storage_url, config.task)  # a task that cannot be registered stores no study
+    features = preflight(config, storage_url)
+    register(storage_url, config.task, features)  # a task that cannot be registered stores no study
     storage = open_storage(storage_url)
     with contextlib.suppress(KeyError):  # KeyError: a new study
         refuse_cancelled(optuna.load_study(study_name=name, storage=storage))
@@ -109,7 +135,7 @@ def resume_study(
                 f"(asked {budget}). Stop a study with Ctrl-C, or cancel it."
             )
         set_budget(study, budget)
-    preflight(config)
+    register(storage_url, config.task, preflight(config, storage_url))
     register_study(storage_url, name, config)
     record = read_record(study)
     if record.operator == State.PAUSED:  # resuming is the operator's word to go on

@@ -7,16 +7,23 @@ import logging
 from autorl import db
 from autorl.envs.features import probe_features
 from autorl.study.config import StudyConfig
-from autorl.types import StudyLink, TaskRecord, TaskSpec
+from autorl.types import StudyLink, TaskFeatures, TaskRecord, TaskSpec
 
 log = logging.getLogger(__name__)
 
 
-def register(storage_url: str, spec: TaskSpec) -> TaskRecord:
-    """The stored task for ``spec`` (created, and probed, the first time)."""
+def needs_features(storage_url: str, spec: TaskSpec) -> bool:
+    """Whether ``register`` would probe the task (it is new, or was never probed)."""
+    record = db.get_task(storage_url, spec.key())
+    return record is None or record.features is None
+
+
+def register(storage_url: str, spec: TaskSpec, features: TaskFeatures | None = None) -> TaskRecord:
+    """The stored task for ``spec`` (created, and probed, the first time: ``features``, if
+    given, are what the probe found)."""
     record = db.register_task(storage_url, spec, spec.family)
     if record.features is None:
-        features = probe_features(spec)
+        features = features or probe_features(spec)
         db.set_features(storage_url, record.key, features)
         log.info(
             "probed task %s (%s): random return %.1f",

@@ -92,6 +92,19 @@ CASES = [
         ],
         "simulated solver failure",
     ),
+    (
+        # a native crash while it is checked: the CLI (here: the test's own process) lives on
+        [
+            "tune",
+            "Abort-v0",
+            "--entry-point",
+            "tests.fixtures.envs:AbortingEnv",
+            "--env-kwargs",
+            '{"abort_after": 5}',
+        ],
+        "ended the process that checked it (reset, random steps and a probe): the checking "
+        "process was killed by SIGABRT",
+    ),
     (["tune", "X-v0", "--entry-point", "no_such_module:Env"], "no_such_module"),
     (
         ["tune", "NanObs-v0", "--entry-point", "tests.fixtures.envs:NanObsEnv"],

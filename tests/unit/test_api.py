@@ -456,6 +456,22 @@ def test_allowed_entry_point(sqlite_url):
     assert not module_allowed("anything:X", [])
 
 
+def test_an_env_that_crashes_its_process_is_refused_and_the_api_goes_on(sqlite_url):
+    # os.abort() at its 5th step: in the API's own process it would end the server
+    client = client_for(sqlite_url, allowed_entry_points=["tests.fixtures"])
+    body = {
+        **CARTPOLE,
+        "env_id": "ApiAbort-v0",
+        "entry_point": "tests.fixtures.envs:AbortingEnv",
+        "env_kwargs": {"abort_after": 5},
+    }
+    refused = client.post("/v1/studies", json=body, headers=AUTH)
+    assert refused.status_code == 422, refused.text
+    assert "killed by SIGABRT" in refused.json()["detail"]
+    assert stored(sqlite_url) == 0
+    assert create(client)["env_id"] == "CartPole-v1"  # the server is still there
+
+
 def test_bugs_answer_500_json_not_a_traceback(sqlite_url):
     app = create_app(ApiSettings(storage_url=sqlite_url, token=TOKEN))
 
