@@ -176,8 +176,7 @@ def should_continue(
         return RaceDecision(False, None, incumbent, f"ran all {max_seeds} seeds")
     mean = statistics.fmean(scores)
     if incumbent is None and leader is not None and k == 1:
-        hope = _hope(mean, spread, z, ceiling)
-        optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
+        optimistic = optimistic_aggregate(scores, spread, max_seeds, method, z, ceiling)
         if optimistic <= leader + margin:
             return RaceDecision(
                 False,
@@ -206,8 +205,7 @@ def should_continue(
                 f"median first-seed score {middle:.4g} of {len(peers)} other configuration(s)",
             )
         return RaceDecision(True, None, None, "no incumbent yet")
-    hope = _hope(mean, spread, z, ceiling)
-    optimistic = aggregate([*scores, *([hope] * (max_seeds - k))], method)
+    optimistic = optimistic_aggregate(scores, spread, max_seeds, method, z, ceiling)
     if optimistic > incumbent + margin and not ties(optimistic, incumbent):
         return RaceDecision(True, optimistic, incumbent, "may beat the incumbent")
     if (
@@ -238,6 +236,21 @@ def _hope(mean: float, spread: float, z: float, ceiling: float | None) -> float:
     """The score a configuration's missing seeds are credited with: optimistic, capped."""
     hope = mean + z * spread
     return hope if ceiling is None else max(mean, min(hope, ceiling))
+
+
+def optimistic_aggregate(
+    scores: Sequence[float],
+    spread: float,
+    max_seeds: int,
+    method: str,
+    z: float = 1.0,
+    ceiling: float | None = None,
+) -> float:
+    """The aggregate over ``max_seeds`` seeds of ``scores``, the missing seeds credited with
+    ``mean(scores) + z * spread`` (at most ``ceiling``, never below the mean): the most the
+    configuration can hope for (``should_continue``)."""
+    hope = _hope(statistics.fmean(scores), spread, z, ceiling)
+    return aggregate([*scores, *([hope] * max(0, max_seeds - len(scores)))], method)
 
 
 @dataclass(frozen=True)

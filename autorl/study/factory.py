@@ -53,7 +53,7 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
     """Pruners work in env steps; a trial's steps run seed after seed (see attrs.py).
 
     A racing study prunes first seed runs with the chosen pruner and later ones against the
-    first-seed median (``autorl.study.racing.RacingPruner``).
+    first-seed median and the race (``autorl.study.racing.RacingPruner``).
     """
     per_eval = max(1, config.timesteps // config.evaluation.n_evaluations)
     seeds = 1 if config.race else config.seeds
@@ -71,7 +71,14 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
         pruner = optuna.pruners.NopPruner()
     if config.race is None:
         return pruner
-    return RacingPruner(pruner, config.timesteps, later_seeds=config.pruner != "none")
+    return RacingPruner(
+        pruner,
+        config.timesteps,
+        later_seeds=config.pruner != "none",
+        max_seeds=config.max_seeds,
+        method=config.aggregate,
+        z=config.race.z,
+    )
 
 
 def stored_config(study: optuna.Study) -> StudyConfig:

@@ -7,11 +7,17 @@ latest incumbent any of them has found.
 
 Pruning per seed: intermediate values of seed index k are reported at ``k * timesteps +
 step`` (see ``autorl.study.attrs``). The first seed run is judged by the study's pruner as
-before. A later seed run is held to the same standard as first runs: it is pruned when, past
-the warm-up, its best evaluation so far is below the median of the other trials' first-seed
-evaluations at the same step (comparing it with the other raced configurations' later seeds
-would hold it to an elite's standard). A configuration whose later seed is pruned has lost
-its race: it ends with the seeds it has and cannot be the study's best.
+before. A later seed run is held to the same standard as first runs, and to the race: it is
+pruned when, past the warm-up, its best evaluation so far is below the median of the other
+trials' first-seed evaluations at the same step (comparing it with the other raced
+configurations' later seeds would hold it to an elite's standard), *and* the configuration,
+with this seed ending at that best evaluation and its missing seeds credited as the race
+credits them, could no longer beat the incumbent. A seed that is slow to take off
+(MountainCar's goal, found late or not at all) is not cut short while its configuration's
+other seeds keep it ahead: two seeds at 92 against an incumbent of 23 deserve their third.
+Before there is an incumbent a later seed run is not pruned (its configuration is the one
+that may become it). A configuration whose later seed is pruned has lost its race: it ends
+with the seeds it has and cannot be the study's best.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import statistics
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from autorl.scoring import Bar, practical_margin, seed_spread
+from autorl.scoring import Bar, optimistic_aggregate, practical_margin, seed_spread
 from autorl.study import attrs
 from autorl.study.accounting import best_trial, learning_area
 
@@ -79,15 +85,23 @@ def race_state(
 
 
 class RacingPruner(optuna.pruners.BasePruner):
-    """The study's pruner for first seed runs, the first-seed median for later ones."""
+    """The study's pruner for first seed runs; for later ones, the first-seed median and the
+    race (``max_seeds``, ``method``, ``z``: the study's racing settings)."""
 
     def __init__(
-        self, first_seed: optuna.pruners.BasePruner, timesteps: int, later_seeds: bool = True
+        self,
+        first_seed: optuna.pruners.BasePruner,
+        timesteps: int,
+        later_seeds: bool = True,
+        max_seeds: int = 3,
+        method: str = "mean",
+        z: float = 1.0,
     ) -> None:
         self._first = first_seed
         self._timesteps = timesteps
         self._later = later_seeds
         self._warmup = timesteps // 3
+        self._max_seeds, self._method, self._z = max_seeds, method, z
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
@@ -103,13 +117,27 @@ class RacingPruner(optuna.pruners.BasePruner):
             return False
         low, high = index * self._timesteps, (index + 1) * self._timesteps
         own = [v for s, v in trial.intermediate_values.items() if low < s <= high]
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
         peers = [
             t.intermediate_values[within]
-            for t in study.get_trials(
-                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)
-            )
+            for t in finished
             if t.number != trial.number and within in t.intermediate_values
         ]
-        if len(peers) < MIN_PEERS or not own:
+        if len(peers) < MIN_PEERS or not own or max(own) >= statistics.median(peers):
             return False
-        return max(own) < statistics.median(peers)
+        return not self._may_still_win(trial, max(own), finished)
+
+    def _may_still_win(
+        self, trial: FrozenTrial, best_so_far: float, finished: list[FrozenTrial]
+    ) -> bool:
+        """Whether the configuration, this seed ending at ``best_so_far``, could still beat
+        the incumbent (True when there is none)."""
+        done = [t for t in finished if t.state == TrialState.COMPLETE]
+        best = best_trial(done)
+        if best is None:
+            return True
+        scores = [*complete_seed_scores(trial), best_so_far]
+        spread = seed_spread([complete_seed_scores(t) for t in done])
+        ceiling = max((s for t in done for s in complete_seed_scores(t)), default=None)
+        hope = optimistic_aggregate(scores, spread, self._max_seeds, self._method, self._z, ceiling)
+        return hope > float(best.value)

@@ -49,10 +49,12 @@ TEST_SEEDS, TEST_EPISODES = 5, 20
 PROTOCOL = "v2"
 # Racing's rule: r1 (keys ``v2/TASK/racing/S``, 2026-12-01: the random-return floor, the
 # last-chance re-race, the tie-break on the learning curve); r2 (``v2/TASK/racing-r2/S``,
-# 2026-12-02): r1 plus the practical margin and the racing leader (``autorl.scoring``). The
-# one-seed arm is one study per task and seed, read at each racing rule's env steps
-# (``v2/TASK/one-seed/S``: against r1; ``v2/TASK/one-seed-vs-r2/S``: against r2).
-RULE = "r2"
+# 2026-12-02): r1 plus the practical margin and the racing leader (``autorl.scoring``); r3
+# (``racing-r3``, 2026-12-02): r2, and a later seed run is pruned only if its configuration
+# could no longer beat the incumbent (``autorl.study.racing``). The one-seed arm is one study
+# per task and seed, read at each racing rule's env steps (``v2/TASK/one-seed/S``: against
+# r1; ``v2/TASK/one-seed-vs-rN/S``: against rN).
+RULE = "r3"
 TASKS: dict[str, dict[str, Any]] = {
     "cartpole": {"env": "CartPole-v1", "algo": "ppo", "timesteps": 50_000, "trials": 16},
     "pendulum": {

@@ -18,6 +18,7 @@ from autorl.study.config import RaceSettings, StudyConfig
 from autorl.study.factory import create_or_continue, set_budget
 from autorl.study.listing import list_studies
 from autorl.study.queries import best_config
+from autorl.study.racing import RacingPruner
 from autorl.study.stats import study_counts
 from autorl.study.storage import open_storage
 from autorl.study.trial_rows import trial_id_of
@@ -321,3 +322,42 @@ def test_below_the_random_policy_nothing_races_until_the_last_trial_re_races_the
     assert last.user_attrs[attrs.SEEDS][0]["from_trial"] == rerun.number  # not trained again
     assert best_trial(trials).number == last.number
     assert len(trials) == 6  # the re-race is one of the budget's trials
+
+
+def _finished(study, first_seed: list[float], seeds: list[float], selectable: bool) -> None:
+    """A finished trial: its first seed's evaluations at steps 1..n, its seed scores."""
+    study.add_trial(
+        optuna.trial.create_trial(
+            value=sum(seeds) / len(seeds),
+            intermediate_values=dict(enumerate(first_seed, start=1)),
+            user_attrs={
+                attrs.SEEDS: [{"score": s, "pruned": False} for s in seeds],
+                attrs.SELECTABLE: selectable,
+            },
+        )
+    )
+
+
+def test_a_slow_later_seed_is_not_pruned_while_its_other_seeds_keep_it_ahead():
+    # MountainCar: most first seeds sit at the plateau (0); the incumbent (3 seeds, mean 23.5)
+    # found the goal once. A configuration at 92 and 92 whose third seed has not found the goal
+    # yet (-21 at mid-run) would still beat it at -21: the seed runs on.
+    timesteps = 9
+    study = optuna.create_study(direction="maximize")
+    for _ in range(5):
+        _finished(study, [0.0] * timesteps, [0.0], selectable=False)
+    _finished(study, [0.0] * timesteps, [97.2, -25.0, -1.8], selectable=True)
+    pruner = RacingPruner(optuna.pruners.NopPruner(), timesteps, max_seeds=3, method="mean")
+
+    def third_seed_at(value: float, earlier: list[float]) -> bool:
+        trial = study.ask()
+        trial.set_user_attr(attrs.SEEDS, [{"score": s, "pruned": False} for s in earlier])
+        for step in range(1, 6):  # past the warm-up (timesteps // 3) of seed index 2
+            trial.report(value, 2 * timesteps + step)
+        frozen = study._storage.get_trial(trial._trial_id)
+        study.tell(trial, state=TrialState.FAIL)
+        return pruner.prune(study, frozen)
+
+    assert not third_seed_at(-21.0, [92.0, 92.0])  # (92 + 92 - 21) / 3 = 54 > 23.5
+    assert third_seed_at(-21.0, [30.0, 20.0])  # (30 + 20 - 21) / 3 = 9.7: it has lost
+    assert not third_seed_at(5.0, [30.0, 20.0])  # above the first-seed median: never pruned
