@@ -7,12 +7,13 @@ import as entry points (``TaskSpec.entry_point="tests.fixtures.envs:CountingEnv"
 
 from __future__ import annotations
 
-import os
 import signal
-import uuid
 
 import pytest
 import sqlalchemy
+
+from benchmarks.pg import ADMIN_URL as PG_ADMIN_URL
+from benchmarks.pg import drop_database, fresh_database
 
 
 @pytest.fixture
@@ -42,21 +43,15 @@ def signal_handlers_restored():
     assert not leaked, f"the test left signal handlers installed: {leaked}"
 
 
-ADMIN_URL = os.environ.get("AUTORL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+ADMIN_URL = PG_ADMIN_URL  # AUTORL_TEST_PG, else the machine's ``test`` database
 
 
 @pytest.fixture
 def pg_url():
     """A fresh database per test, dropped afterwards."""
-    name = f"autorl_test_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        url = fresh_database("autorl_test", ADMIN_URL)
     except sqlalchemy.exc.OperationalError as exc:
         pytest.fail(f"PostgreSQL is not reachable at {ADMIN_URL} (start it: .ci/run does): {exc}")
-    url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(url, ADMIN_URL)

@@ -36,14 +36,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
-import sqlalchemy
+
+from benchmarks.pg import drop_database, fresh_database
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -63,24 +63,6 @@ class ChaosPlan:
     restart_api: bool = True
     timeout_s: float = 1800.0
     seed: int = 0
-
-
-def _fresh_database() -> str:
-    name = f"autorl_chaos_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_database(url: str) -> None:
-    admin = sqlalchemy.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            sqlalchemy.text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-        )
-    admin.dispose()
 
 
 class Processes:
@@ -268,7 +250,7 @@ def analyse(trials: list[optuna.trial.FrozenTrial], seen: dict[int, tuple], budg
 def run(plan: ChaosPlan, workdir: Path) -> dict[str, Any]:
     """The chaos run; its figures (see the module's docstring)."""
     rng = random.Random(plan.seed)
-    url = _fresh_database()
+    url = fresh_database("autorl_chaos", ADMIN_URL)
     procs = Processes(url, workdir, plan.workers)
     events: Counter[str] = Counter()
     seen: dict[int, tuple] = {}
@@ -345,7 +327,7 @@ def run(plan: ChaosPlan, workdir: Path) -> dict[str, Any]:
         return result
     finally:
         procs.stop()
-        _drop_database(url)
+        drop_database(url, ADMIN_URL)
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import sqlalchemy
 from sqlalchemy import event
 
 from autorl.settings import HeartbeatSettings
+from benchmarks.pg import drop_database, fresh_database
 
 ADMIN = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1:5432/test"
 TRIALS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -61,22 +61,6 @@ def origin(stack: list[traceback.FrameSummary]) -> str:
     return "other"
 
 
-def fresh_database() -> str:
-    name = f"autorl_bench_rt_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name
-
-
-def drop(name: str) -> None:
-    admin = sqlalchemy.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def watch(database: str, samples: list[int], done: threading.Event) -> None:
     """Connections the worker holds open to the database, sampled every 0.1 s (autocommit:
     pg_stat_activity is a snapshot per transaction)."""
@@ -89,8 +73,8 @@ def watch(database: str, samples: list[int], done: threading.Event) -> None:
 
 
 def main() -> None:
-    database = fresh_database()
-    url = ADMIN.rsplit("/", 1)[0] + f"/{database}"
+    url = fresh_database("autorl_bench_rt", ADMIN)
+    database = url.rsplit("/", 1)[1]
     try:
         subprocess.run(
             [sys.executable, "-m", "autorl", "tune", "CartPole-v1", "--study", "rt", "--no-run",
@@ -126,7 +110,7 @@ def main() -> None:
         done.set()
         watcher.join()
     finally:
-        drop(database)
+        drop_database(url, ADMIN)
     total = sum(counts.values())
     record = {
         "trials": ran,
