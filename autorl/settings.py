@@ -21,6 +21,9 @@ as unset. Imports nothing from autorl but ``errors``.
 ``AUTORL_API_MAX_TRIALS``      budget per submission (10,000)
 ``AUTORL_API_MAX_CONCURRENT_STUDIES``  open studies at once (100)
 ``AUTORL_API_ENTRY_POINTS``    comma-separated module prefixes a submission may import
+``AUTORL_WORKER_ENTRY_POINTS`` module prefixes a worker may import to build a stored study's
+                               env (``none``: registered ids only); unset: any (whoever
+                               can write the storage can run code on its workers)
 =============================  =========================================================
 """
 
@@ -61,6 +64,7 @@ class SettingsValues(BaseModel):
     api_max_trials: int = Field(default=10_000, ge=1, le=100_000)
     api_max_concurrent_studies: int = Field(default=100, ge=1)
     api_entry_points: str = ""
+    worker_entry_points: str | None = None
 
     @property
     def storage_url(self) -> str:
@@ -70,6 +74,14 @@ class SettingsValues(BaseModel):
     @property
     def entry_points(self) -> list[str]:
         return [p.strip() for p in self.api_entry_points.split(",") if p.strip()]
+
+    @property
+    def worker_imports(self) -> list[str] | None:
+        """The module prefixes a worker may import (None: any)."""
+        if self.worker_entry_points is None:
+            return None
+        given = [p.strip() for p in self.worker_entry_points.split(",") if p.strip()]
+        return [] if given == ["none"] else given
 
 
 class _FromEnvironment(SettingsValues, BaseSettings):

@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from autorl import db, settings
 from autorl.envs.gym_tasks import probe_task
-from autorl.errors import StudyError, TrialFailure
+from autorl.errors import StudyError, TaskError, TrialFailure
 from autorl.knowledge.warmstart import prior_sampler
 from autorl.runtime.heartbeat import heartbeat
 from autorl.runtime.interrupts import deferred_signals
@@ -46,7 +46,7 @@ from autorl.study.storage import is_unreachable, open_storage
 from autorl.study.writes import one_transaction
 from autorl.training.device import resolve_device
 from autorl.training.trainer import train_and_evaluate
-from autorl.types import FailureReason
+from autorl.types import FailureReason, TaskSpec, module_allowed
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +238,22 @@ def study_device(config: StudyConfig, device: str | None) -> str:
     return resolve_device(device or config.device, SearchSpace.from_dict(config.space).policy)
 
 
+def check_worker_imports(study_name: str, task: TaskSpec) -> None:
+    """Refuse (TaskError) a stored study whose env this worker may not import
+    (``AUTORL_WORKER_ENTRY_POINTS``), before anything of it is imported."""
+    allowed = settings.current().worker_imports
+    if allowed is None:
+        return
+    for target in task.imports():
+        if not module_allowed(target, allowed):
+            raise TaskError(
+                f"study {study_name!r} builds its env from {target!r}, which "
+                f"AUTORL_WORKER_ENTRY_POINTS ({', '.join(allowed) or 'none'}) does not allow; "
+                "this worker leaves it alone. Add the module's prefix to the variable if you "
+                "trust it."
+            )
+
+
 def make_context(
     study: optuna.Study,
     device: str | None,
@@ -247,6 +263,7 @@ def make_context(
     """What the study's trials share; ``storage_url`` lets it read the task's probed
     features (the random policy's return, racing's floor)."""
     config = stored_config(study)
+    check_worker_imports(study.study_name, config.task)
     kind = probe_task(config.task)["action_space"]["kind"]
     record = db.get_task(storage_url, config.task.key()) if storage_url else None
     features = record.features if record is not None else None

@@ -54,6 +54,40 @@ def test_a_worker_serves_every_study_by_priority_and_validates_the_finished(
     assert '"validation": {' in out
 
 
+def test_a_worker_runs_only_the_envs_it_may_import(sqlite_url, capsys, monkeypatch, caplog):
+    # AUTORL_WORKER_ENTRY_POINTS: a storage others can write must not make workers import
+    # anything: the study of an unlisted module is left alone (and intact), the rest runs
+    code, _out, err = run_cli(
+        [
+            "tune",
+            "Counting-v0",
+            "--entry-point",
+            "tests.fixtures.envs:CountingEnv",
+            "--study",
+            "custom",
+            "--no-run",
+            "--storage",
+            sqlite_url,
+            *TINY,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    create(capsys, sqlite_url, "plain", "--trials", "1", "--validation-seeds", "0")
+    monkeypatch.setenv("AUTORL_WORKER_ENTRY_POINTS", "none")
+    code, _out, err = run_cli(["worker", "--exit-when-idle", "--storage", sqlite_url], capsys)
+    assert code == 0, err
+    assert "study 'custom' builds its env from 'tests.fixtures.envs:CountingEnv'" in caplog.text
+    assert "AUTORL_WORKER_ENTRY_POINTS (none) does not allow" in caplog.text
+    assert trials(sqlite_url, "custom") == [] and finished_count(trials(sqlite_url, "plain")) == 1
+    monkeypatch.setenv("AUTORL_WORKER_ENTRY_POINTS", "tests.fixtures")
+    code, _out, err = run_cli(
+        ["worker", "--exit-when-idle", "--max-trials", "1", "--storage", sqlite_url], capsys
+    )
+    assert code == 0, err
+    assert finished_count(trials(sqlite_url, "custom")) == 1
+
+
 def _connections(admin_url: str, database: str, allow: bool) -> None:
     """Take a database away (refuse and cut every connection) or give it back."""
     engine = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
