@@ -105,7 +105,21 @@ def run_trial(
                 device=ctx.device,
                 max_wall_s=max_wall_s,
             )
-            result = ctx.train(spec, report)
+            reached = [0]  # the step of its last evaluation: what a failed run spent, at least
+
+            def counted_report(step: int, value: float) -> bool:
+                reached[0] = step
+                return report(step, value)
+
+            try:
+                result = ctx.train(spec, counted_report)
+            except TrialFailure:
+                own_steps += reached[0]  # its compute counts, as a pruned run's does
+                retry_on_outage(
+                    f"trial {trial.number}: env steps",
+                    lambda: _set_attrs(trial, {attrs.ENV_STEPS: own_steps}),
+                )
+                raise
             entry = result.to_dict()
             own_steps += result.env_steps
         entries.append(entry)

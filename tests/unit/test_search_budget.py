@@ -116,6 +116,24 @@ def test_failed_trials_have_a_reason_count_and_the_study_goes_on(sqlite_url):
     assert all("NaN" in t.user_attrs[attrs.FAILURE_MESSAGE] for t in failed)
 
 
+def test_a_failed_seed_runs_env_steps_count_in_the_studys_compute(sqlite_url):
+    study = new_study(sqlite_url, budget=1)
+
+    def diverges_after_two_evaluations(spec, report=None):
+        for i in (1, 2):
+            report(spec.timesteps * i // spec.evaluation.n_evaluations, -1.0)
+        raise TrialFailure(FailureReason.DIVERGED, "NaN in policy parameters")
+
+    run_worker(WorkerOptions(sqlite_url, "s"), train=diverges_after_two_evaluations)
+    (failed,) = study.get_trials()
+    assert failed.user_attrs[attrs.FAILURE_REASON] == "diverged"
+    # at least the steps up to its last evaluation: the compute equal-steps comparisons count
+    assert (
+        failed.user_attrs[attrs.ENV_STEPS]
+        == 2 * TIMESTEPS // make_config().evaluation.n_evaluations
+    )
+
+
 def test_trial_of_a_dead_local_worker_is_failed_requeued_and_not_counted(sqlite_url):
     study = new_study(sqlite_url, budget=3)
     orphan = study.ask()
