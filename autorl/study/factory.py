@@ -6,6 +6,7 @@ import logging
 import warnings
 from dataclasses import replace
 
+import numpy as np
 import optuna
 
 from autorl.errors import StudyError
@@ -22,13 +23,16 @@ def startup_trials(budget: int) -> int:
 
 
 def worker_seed(config: StudyConfig, worker_index: int = 0, trials_so_far: int = 0) -> int | None:
-    """The sampler seed of one worker's sampler: ``sampler_seed + worker_index`` on a new
-    study; on a study that already has trials (resumed, or a worker joining) also shifted by
-    their number. The same seed in every process, or in every run of a resumed study, would
-    replay the same random start-up proposals."""
+    """The sampler seed of one worker's sampler, drawn from (``sampler_seed``, the worker's
+    index, the study's trials so far) by NumPy's ``SeedSequence``: the same seed in every
+    process, or in every run of a resumed study, would replay the same random start-up
+    proposals, and a sum (seed + index) would give study ``--sampler-seed 1``'s first worker
+    the stream of study 0's second: two "independent" studies proposing the same
+    configurations."""
     if config.sampler_seed is None:
         return None
-    return config.sampler_seed + worker_index + 7919 * trials_so_far
+    entropy = [config.sampler_seed % 2**64, worker_index, trials_so_far]  # a negative seed too
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
 
 def tpe(seed: int | None, startup: int) -> optuna.samplers.TPESampler:

@@ -46,7 +46,13 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "reproduce.json"
 STATE = Path(os.environ.get("BENCH_DIR", HERE / "state"))
 TEST_SEEDS, TEST_EPISODES = 5, 20
-PROTOCOL = "v2"
+PROTOCOL = "v3"  # of the studies: keys ``v3/...``, study names ``...-v3``
+# Protocol 3 (2026-12-02): protocol 2's episodes, and sampler seeds that do not share
+# streams: in protocols 1 and 2 a worker's seed was sampler_seed + worker index, so study S's
+# second worker drew what study S+1's first did, and studies of "different" sampler seeds
+# proposed some of the same configurations (MountainCar r3: seeds 0 and 1 published the same
+# one). autorl derives worker seeds with NumPy's SeedSequence since.
+EPISODES = "v2"  # the evaluation and test episodes (protocol 2's and 3's): tests are shared
 # Racing's rule: r1 (keys ``v2/TASK/racing/S``, 2026-12-01: the random-return floor, the
 # last-chance re-race, the tie-break on the learning curve); r2 (``v2/TASK/racing-r2/S``,
 # 2026-12-02): r1 plus the practical margin and the racing leader (``autorl.scoring``); r3
@@ -156,7 +162,8 @@ def tested(key: str, trial, config) -> dict[str, Any]:
     """The test record of ``trial``'s configuration (cached by configuration)."""
     from autorl.runtime.validation import test_trial
 
-    cache_key = f"test/{PROTOCOL}/{key}/{json.dumps(trial.user_attrs['config'], sort_keys=True)}"
+    config_key = json.dumps(trial.user_attrs["config"], sort_keys=True)
+    cache_key = f"test/{EPISODES}/{key}/{config_key}"
     cached = load().get(cache_key)
     if cached is not None:
         return cached
@@ -305,7 +312,7 @@ def run_zoo_arm(name: str) -> None:
     from autorl.runtime.validation import threshold_of
     from autorl.scoring import mean_interval
 
-    key = f"{PROTOCOL}/{name}/zoo/0"
+    key = f"{EPISODES}/{name}/zoo/0"  # RL Zoo's arm: autorl's seeding plays no part in it
     if key in load():
         return
     task = TASKS[name]
@@ -314,8 +321,10 @@ def run_zoo_arm(name: str) -> None:
         study = optuna.load_study(study_name=study_name, storage=storage)
         trials = 0
     except KeyError:
-        prefix = f"{PROTOCOL}/{name}/racing"  # any rule: racing/, racing-r2/
-        racing = [v["env_steps"] for k, v in load().items() if k.startswith(prefix)]
+        # the current rule's racing studies (any protocol), else any racing study's
+        racing = [v["env_steps"] for k, v in load().items() if f"/{name}/racing-{RULE}/" in k] or [
+            v["env_steps"] for k, v in load().items() if f"/{name}/racing" in k and _is_study(k)
+        ]
         if not racing:
             need = f"run a racing study of {name} first: the zoo arm matches its steps"
             raise SystemExit(need) from None

@@ -291,3 +291,20 @@ def test_a_pool_recovers_a_dead_workers_last_trial_that_no_claim_would_reach(sql
     assert _recovered_stale(storage, sqlite_url) == 1
     assert [t.state for t in study.get_trials()] == [TrialState.FAIL, TrialState.WAITING]
     assert next_study(storage) == "s"
+
+
+def test_studies_with_different_sampler_seeds_propose_different_configurations():
+    # seeds were sampler_seed + worker index: study 1's first worker replayed study 0's second
+    from autorl.study.factory import make_sampler
+
+    def first_proposals(sampler_seed: int, worker_index: int) -> list[float]:
+        config = make_config(sampler_seed=sampler_seed)
+        study = optuna.create_study(sampler=make_sampler(config, 16, worker_index))
+        return [learning_rate_of(study.ask()) for _ in range(3)]
+
+    def learning_rate_of(trial) -> float:
+        return trial.suggest_float("learning_rate", 1e-5, 1e-2, log=True)
+
+    streams = {(s, w): first_proposals(s, w) for s in (0, 1, 2, -1) for w in (0, 1, 2)}
+    assert len({tuple(v) for v in streams.values()}) == len(streams)  # no two alike
+    assert first_proposals(0, 1) == streams[(0, 1)]  # and reproducible
