@@ -180,6 +180,15 @@ def test_kb_export_import_is_idempotent_and_meta_eval_runs_on_the_table(
         ({"variants": [{"name": "x", "gravity": 1}]}, "variants[0].gravity: unknown field"),
         ({"variants": [{"name": "x", "env_attrs": {"no_such_attr": 1.0}}]}, "no_such_attr"),
         ({"base": {"env_id": "NoSuchEnv-v0"}}, "unknown environment id"),
+        (  # a family file may come from anyone: the code it names needs its prefix allowed
+            {
+                "base": {"env_id": "Counting-v0", "entry_point": "tests.fixtures.envs:CountingEnv"},
+                "variants": [{"name": "default"}],
+            },
+            "would import code ('tests.fixtures.envs:CountingEnv'), and its module is not "
+            "allowed; nothing was run. If you trust it, run with --allow-entry-points "
+            "tests.fixtures.envs",
+        ),
     ],
 )
 def test_a_bad_family_is_refused_before_anything_is_stored(
@@ -195,3 +204,19 @@ def test_a_bad_family_is_refused_before_anything_is_stored(
     assert trials(sqlite_url, "CartPole-v1-ppo") == before
     code, out, _ = run_cli(["tasks", "--storage", sqlite_url], capsys)
     assert "cp" not in out
+
+
+def test_a_family_of_custom_envs_runs_with_its_module_allowed(tmp_path, sqlite_url, capsys):
+    fam = family_file(
+        tmp_path,
+        {
+            "name": "counting",
+            "base": {"env_id": "Counting-v0", "entry_point": "tests.fixtures.envs:CountingEnv"},
+            "variants": [{"name": "default"}],
+        },
+    )
+    args = ["family", "tune", str(fam), "--trials", "1", "--validation-seeds", "0"]
+    allow = ["--allow-entry-points", "tests.fixtures", "--storage", sqlite_url]
+    code, _out, err = run_cli([*args, *allow, *TINY], capsys)
+    assert code == 0, err
+    assert trials(sqlite_url, "counting-default-ppo")
