@@ -151,21 +151,33 @@ def _child_main(conn: Connection, job: _Job) -> None:
         torch.set_num_threads(job.threads)
 
     def report(step: int, value: float) -> bool:
-        conn.send(("report", step, value))
-        return bool(conn.recv())
+        _send_or_exit(conn, ("report", step, value))
+        try:
+            return bool(conn.recv())
+        except (EOFError, OSError):
+            os._exit(1)  # the worker stopped or died: nobody is left to train for
 
     try:
         result = job.train(job.spec, report if job.reports else None)
-        conn.send(("result", result))
+        _send_or_exit(conn, ("result", result))
     except TrialFailure as exc:
-        conn.send(("failure", exc.reason.value, exc.message))
+        _send_or_exit(conn, ("failure", exc.reason.value, exc.message))
     except (SystemExit, KeyboardInterrupt) as exc:
         what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else "was stopped"
-        conn.send(("failure", FailureReason.CRASHED.value, f"the trial's process {what}"))
+        _send_or_exit(conn, ("failure", FailureReason.CRASHED.value, f"the trial's process {what}"))
     except BaseException as exc:
-        conn.send(("error", _portable(exc)))
+        _send_or_exit(conn, ("error", _portable(exc)))
     finally:
         conn.close()
+
+
+def _send_or_exit(conn: Connection, message: tuple[Any, ...]) -> None:
+    """Send to the worker; end this process quietly if the worker has closed its end (a stop:
+    the worker kills the child anyway, and a traceback here would only be noise)."""
+    try:
+        conn.send(message)
+    except OSError:  # BrokenPipeError, ConnectionResetError
+        os._exit(1)
 
 
 @dataclass(frozen=True)
