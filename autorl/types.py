@@ -297,6 +297,12 @@ class StudyLink:
     family: str | None = None  # the family label the study was started under
 
 
+def disallowed_import(task: TaskSpec, prefixes: Sequence[str]) -> str | None:
+    """The first ``module:Name`` building ``task`` imports that no prefix allows (None: it
+    imports nothing, or only what ``prefixes`` allow; ``module_allowed``)."""
+    return next((t for t in task.imports() if not module_allowed(t, prefixes)), None)
+
+
 def module_allowed(target: str, prefixes: Sequence[str]) -> bool:
     """Whether ``module:Name`` starts with an allowed prefix, at a module boundary
     (``mypkg.envs`` allows ``mypkg.envs:X`` and ``mypkg.envs.sub:X``, not ``mypkg.envs_x:X``)."""

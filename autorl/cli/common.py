@@ -24,6 +24,21 @@ def storage_url(args: argparse.Namespace) -> str:
     return args.storage or default_storage_url()
 
 
+def add_allow_entry_points(parser: argparse.ArgumentParser, whose: str) -> None:
+    """``--allow-entry-points PREFIXES``: the modules ``whose`` tasks may import."""
+    parser.add_argument(
+        "--allow-entry-points",
+        default="",
+        metavar="PREFIXES",
+        help=f"comma-separated module prefixes {whose} tasks may import (default: none; a "
+        "task naming an entry point or a module:Env-v0 id is refused without its prefix)",
+    )
+
+
+def allowed_entry_points(args: argparse.Namespace) -> list[str]:
+    return [p.strip() for p in args.allow_entry_points.split(",") if p.strip()]
+
+
 def shown_url(url: str) -> str:
     """The URL with any password hidden, for printing."""
     from autorl.db.engine import shown_url as hidden  # SQLAlchemy only when a command needs it

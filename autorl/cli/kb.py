@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autorl.cli.common import add_storage, shown_url, storage_url
+from autorl.cli.common import (
+    add_allow_entry_points,
+    add_storage,
+    allowed_entry_points,
+    shown_url,
+    storage_url,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,12 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(handler=cmd_export)
     i = ksub.add_parser("import", help="add a knowledge-base file's contents (idempotent)")
     i.add_argument("file", type=Path)
-    i.add_argument(
-        "--allow-entry-points",
-        default="",
-        metavar="PREFIXES",
-        help="comma-separated module prefixes the file's tasks may import (default: none)",
-    )
+    add_allow_entry_points(i, "the file's")
     add_storage(i)
     i.set_defaults(handler=cmd_import)
 
@@ -43,8 +44,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from autorl.knowledge.kb import import_kb
 
     url = storage_url(args)
-    allowed = [p.strip() for p in args.allow_entry_points.split(",") if p.strip()]
-    counts = import_kb(url, args.file, allowed)
+    counts = import_kb(url, args.file, allowed_entry_points(args))
     print(
         f"imported into {shown_url(url)}: {counts.tasks} tasks, {counts.studies_created} new "
         f"studies, {counts.trials_added} trials added ({counts.trials_skipped} already there)"

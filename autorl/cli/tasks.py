@@ -6,10 +6,10 @@ import argparse
 import json
 from pathlib import Path
 
-from autorl.cli.common import add_storage, storage_url
+from autorl.cli.common import add_allow_entry_points, add_storage, allowed_entry_points, storage_url
 from autorl.cli.tune import add_search_options, read_enqueue, tune, tune_request
 from autorl.errors import UsageError
-from autorl.types import module_allowed
+from autorl.types import disallowed_import
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,13 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="JSON list of parameter sets every task tries first (e.g. a fixed pool)",
     )
-    ft.add_argument(
-        "--allow-entry-points",
-        default="",
-        metavar="PREFIXES",
-        help="comma-separated module prefixes the family's tasks may import (a family file "
-        "naming an entry point or a module:Env-v0 id is refused without its prefix here)",
-    )
+    add_allow_entry_points(ft, "the family's")
     add_search_options(ft)
     ft.set_defaults(handler=cmd_family_tune)
 
@@ -108,15 +102,14 @@ def cmd_family_tune(args: argparse.Namespace) -> int:
             names = ", ".join(t.name for t in family.tasks)
             raise UsageError(f"--only {','.join(sorted(unknown))}: not in {family.name} ({names})")
     tasks = [t for t in family.tasks if wanted is None or t.name in wanted]
-    allowed = [p.strip() for p in args.allow_entry_points.split(",") if p.strip()]
+    allowed = allowed_entry_points(args)
     for task in tasks:  # a family file may come from someone else: it names code to run
-        for target in task.spec.imports():
-            if not module_allowed(target, allowed):
-                raise UsageError(
-                    f"{args.file}: task {task.name!r} would import code ({target!r}), and its "
-                    "module is not allowed; nothing was run. If you trust it, run with "
-                    f"--allow-entry-points {target.split(':', 1)[0]}"
-                )
+        if (target := disallowed_import(task.spec, allowed)) is not None:
+            raise UsageError(
+                f"{args.file}: task {task.name!r} would import code ({target!r}), and its "
+                "module is not allowed; nothing was run. If you trust it, run with "
+                f"--allow-entry-points {target.split(':', 1)[0]}"
+            )
     requests = [
         tune_request(args, task.spec, f"{family.name}-{task.name}-{args.algo}", queued)
         for task in tasks

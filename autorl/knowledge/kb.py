@@ -35,7 +35,7 @@ from autorl.study import attrs
 from autorl.study.bulk import add_finished_trials
 from autorl.study.config import StudyConfig, mismatches
 from autorl.study.storage import open_storage
-from autorl.types import StudyLink, TaskFeatures, TaskSpec, module_allowed
+from autorl.types import StudyLink, TaskFeatures, TaskSpec, disallowed_import
 
 log = logging.getLogger(__name__)
 
@@ -244,14 +244,12 @@ def _check_imports(lines: list[dict[str, Any]], allowed: Sequence[str], path: Pa
         if line["kind"] == "study" and (config := line["user_attrs"].get(attrs.STUDY_CONFIG))
     ]
     for spec in specs:
-        for target in TaskSpec.from_dict(spec).imports():
-            if not module_allowed(target, allowed):
-                module = target.split(":", 1)[0]
-                raise KnowledgeBaseError(
-                    f"{path}: task {spec.get('env_id')!r} would import code ({target!r}), and "
-                    f"its module is not allowed; nothing imported. If you trust it, import "
-                    f"with --allow-entry-points {module}"
-                )
+        if (target := disallowed_import(TaskSpec.from_dict(spec), allowed)) is not None:
+            raise KnowledgeBaseError(
+                f"{path}: task {spec.get('env_id')!r} would import code ({target!r}), and "
+                f"its module is not allowed; nothing imported. If you trust it, import "
+                f"with --allow-entry-points {target.split(':', 1)[0]}"
+            )
 
 
 def import_kb(storage_url: str, path: Path, allow_entry_points: Sequence[str] = ()) -> ImportCounts:

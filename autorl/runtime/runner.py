@@ -46,7 +46,7 @@ from autorl.study.storage import is_unreachable, open_storage
 from autorl.study.writes import one_transaction
 from autorl.training.device import resolve_device
 from autorl.training.trainer import train_and_evaluate
-from autorl.types import FailureReason, TaskSpec, module_allowed
+from autorl.types import FailureReason, TaskSpec, disallowed_import
 
 log = logging.getLogger(__name__)
 
@@ -244,14 +244,13 @@ def check_worker_imports(study_name: str, task: TaskSpec) -> None:
     allowed = settings.current().worker_imports
     if allowed is None:
         return
-    for target in task.imports():
-        if not module_allowed(target, allowed):
-            raise TaskError(
-                f"study {study_name!r} builds its env from {target!r}, which "
-                f"AUTORL_WORKER_ENTRY_POINTS ({', '.join(allowed) or 'none'}) does not allow; "
-                "this worker leaves it alone. Add the module's prefix to the variable if you "
-                "trust it."
-            )
+    if (target := disallowed_import(task, allowed)) is not None:
+        raise TaskError(
+            f"study {study_name!r} builds its env from {target!r}, which "
+            f"AUTORL_WORKER_ENTRY_POINTS ({', '.join(allowed) or 'none'}) does not allow; "
+            "this worker leaves it alone. Add the module's prefix to the variable if you "
+            "trust it."
+        )
 
 
 def make_context(

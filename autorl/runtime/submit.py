@@ -135,8 +135,7 @@ def resume_study(
                 f"(asked {budget}). Stop a study with Ctrl-C, or cancel it."
             )
         set_budget(study, budget)
-    register(storage_url, config.task, preflight(config, storage_url))
-    register_study(storage_url, name, config)
+    register_study(storage_url, name, config, preflight(config, storage_url))
     record = read_record(study)
     if record.operator == State.PAUSED:  # resuming is the operator's word to go on
         clear_operator_state(study)

@@ -35,8 +35,10 @@ def register(storage_url: str, spec: TaskSpec, features: TaskFeatures | None = N
     return record
 
 
-def register_study(storage_url: str, study_name: str, config: StudyConfig) -> TaskRecord:
-    """Register the study's task and link the study to it (idempotent)."""
-    record = register(storage_url, config.task)
+def register_study(
+    storage_url: str, study_name: str, config: StudyConfig, features: TaskFeatures | None = None
+) -> TaskRecord:
+    """Register the study's task (``register``) and link the study to it (idempotent)."""
+    record = register(storage_url, config.task, features)
     db.link_study(storage_url, StudyLink(study_name, record.key, config.algo, config.task.family))
     return record
