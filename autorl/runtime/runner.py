@@ -6,6 +6,7 @@ Used in-process by ``autorl tune`` (``--jobs 1``), by each of its worker process
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 import time
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 MIN_RELATIVE_TIMEOUT_S = 30.0
 MAX_CONSECUTIVE_BUGS = 3
-CRASHES_TO_PAUSE = 5  # trials in a row whose process died (retries included): paused
+CRASHES_TO_PAUSE = 5  # distinct configurations in a row whose process died (retries: once)
 _CRASH_OUTCOMES = (FailureReason.CRASHED.value, FailureReason.REQUEUED.value)
 ENV_ERROR_ABORT_AFTER = 3
 
@@ -297,7 +298,8 @@ class StudyWorker:
             start_fork_server()  # its imports overlap with the set-up below
             train = IsolatedTrain(train, self.config.memory_limit_mb)
         self.ctx = make_context(self.study, options.device, train, options.storage_url)
-        self._bugs = self._crashes = 0
+        self._bugs = 0
+        self._crashed: set[str] = set()  # configurations crashed in a row (params as JSON)
         self._last = -1
 
     def is_current(self) -> bool:
@@ -327,7 +329,10 @@ class StudyWorker:
                 abandon(self.study, trial._trial_id, retry=False)
             raise
         self._bugs = self._bugs + 1 if outcome == FailureReason.ERROR.value else 0
-        self._crashes = self._crashes + 1 if outcome in _CRASH_OUTCOMES else 0
+        if outcome in _CRASH_OUTCOMES:  # a retry, or TPE proposing it again, counts once
+            self._crashed.add(json.dumps(trial.params, sort_keys=True, default=str))
+        else:
+            self._crashed.clear()
         self._last = trial.number
         return outcome
 
@@ -335,10 +340,11 @@ class StudyWorker:
         """StudyError when the study should stop: bugs in a row, trials whose process dies
         in a row (the study is paused: a worker pool must not loop on it), or an env that
         fails in each of the first trials."""
-        if self._crashes >= CRASHES_TO_PAUSE:
+        if len(self._crashed) >= CRASHES_TO_PAUSE:
             last = self.study.trials[self._last].user_attrs.get(attrs.FAILURE_MESSAGE)
             message = (
-                f"the process of each of the last {self._crashes} trials died ({last}); the "
+                f"the process of each of the last {len(self._crashed)} configurations died "
+                f"(each on all its tries; last: {last}); the "
                 "study is paused. Fix the environment or lower --memory-limit's pressure, then "
                 f"`autorl resume {self.study.study_name}`"
             )
