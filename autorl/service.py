@@ -20,6 +20,7 @@ from autorl.errors import StudyError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
 from autorl.study.config import (
+    DEFAULT_FINAL_SEEDS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TEST_SEEDS,
     StudyConfig,
@@ -51,6 +52,8 @@ class TuneRequest:
     evaluations: int = 10
     eval_episodes: int = 5
     pruner: str = "median"
+    finalists: int = 0  # the final choice among the top K (0: off)
+    final_seeds: int = DEFAULT_FINAL_SEEDS
     validation_seeds: int = DEFAULT_TEST_SEEDS
     validation_episodes: int = 20
     trial_timeout_s: float | None = None
@@ -98,6 +101,8 @@ class TuneRequest:
                 **seeds,
                 evaluation=tuning_evaluation(self.evaluations, self.eval_episodes),
                 pruner=self.pruner,
+                finalists=self.finalists,
+                final_seeds=self.final_seeds,
                 validation_seeds=self.validation_seeds,
                 validation_episodes=self.validation_episodes,
                 trial_timeout_s=self.trial_timeout_s,
@@ -200,4 +205,4 @@ def run(
     from autorl.runtime.tune import finish_study, run_study
 
     run_study(submitted.study, storage_url, jobs=jobs, device=device, on_progress=on_progress)
-    return finish_study(submitted.study, submitted.config, device)
+    return finish_study(submitted.study, submitted.config, device, jobs)

@@ -11,7 +11,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from autorl.study.config import DEFAULT_TEST_SEEDS
+from autorl.study.config import DEFAULT_FINAL_SEEDS, DEFAULT_TEST_SEEDS
 
 Algo = Literal["ppo", "a2c", "dqn", "sac", "td3"]
 State = Literal["open", "running", "done", "paused", "cancelled"]
@@ -69,6 +69,13 @@ class StudyCreate(_Strict):
     evaluations: int = Field(default=10, ge=1, le=1000)
     eval_episodes: int = Field(default=5, ge=1, le=10_000)
     pruner: Literal["median", "hyperband", "none"] = "median"
+    finalists: int = Field(
+        default=0,
+        ge=0,
+        le=20,
+        description="final choice among the top K on final_seeds more seeds (0: off; not 1)",
+    )
+    final_seeds: int = Field(default=DEFAULT_FINAL_SEEDS, ge=1, le=100)
     validation_seeds: int = Field(
         default=DEFAULT_TEST_SEEDS, ge=0, le=100, description="unseen seeds of the final test"
     )
@@ -103,6 +110,29 @@ class SeedPolicy(BaseModel):
     min_seeds: int  # seeds the published configuration ran, at least
     max_seeds: int
     aggregate: str  # how a configuration's seed scores become its score
+    finalists: int = 0  # the final choice among the top K (0: none)
+    final_seeds: int = 0
+
+
+class Finalist(BaseModel):
+    trial: int
+    selection_score: float | None  # its aggregate over its training seeds
+    train_scores: list[float]
+    final_scores: list[float | None]  # per final seed (None: that run failed)
+    score: float | None  # the aggregate over training and final seeds (what chose)
+
+
+class FinalChoice(BaseModel):
+    """The final choice among the top configurations, on seeds tuning and the test never use."""
+
+    chosen: int
+    aggregate: str
+    finalists: list[Finalist]
+    seeds: list[int]
+    episodes: int
+    first_episode_seed: int
+    episode_seed_step: int
+    env_steps: int
 
 
 class TestResult(BaseModel):
@@ -141,6 +171,7 @@ class StudyPublic(BaseModel):
     failures: dict[str, int]  # reason -> trials
     priority: int
     warm_start: list[str]  # origins of the queued warm-start configurations
+    final: FinalChoice | None = None  # the final choice, when the study made one
 
 
 class TrialPublic(BaseModel):

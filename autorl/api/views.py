@@ -5,7 +5,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autorl.api.schemas import SeedPolicy, StudyPublic, TestResult, TrialPublic
+from autorl.api.schemas import (
+    FinalChoice,
+    Finalist,
+    SeedPolicy,
+    StudyPublic,
+    TestResult,
+    TrialPublic,
+)
 from autorl.study import attrs
 from autorl.study.config import StudyConfig
 from autorl.study.listing import CountedStudy
@@ -41,11 +48,37 @@ def study_public(study: CountedStudy) -> StudyPublic:
             min_seeds=config.min_seeds,
             max_seeds=config.max_seeds,
             aggregate=config.aggregate,
+            finalists=config.finalists,
+            final_seeds=config.final_seeds if config.finalists else 0,
         ),
         test=test_result(validation) if validation.get("mean") is not None else None,
         failures=study.counts.failures,
         priority=record.priority,
         warm_start=list(warm.get("queued", [])),
+        final=final_choice(record.final) if record.final else None,
+    )
+
+
+def final_choice(record: dict[str, Any]) -> FinalChoice:
+    """A stored final-choice record as the schema."""
+    return FinalChoice(
+        chosen=int(record["chosen"]),
+        aggregate=record.get("aggregate", "mean"),
+        finalists=[
+            Finalist(
+                trial=int(f["trial"]),
+                selection_score=finite(f.get("selection_score")),
+                train_scores=[float(s) for s in f.get("train_scores", [])],
+                final_scores=[finite(s) for s in f.get("final_scores", [])],
+                score=finite(f.get("score")),
+            )
+            for f in record.get("finalists", [])
+        ],
+        seeds=list(record.get("seeds", [])),
+        episodes=int(record.get("episodes", 0)),
+        first_episode_seed=int(record.get("eval_seed", 0)),
+        episode_seed_step=int(record.get("eval_seed_step", 0)),
+        env_steps=int(record.get("env_steps", 0)),
     )
 
 

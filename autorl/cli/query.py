@@ -161,6 +161,8 @@ def describe(best: BestConfig) -> list[str]:
         lines.append(
             f"  not selectable as the study's best: {best.race or 'too few complete seed runs'}"
         )
+    if best.final:
+        lines.append(final_line(best.final, best.trial))
     v = best.validation
     if v and v.get("mean") is not None:
         lines.append(test_line(v))
@@ -175,6 +177,22 @@ def describe(best: BestConfig) -> list[str]:
         f"`autorl best {best.study} --format zoo` exports it"
     )
     return lines
+
+
+def final_line(final: dict, chosen: int) -> str:
+    """The final choice: each finalist's score over training and final seeds."""
+    seeds, episodes = final["seeds"], final["episodes"]
+    entries = []
+    for f in final["finalists"]:
+        runs = ", ".join("failed" if s is None else f"{s:.1f}" for s in f["final_scores"])
+        mark = " (chosen)" if f["trial"] == chosen else ""
+        entries.append(f"trial {f['trial']}{mark} {_fmt(f['score'])} [{runs}]")
+    return (
+        f"final choice among the top {len(final['finalists'])} on {len(seeds)} more seeds "
+        f"[{_seeds(seeds)}] ({episodes} episodes each, seeded from {final['eval_seed']}, "
+        f"each seed its own; {final['aggregate']} over training and final seeds): "
+        + "; ".join(entries)
+    )
 
 
 def test_line(v: dict) -> str:

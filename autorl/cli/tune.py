@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from autorl.cli.common import add_storage, json_object, shown_url, storage_url
 from autorl.scoring import AGGREGATES
-from autorl.study.config import DEFAULT_AGGREGATE, DEFAULT_MAX_RETRIES, DEFAULT_TEST_SEEDS
+from autorl.study.config import (
+    DEFAULT_AGGREGATE,
+    DEFAULT_FINAL_SEEDS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TEST_SEEDS,
+)
 from autorl.types import TaskSpec
 
 if TYPE_CHECKING:
@@ -109,6 +114,21 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
         help="trials of this study running at once, over all workers (default: no limit)",
     )
     p.add_argument(
+        "--finalists",
+        type=int,
+        default=0,
+        metavar="K",
+        help="once the budget is reached, train the top K configurations on --final-seeds "
+        "more seeds and publish the best over all their seeds (default 0: off)",
+    )
+    p.add_argument(
+        "--final-seeds",
+        type=int,
+        default=DEFAULT_FINAL_SEEDS,
+        metavar="V",
+        help=f"seeds each finalist is trained on (default {DEFAULT_FINAL_SEEDS})",
+    )
+    p.add_argument(
         "--test-seeds",
         "--validation-seeds",
         dest="validation_seeds",
@@ -203,6 +223,8 @@ def tune_request(
         evaluations=args.evaluations,
         eval_episodes=args.eval_episodes,
         pruner=args.pruner,
+        finalists=args.finalists,
+        final_seeds=args.final_seeds,
         validation_seeds=args.validation_seeds,
         validation_episodes=args.validation_episodes,
         trial_timeout_s=args.trial_timeout,

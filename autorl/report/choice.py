@@ -269,6 +269,37 @@ def _test_rows(data: ReportData, record: dict[str, Any]) -> list[tuple[str, Any]
     return rows
 
 
+def _final_choice(data: ReportData) -> list[Html]:
+    """The final choice among the top trials, when the study made one."""
+    final = data.final
+    if not final or not final.get("finalists"):
+        return []
+    seeds, episodes = final.get("seeds") or [], final.get("episodes")
+    method = fmt.aggregate(final.get("aggregate", data.aggregate))
+    rows = [
+        [
+            str(f["trial"]) + (" (chosen)" if f["trial"] == final.get("chosen") else ""),
+            fmt.number(f.get("selection_score")),
+            ", ".join(fmt.number(s) for s in f.get("train_scores", [])),
+            ", ".join(fmt.DASH if s is None else fmt.number(s) for s in f["final_scores"]),
+            fmt.number(f.get("score")),
+        ]
+        for f in final["finalists"]
+    ]
+    text = (
+        f"Once the budget was reached, the top {len(rows)} trials were trained on "
+        f"{len(seeds)} more seed(s) ({fmt.seed_list(seeds)}, each evaluated on {episodes} "
+        f"episode(s) with episode seeds "
+        f"{fmt.episode_seeds(final['eval_seed'], episodes, final['eval_seed_step'], 'seed')}), "
+        f"the same for every finalist, and the best {method} over all its seeds (training "
+        f"and final) was published; {fmt.number(final.get('env_steps', 0))} env steps. "
+        "A finalist with a failed final run ranks below every finalist without one. The test "
+        "seeds below were used by neither choice."
+    )
+    headers = ["Trial", "Selection", "Training seeds", "Final seeds", "Over all seeds"]
+    return [para(text), table(headers, rows)]
+
+
 def final_test(data: ReportData) -> Html:
     """Section 3: the chosen configuration trained again on seeds no choice used."""
     record = data.validation
@@ -285,9 +316,15 @@ def final_test(data: ReportData) -> Html:
             )
         return section("test", TITLES["test"], note(text))
     trial = record.get("trial")
+    how = (
+        "the final choice above"
+        if record.get("final_choice")
+        else "its selection score on its training seeds"
+    )
     body: list[Html] = [
+        *_final_choice(data),
         para(
-            f"Trial {trial} was chosen by its selection score on its training seeds, then "
+            f"Trial {trial} was chosen by {how}, then "
             "trained again on test seeds no choice used: no trial was chosen, pruned or raced "
             "with them, and their episodes are seeded from a range no tuning evaluation used. "
             "The test score is therefore an unbiased estimate of what the configuration does "

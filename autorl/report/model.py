@@ -14,12 +14,12 @@ from optuna.trial import FrozenTrial, TrialState
 from autorl.report.curves import SeedCurve, last_reported, seed_curves
 from autorl.study import attrs
 from autorl.study.accounting import (
-    best_trial,
     counts_against_budget,
     failure_counts,
     failure_reason,
     finished_count,
     is_selectable,
+    published_trial,
     running_count,
     total_compute,
 )
@@ -82,6 +82,7 @@ class ReportData:
     best_repairs: tuple[str, ...]
     best_seeds: tuple[dict[str, Any], ...]  # the best trial's ``seeds`` attr
     validation: dict[str, Any] | None
+    final: dict[str, Any] | None  # the final choice among the top trials (final_choice)
     failures: dict[str, int]
     env_steps: int
     wall_s: float
@@ -177,12 +178,15 @@ def read_study(study: optuna.Study) -> ReportData:
     config, problem = _study_config(study)
     timesteps = config.timesteps if config else None
     views = tuple(trial_view(t, timesteps) for t in frozen)
-    best = best_trial(frozen)
-    best_view = next((v for v in views if best is not None and v.number == best.number), None)
     record = _record(study)
+    final = record.final if isinstance(record.final, dict) else None
+    best = published_trial(frozen, final)
+    best_view = next((v for v in views if best is not None and v.number == best.number), None)
     finished, running, budget = finished_count(frozen), running_count(frozen), record.budget or None
     state = record.state(finished, running)
     compute = total_compute(frozen)
+    if final:  # the final choice's runs are the study's compute too
+        compute["env_steps"] += int(final.get("env_steps", 0))
     starts = [t.datetime_start for t in frozen if t.datetime_start]
     ends = [t.datetime_complete for t in frozen if t.datetime_complete]
     validation = record.validation
@@ -204,6 +208,7 @@ def read_study(study: optuna.Study) -> ReportData:
         if best
         else (),
         validation=validation if isinstance(validation, dict) else None,
+        final=final,
         failures=failure_counts(frozen),
         env_steps=int(compute["env_steps"]),
         wall_s=float(compute["wall_s"]),

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import optuna
@@ -156,9 +157,29 @@ def run_study(
         log.error("%d of %d worker processes exited with an error", len(failed), jobs)
 
 
-def finish_study(study: optuna.Study, config: StudyConfig, device: str | None) -> dict | None:
-    """Validate the best configuration on held-out seeds once the budget is reached."""
+def _parallel(jobs: int):
+    """``map`` over ``jobs`` threads: each run trains in its own child process (isolated as
+    trials are), so threads are enough, with each child's torch given its share of cores."""
+
+    def run_all(fn, items):
+        set_threads(max(1, (os.cpu_count() or 1) // jobs))  # the children take the parent's
+        with ThreadPoolExecutor(jobs, thread_name_prefix="autorl-final") as pool:
+            try:
+                return list(pool.map(fn, items))
+            except BaseException:
+                request_stop()  # the other threads' children end at their next poll
+                raise
+
+    return run_all
+
+
+def finish_study(
+    study: optuna.Study, config: StudyConfig, device: str | None, jobs: int = 1
+) -> dict | None:
+    """Once the budget is reached, make the final choice (if asked) and test the published
+    configuration on held-out seeds; with ``jobs`` > 1 their runs go to that many processes."""
     trials = study.get_trials(deepcopy=False)
     if finished_count(trials) < stored_budget(study):
         return None
-    return validate_best(study, config, study_device(config, device))
+    device = study_device(config, device)
+    return validate_best(study, config, device, _parallel(jobs) if jobs > 1 else map)

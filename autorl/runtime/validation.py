@@ -1,8 +1,9 @@
 """The final test of a study's chosen configuration, on seeds no choice has seen.
 
-The chosen trial (the best aggregate over at least ``min_seeds`` training seeds) is trained
-again with test seeds no tuning run used (100000, 100001, ...) and evaluated on episodes
-seeded from a range no tuning evaluation used (200000 ...). Nothing is chosen with these
+The chosen trial (the best aggregate over at least ``min_seeds`` training seeds, or the
+final choice among the top ones: ``final_choice``) is trained again with test seeds no
+tuning run or choice used (100000, 100001, ...) and evaluated on episodes seeded from a
+range no other evaluation used (200000 ...). Nothing is chosen with these
 runs, so their score is an unbiased estimate of what the published configuration does on a
 new seed. The record (study attr ``autorl.validation``, the older name) keeps the selection
 score beside the test score, every test seed's score, and the fraction of test seeds that
@@ -13,18 +14,20 @@ from __future__ import annotations
 
 import logging
 import statistics
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial
 
-from autorl.errors import TrialFailure
-from autorl.runtime.isolation import IsolatedTrain
+from autorl.runtime.final_choice import (
+    RunAll,
+    choose_final,
+    isolated_run,
+    seed_specs,
+)
 from autorl.scoring import aggregate, mean_interval
 from autorl.study import attrs
-from autorl.study.accounting import best_trial
-from autorl.study.attrs import CONFIG
+from autorl.study.accounting import finalist_entry, published_trial
 from autorl.study.config import (
     VALIDATION_EVAL_SEED,
     VALIDATION_TRAIN_SEED,
@@ -32,8 +35,7 @@ from autorl.study.config import (
 )
 from autorl.study.record import read as read_record
 from autorl.study.record import write_validation
-from autorl.training.trainer import train_and_evaluate
-from autorl.types import EvalSettings, TrainConfig, TrainSpec
+from autorl.types import EvalSettings, SeedResult
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +74,17 @@ def stored_validation(study: optuna.Study) -> dict[str, Any] | None:
     return read_record(study).validation
 
 
-def _test_run(spec: TrainSpec) -> float | str:
-    """One test seed's score, or why it failed (module level: a process pool can run it).
-    It trains in a child process, as tuning does: a crash is that seed's failure."""
-    try:
-        return IsolatedTrain(train_and_evaluate)(spec).score
-    except TrialFailure as exc:
-        return f"seed {spec.seed}: {exc.reason.value}: {exc.message}"
-
-
 def test_trial(
     trial: FrozenTrial,
     config: StudyConfig,
     device: str,
-    run_all: Callable[[Callable[[TrainSpec], float | str], list[TrainSpec]], Iterable] = map,
+    run_all: RunAll = map,
+    final: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``trial``'s configuration on the study's test seeds; the final-test record.
-    ``run_all`` maps the runs (a process pool's ``map`` runs them in parallel)."""
-    train_config = TrainConfig.from_dict(trial.user_attrs[CONFIG])
+    ``run_all`` maps the runs (a process pool's ``map`` runs them in parallel). ``final``:
+    the final choice that chose ``trial`` (its score over training and final seeds is then
+    the selection score)."""
     evaluation = EvalSettings(
         n_evaluations=1,
         episodes=config.validation_episodes,
@@ -97,25 +92,21 @@ def test_trial(
         per_run_episodes=config.evaluation.per_run_episodes,  # off: a study made before
     )
     seeds = [VALIDATION_TRAIN_SEED + k for k in range(config.validation_seeds)]
-    specs = [
-        TrainSpec(
-            task=config.task,
-            config=train_config,
-            timesteps=config.timesteps,
-            seed=seed,
-            evaluation=evaluation.for_run(j),
-            device=device,
-        )
-        for j, seed in enumerate(seeds)
-    ]
-    outcomes = list(run_all(_test_run, specs))
-    scores = [o if isinstance(o, float) else None for o in outcomes]
+    specs = seed_specs(trial, config, device, seeds[0], len(seeds), evaluation)
+    outcomes = list(run_all(isolated_run, specs))
+    scores = [o.score if isinstance(o, SeedResult) else None for o in outcomes]
     failures = [o for o in outcomes if isinstance(o, str)]
+    selection_seeds = [s["seed"] for s in trial.user_attrs.get(attrs.SEEDS) or []]
+    selection = trial.value
+    entry = finalist_entry(final, trial.number)
+    if final is not None and entry is not None:
+        selection, selection_seeds = entry["score"], selection_seeds + list(final["seeds"])
     return {
         "trial": trial.number,
-        "tuning_score": trial.value,  # the older name of selection_score
-        "selection_score": trial.value,
-        "selection_seeds": [s["seed"] for s in trial.user_attrs.get(attrs.SEEDS) or []],
+        "tuning_score": trial.value,  # its aggregate over its training seeds
+        "selection_score": selection,  # what chose it (training and final seeds)
+        "selection_seeds": selection_seeds,
+        "final_choice": entry is not None,
         "aggregate": config.aggregate,
         **test_summary(scores, config.aggregate, threshold_of(config)),
         "train_seeds": seeds,
@@ -128,9 +119,15 @@ def test_trial(
     }
 
 
-def validate_best(study: optuna.Study, config: StudyConfig, device: str) -> dict[str, Any] | None:
-    """Validate the current best trial unless it already is; returns the stored record."""
-    best = best_trial(study.get_trials(deepcopy=False))
+def validate_best(
+    study: optuna.Study, config: StudyConfig, device: str, run_all: RunAll = map
+) -> dict[str, Any] | None:
+    """Make the final choice (``final_choice``, if the study asks for one), then test the
+    published trial unless it already is; returns the stored test record."""
+    if config.validation_seeds == 0 and config.finalists < 2:
+        return None
+    final = choose_final(study, config, device, run_all)
+    best = published_trial(study.get_trials(deepcopy=False), final)
     if best is None or config.validation_seeds == 0:
         return None
     record = stored_validation(study)
@@ -140,7 +137,7 @@ def validate_best(study: optuna.Study, config: StudyConfig, device: str) -> dict
         and len(record.get("scores", [])) == (config.validation_seeds)
     ):
         return record
-    record = test_trial(best, config, device)
+    record = test_trial(best, config, device, run_all, final)
     write_validation(study, record)
     log.info("validated trial %d: %s", best.number, record["mean"])
     return record

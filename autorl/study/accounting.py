@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -87,6 +88,27 @@ def best_trial(trials: Sequence[FrozenTrial]) -> FrozenTrial | None:
     configuration seen on fewer than min_seeds seeds."""
     done = [t for t in trials if is_selectable(t)]
     return max(done, key=selection_key) if done else None
+
+
+def finalist_entry(final: Mapping[str, Any] | None, number: int) -> dict[str, Any] | None:
+    """Trial ``number``'s entry in a final-choice record, if it was a finalist."""
+    return next((f for f in (final or {}).get("finalists", []) if f.get("trial") == number), None)
+
+
+def published_trial(
+    trials: Sequence[FrozenTrial], final: Mapping[str, Any] | None
+) -> FrozenTrial | None:
+    """The trial the study publishes: the final choice among its top trials
+    (``autorl.runtime.final_choice``, the record ``final``) while the study's best is one of
+    its finalists, else the best trial. A study resumed past its final choice publishes its
+    best again until the choice is made anew."""
+    best = best_trial(trials)
+    if best is None or not final:
+        return best
+    if finalist_entry(final, best.number) is None:
+        return best
+    chosen = next((t for t in trials if t.number == final.get("chosen")), None)
+    return chosen if chosen is not None and is_selectable(chosen) else best
 
 
 def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:

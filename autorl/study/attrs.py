@@ -50,6 +50,7 @@ study are compared seed by seed at the same point of training.
 STUDY_CONFIG = "autorl.config"
 STUDY_BUDGET = "autorl.budget"
 STUDY_VALIDATION = "autorl.validation"
+STUDY_FINAL = "autorl.final"  # the final choice among the top configurations
 STUDY_PRIORITY = "autorl.priority"
 STUDY_STATE = "autorl.state"
 STUDY_STATE_REASON = "autorl.state_reason"

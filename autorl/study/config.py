@@ -22,6 +22,11 @@ MIN_MEMORY_LIMIT_MB = 512  # below this a Python process with torch cannot even 
 EVAL_SEED = 10_000
 VALIDATION_TRAIN_SEED = 100_000
 VALIDATION_EVAL_SEED = 200_000
+# The final choice among the top configurations (``finalists``) trains them on seeds and
+# episodes that neither tuning nor the test uses.
+FINAL_TRAIN_SEED = 50_000
+FINAL_EVAL_SEED = 300_000
+DEFAULT_FINAL_SEEDS = 3
 
 
 def tuning_evaluation(n_evaluations: int = 10, episodes: int = 5) -> EvalSettings:
@@ -58,8 +63,11 @@ class StudyConfig:
     Seeds: with ``race`` set, each configuration races over seeds 0, 1, ... (see
     RaceSettings); without, every configuration trains on exactly ``seeds`` seeds (the
     non-adaptive option, and how studies made before racing read). A configuration's score
-    is the ``aggregate`` of its seeds' scores. ``validation_*``: the final test of the chosen
-    configuration on seeds no choice has seen (stored under the older name).
+    is the ``aggregate`` of its seeds' scores. ``finalists``: when >= 2, the top configurations
+    are trained on ``final_seeds`` more seeds once the budget is reached, and the best
+    aggregate over all their seeds is published (``autorl.runtime.final_choice``).
+    ``validation_*``: the final test of the published configuration on seeds no choice has
+    seen (stored under the older name).
     """
 
     task: TaskSpec
@@ -71,6 +79,8 @@ class StudyConfig:
     aggregate: str = "mean"
     evaluation: EvalSettings = field(default_factory=lambda: tuning_evaluation())
     pruner: str = "median"
+    finalists: int = 0  # 0: publish the best aggregate of the study's trials
+    final_seeds: int = DEFAULT_FINAL_SEEDS
     validation_seeds: int = DEFAULT_TEST_SEEDS
     validation_episodes: int = 20
     trial_timeout_s: float | None = None  # absolute limit per trial; None: relative only
@@ -102,6 +112,8 @@ class StudyConfig:
             "aggregate": self.aggregate,
             "evaluation": self.evaluation.to_dict(),
             "pruner": self.pruner,
+            "finalists": self.finalists,
+            "final_seeds": self.final_seeds,
             "validation_seeds": self.validation_seeds,
             "validation_episodes": self.validation_episodes,
             "trial_timeout_s": self.trial_timeout_s,
@@ -126,6 +138,8 @@ class StudyConfig:
             aggregate=data.get("aggregate", "mean"),
             evaluation=EvalSettings(**data.get("evaluation", {})),
             pruner=data.get("pruner", "median"),
+            finalists=int(data.get("finalists", 0)),
+            final_seeds=int(data.get("final_seeds", DEFAULT_FINAL_SEEDS)),
             validation_seeds=int(data.get("validation_seeds", 3)),
             validation_episodes=int(data.get("validation_episodes", 20)),
             trial_timeout_s=data.get("trial_timeout_s"),
@@ -167,6 +181,13 @@ class StudyConfig:
             problems.append("--eval-episodes must be between 1 and 10000")
         if self.pruner not in PRUNERS:
             problems.append(f"--pruner {self.pruner!r} is not one of {', '.join(PRUNERS)}")
+        if self.finalists == 1 or not 0 <= self.finalists <= 20:
+            problems.append(
+                f"--finalists {self.finalists} must be 0 (off) or between 2 and 20 (one "
+                "finalist is no choice)"
+            )
+        if not 1 <= self.final_seeds <= 100:
+            problems.append(f"--final-seeds {self.final_seeds} must be between 1 and 100")
         if not 0 <= self.validation_seeds <= 100:
             problems.append("--test-seeds must be between 0 and 100")
         if self.trial_timeout_s is not None and self.trial_timeout_s <= 0:
@@ -194,6 +215,8 @@ class StudyConfig:
             "device",
             "trial_timeout_s",
             "timeout_factor",
+            "finalists",  # the final choice trains no trial: it may change on resume
+            "final_seeds",
             "validation_seeds",
             "validation_episodes",
             "sampler_seed",

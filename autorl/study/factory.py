@@ -167,6 +167,8 @@ def create_or_continue(
             device=config.device,
             trial_timeout_s=config.trial_timeout_s,
             timeout_factor=config.timeout_factor,
+            finalists=config.finalists,
+            final_seeds=config.final_seeds,
             validation_seeds=config.validation_seeds,
             validation_episodes=config.validation_episodes,
             threshold=config.threshold if config.threshold is not None else stored.threshold,

@@ -14,8 +14,10 @@ from autorl.study import attrs
 from autorl.study.accounting import (
     best_trial,
     failure_counts,
+    finalist_entry,
     finished_count,
     is_selectable,
+    published_trial,
 )
 from autorl.study.config import StudyConfig
 from autorl.study.listing import StudySummary, summary_of
@@ -44,6 +46,7 @@ class BestConfig:
     aggregate: str = "mean"  # how the seed scores became ``score``
     selectable: bool = True  # ran the study's min_seeds seeds: may be (or is) its best
     race: str | None = None  # why it ran no more seeds (racing studies)
+    final: dict[str, Any] | None = None  # the final choice that chose it (final_choice)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -64,7 +67,10 @@ def summarize(study: optuna.Study) -> StudySummary:
 def _picked_by_sql(
     study: optuna.Study, number: int | None, storage: optuna.storages.RDBStorage
 ) -> FrozenTrial | None:
-    """The trial ``_pick`` would choose, read alone (None: no such trial, or none completed)."""
+    """The trial ``_pick`` would choose, read alone (None: no such trial, or none completed;
+    a study with a final choice is read whole: ``accounting.published_trial``)."""
+    if number is None and read_record(study).final:
+        return None
     study_id = storage.get_study_id_from_name(study.study_name)
     trial_id = trial_id_of(storage, study_id, number)
     if trial_id is None:
@@ -81,7 +87,7 @@ def _pick(
             return found
     trials = study.get_trials(deepcopy=False)  # the general path, and every error message
     if number is None:
-        best = best_trial(trials)
+        best = published_trial(trials, read_record(study).final)
         completed = sum(1 for t in trials if t.state == TrialState.COMPLETE)
         if best is None and completed:
             config = StudyConfig.from_dict(read_record(study).config)
@@ -145,4 +151,5 @@ def best_config(
         task=config.task.to_dict(),
         validation=validation,
         storage=storage_url,
+        final=record.final if finalist_entry(record.final, trial.number) else None,
     )

@@ -36,6 +36,7 @@ class StudyRecord:
     operator: State | None = None  # PAUSED or CANCELLED, set by an operator
     operator_reason: str | None = None  # why, when autorl set it (trials that keep crashing)
     validation: dict[str, Any] | None = None  # the test of the chosen configuration
+    final: dict[str, Any] | None = None  # the final choice among the top configurations
     warm_start: dict[str, Any] | None = None
     config: dict[str, Any] | None = None  # StudyConfig.to_dict() (``factory.stored_config``)
 
@@ -48,6 +49,7 @@ class StudyRecord:
             operator=State(operator) if operator in {s.value for s in OPERATOR_STATES} else None,
             operator_reason=user_attrs.get(attrs.STUDY_STATE_REASON),
             validation=user_attrs.get(attrs.STUDY_VALIDATION),
+            final=user_attrs.get(attrs.STUDY_FINAL),
             warm_start=user_attrs.get(attrs.STUDY_WARM_START),
             config=user_attrs.get(attrs.STUDY_CONFIG),
         )
@@ -109,6 +111,10 @@ def clear_operator_state(study: optuna.Study) -> None:
 
 def write_validation(study: optuna.Study, validation: dict[str, Any]) -> None:
     study.set_user_attr(attrs.STUDY_VALIDATION, validation)
+
+
+def write_final(study: optuna.Study, final: dict[str, Any]) -> None:
+    study.set_user_attr(attrs.STUDY_FINAL, final)
 
 
 def write_warm_start(study: optuna.Study, info: dict[str, Any]) -> None:

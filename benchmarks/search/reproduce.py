@@ -31,6 +31,7 @@ Usage: .venv/bin/python benchmarks/search/reproduce.py [--tasks cartpole,pendulu
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import math
@@ -87,14 +88,20 @@ def load() -> dict[str, Any]:
 
 
 def save(key: str, value: Any) -> None:
-    results = load()
-    results[key] = value
-    results["machine"] = {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-    }
-    RESULTS.write_text(json.dumps(results, indent=1, sort_keys=True))
+    """Add one figure; under a lock, so that two harness processes (one arm each) can run."""
+    path = RESULTS.resolve()  # a worktree's harness writes through its link to the checkout's
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = load()
+        results[key] = value
+        results["machine"] = {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(results, indent=1, sort_keys=True))
+        tmp.replace(path)
 
 
 def study_config(task: dict[str, Any], seed: int, racing: bool):
@@ -297,6 +304,42 @@ def run_task(name: str, seed: int, jobs: int) -> None:
     log.info("%s: %s", key, out)
 
 
+def run_final(name: str, seed: int, finalists: int, final_seeds: int) -> None:
+    """The final choice (``autorl --finalists K --final-seeds V``) made on the racing study
+    of ``name`` and ``seed`` after its budget, its pick tested on the same test seeds."""
+    import dataclasses
+
+    import optuna
+
+    from autorl.runtime.final_choice import choose_final
+    from autorl.study.config import StudyConfig
+    from autorl.study.record import read as read_record
+
+    racing_key = f"{PROTOCOL}/{name}/racing-{RULE}/{seed}"
+    key = f"{PROTOCOL}/{name}/racing-{RULE}-final-{finalists}x{final_seeds}/{seed}"
+    if key in load() or racing_key not in load():
+        return
+    url = f"sqlite:///{STATE / 'reproduce.db'}"
+    study = optuna.load_study(study_name=f"{name}-racing-{RULE}-{seed}-{PROTOCOL}", storage=url)
+    config = dataclasses.replace(
+        StudyConfig.from_dict(read_record(study).config),
+        finalists=finalists,
+        final_seeds=final_seeds,
+    )
+    began = time.monotonic()
+    with multiprocessing.get_context("spawn").Pool(2, initializer=_one_thread) as pool:
+        final = choose_final(study, config, "cpu", run_all=pool.map)
+    trials = counted(study)
+    chosen = next(t for t in trials if t.number == final["chosen"])
+    entry = next(f for f in final["finalists"] if f["trial"] == chosen.number)
+    racing = load()[racing_key]
+    steps = racing["env_steps"] + final["env_steps"]
+    out = figures(entry["score"], tested(name, chosen, config), trials, 0.0, steps)
+    out.update(final=final, final_wall_s=round(time.monotonic() - began, 1))
+    save(key, out)
+    log.info("%s: %s", key, {k: v for k, v in out.items() if k != "final"})
+
+
 def _is_study(key: str) -> bool:
     """``task/arm/seed`` (protocol 1) or ``v2/task/arm/seed``; not a test record."""
     return not key.startswith("test/") and key.count("/") == (3 if key.startswith("v") else 2)
@@ -402,6 +445,12 @@ def main() -> None:
     )
     parser.add_argument("--summary", action="store_true", help="print the table and stop")
     parser.add_argument(
+        "--final",
+        metavar="KxV",
+        help="the final choice arm on the racing studies of --tasks and --seeds: K finalists, "
+        "V final seeds each (e.g. 3x3)",
+    )
+    parser.add_argument(
         "--zoo", action="store_true", help="the RL Zoo arm of --tasks (ZOO_PYTHON: rl_zoo3's)"
     )
     args = parser.parse_args()
@@ -418,6 +467,12 @@ def main() -> None:
     if args.zoo:
         for name in args.tasks.split(","):
             run_zoo_arm(name)
+        return
+    if args.final:
+        k, v = (int(x) for x in args.final.split("x"))
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for name in args.tasks.split(","):
+                run_final(name, seed, k, v)
         return
     for seed in (int(s) for s in args.seeds.split(",")):
         for name in args.tasks.split(","):

@@ -87,6 +87,49 @@ def test_cartpole_tune_best_train_evaluate_report(tmp_path, sqlite_url, capsys):
     assert "<script" in report.read_text()
 
 
+def test_a_final_choice_among_the_top_trials_is_published_and_reported(
+    tmp_path, sqlite_url, capsys
+):
+    code, out, err = run_cli(
+        [
+            "tune",
+            "CartPole-v1",
+            "--trials",
+            "3",
+            "--max-seeds",
+            "1",
+            "--pruner",
+            "none",
+            "--finalists",
+            "2",
+            "--final-seeds",
+            "1",
+            "--validation-seeds",
+            "1",
+            "--jobs",
+            "2",  # the final and test runs go to two threads, each run in its own process
+            "--storage",
+            sqlite_url,
+            *TINY_RACING,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "final choice among the top 2 on 1 more seeds [50000]" in out
+    _, out, _ = run_cli(["best", "CartPole-v1-ppo", "--storage", sqlite_url], capsys)
+    best = json.loads(out)
+    final, test = best["final"], best["validation"]
+    assert best["trial"] == final["chosen"] == test["trial"] and test["final_choice"]
+    assert len(final["finalists"]) == 2 and final["env_steps"] >= 2 * 600
+    assert test["selection_seeds"] == [0, 50000] and test["train_seeds"] == [100000]
+    report = tmp_path / "report.html"
+    code, _, err = run_cli(
+        ["report", "CartPole-v1-ppo", "--storage", sqlite_url, "--out", str(report)], capsys
+    )
+    assert code == 0, err
+    assert "Final seeds" in report.read_text() and "the final choice above" in report.read_text()
+
+
 def test_rerun_continues_and_more_budget_adds_exactly_the_difference(sqlite_url, capsys):
     args = [
         "tune",

@@ -85,9 +85,16 @@ def test_create_list_get_and_continue(client, sqlite_url):
 
 
 def test_racing_fields_study_and_trials(client, sqlite_url):
-    study = create(client, max_seeds=3, aggregate="iqm", threshold=475)
-    assert study["seeds"] == {"racing": True, "min_seeds": 3, "max_seeds": 3, "aggregate": "iqm"}
-    assert study["test"] is None
+    study = create(client, max_seeds=3, aggregate="iqm", threshold=475, finalists=2)
+    assert study["seeds"] == {
+        "racing": True,
+        "min_seeds": 3,
+        "max_seeds": 3,
+        "aggregate": "iqm",
+        "finalists": 2,
+        "final_seeds": 3,
+    }
+    assert study["test"] is None and study["final"] is None
     store = optuna.load_study(study_name="CartPole-v1-ppo", storage=sqlite_url)
     space = load_space("ppo")
     for scores, selectable in (([500.0, 480.0, 490.0], True), ([510.0], False)):
@@ -111,6 +118,16 @@ def test_racing_fields_study_and_trials(client, sqlite_url):
     assert test["selection_score"] == 490.0 and test["score"] == 470.0
     assert test["scores"][-1] is None and test["test_seeds"][0] == 100000
     assert test["solved_fraction"] == 0.2 and test["threshold"] == 475.0
+    store.set_user_attr(
+        "autorl.final",
+        {"chosen": 0, "aggregate": "iqm", "seeds": [50000, 50001, 50002], "episodes": 20,
+         "eval_seed": 300000, "eval_seed_step": 20, "env_steps": 3000,
+         "finalists": [{"trial": 0, "selection_score": 490.0, "train_scores": [500.0, 480.0,
+                        490.0], "final_scores": [470.0, None, 480.0], "score": 480.0}]},
+    )  # fmt: skip
+    final = client.get("/v1/studies/CartPole-v1-ppo").json()["final"]
+    assert final["chosen"] == 0 and final["finalists"][0]["final_scores"][1] is None
+    assert final["seeds"][0] == 50000 and final["first_episode_seed"] == 300000
     page = client.get("/v1/studies/CartPole-v1-ppo/trials").json()["data"]
     assert [t["seed_scores"] for t in page] == [[500.0, 480.0, 490.0], [510.0]]
     assert [t["selectable"] for t in page] == [True, False]
