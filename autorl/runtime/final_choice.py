@@ -91,10 +91,20 @@ def final_evaluation(config: StudyConfig) -> EvalSettings:
     )
 
 
-def _ranking_key(entry: dict[str, Any], method: str, order: int) -> tuple:
-    ok = [s for s in entry["final_scores"] if s is not None]
-    clean = len(ok) == len(entry["final_scores"])
-    return (clean, aggregate(entry["train_scores"] + ok, method), -order)
+def chosen_finalist(entries: Sequence[dict[str, Any]], method: str) -> dict[str, Any]:
+    """Score each finalist (``score``: ``method`` over its ``train_scores`` and the final
+    scores that did not fail) and return the one published: no failed final run first, then
+    the best score, then the better-ranked trial (the earlier entry)."""
+    for entry in entries:
+        ok = [s for s in entry["final_scores"] if s is not None]
+        entry["score"] = aggregate(list(entry["train_scores"]) + ok, method)
+
+    def key(pair: tuple[int, dict[str, Any]]) -> tuple:
+        order, entry = pair
+        clean = None not in entry["final_scores"]
+        return (clean, entry["score"], -order)
+
+    return max(enumerate(entries), key=key)[1]
 
 
 def choose_final(
@@ -134,12 +144,7 @@ def choose_final(
                 "wall_s": round(sum(r.wall_s for r in runs if isinstance(r, SeedResult)), 1),
             }
         )
-    for entry in entries:
-        ok = [s for s in entry["final_scores"] if s is not None]
-        entry["score"] = aggregate(entry["train_scores"] + ok, config.aggregate)
-    chosen = max(
-        enumerate(entries), key=lambda pair: _ranking_key(pair[1], config.aggregate, pair[0])
-    )[1]
+    chosen = chosen_finalist(entries, config.aggregate)
     if not specs and stored.get("chosen") == chosen["trial"] and stored["finalists"] == entries:
         return stored  # made already, with these finalists
     record = {
