@@ -58,7 +58,8 @@ def _failure(exc: Exception, model: BaseAlgorithm | None, spec: TrainSpec) -> Tr
         failure = TrialFailure(
             FailureReason.TIMEOUT,
             f"{failure.message} after {steps} of {spec.timesteps} env steps; "
-            "raise max_wall_s or lower the timesteps",
+            "give it more time (--trial-timeout seconds, or a larger --timeout-factor: the "
+            "limit is that many times the median seed run) or fewer --timesteps",
         )
     logger.info("seed %d failed (%s): %s", spec.seed, failure.reason.value, failure.message)
     return failure

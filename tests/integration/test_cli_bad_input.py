@@ -75,6 +75,8 @@ CASES = [
     (["tune", "CartPole-v1", "--min-seeds", "4"], "--min-seeds 4 must be between 1 and --max-se"),
     (["tune", "CartPole-v1", "--max-seeds", "1000"], "--max-seeds 1000 must be between 1 and"),
     (["tune", "CartPole-v1", "--test-seeds", "-1"], "--test-seeds must be between 0 and 100"),
+    (["tune", "CartPole-v1", "--finalists", "1"], "one finalist is no choice"),
+    (["tune", "CartPole-v1", "--finalists", "3", "--final-seeds", "0"], "--final-seeds 0 must"),
     (["tune", "CartPole-v1", "--space", "nope"], "nope"),
     (["tune", "Bad-v0", "--entry-point", "tests.fixtures.envs:BrokenInitEnv"], "level7.map"),
     (
