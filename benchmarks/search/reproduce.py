@@ -236,6 +236,17 @@ def best_of(trials, method: str | None = None):
     return best, score(best)
 
 
+def run_on_until(study, url: str, jobs: int, steps: int) -> list:
+    """Run the (one-seed) study on until it has spent ``steps`` env steps; its first trials
+    that reach them."""
+    while steps_of(counted(study)) < steps:
+        trials = counted(study)
+        per_trial = steps_of(trials) / len(trials)
+        more = max(1, math.ceil((steps - steps_of(trials)) / per_trial))
+        run_until(study, url, jobs, len(trials) + more)
+    return prefix_reaching(counted(study), steps)
+
+
 def run_task(name: str, seed: int, jobs: int) -> None:
     from autorl.knowledge.warmstart import WarmStartSettings
     from autorl.runtime.submit import start_study
@@ -285,12 +296,7 @@ def run_task(name: str, seed: int, jobs: int) -> None:
     run_until(study, url, jobs, max(n, len(counted(study))))
     at_n = counted(study)[:n]  # a resumed study may already have more
     elapsed_n = time.monotonic() - began
-    while steps_of(counted(study)) < racing_steps:
-        trials = counted(study)
-        per_trial = steps_of(trials) / len(trials)
-        more = max(1, math.ceil((racing_steps - steps_of(trials)) / per_trial))
-        run_until(study, url, jobs, len(trials) + more)
-    equal = prefix_reaching(counted(study), racing_steps)
+    equal = run_on_until(study, url, jobs, racing_steps)
     out = {}
     for label, trials, wall in (
         ("equal_trials", at_n, elapsed_n),
@@ -338,6 +344,27 @@ def run_final(name: str, seed: int, finalists: int, final_seeds: int) -> None:
     out.update(final=final, final_wall_s=round(time.monotonic() - began, 1))
     save(key, out)
     log.info("%s: %s", key, {k: v for k, v in out.items() if k != "final"})
+    run_one_seed_at(name, seed, steps, f"one-seed-vs-{RULE}-final-{finalists}x{final_seeds}")
+
+
+def run_one_seed_at(name: str, seed: int, steps: int, arm: str, jobs: int = 2) -> None:
+    """The one-seed study of ``name`` and ``seed`` run on to ``steps`` env steps, its pick
+    then tested: one-seed selection at the compute of another arm (``arm`` names the key)."""
+    import optuna
+
+    key = f"{PROTOCOL}/{name}/{arm}/{seed}"
+    if key in load():
+        return
+    url = f"sqlite:///{STATE / 'reproduce.db'}"
+    study = optuna.load_study(study_name=f"{name}-one-seed-{seed}-{PROTOCOL}", storage=url)
+    config = study_config(TASKS[name], seed, racing=False)
+    began = time.monotonic()
+    trials = run_on_until(study, url, jobs, steps)
+    best, selection = best_of(trials)
+    record = tested(name, best, config)
+    out = figures(selection, record, trials, time.monotonic() - began, spent(study, trials))
+    save(key, out)
+    log.info("%s: %s", key, out)
 
 
 def _is_study(key: str) -> bool:
