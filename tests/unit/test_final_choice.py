@@ -3,8 +3,11 @@ a fake trainer with a known noise model)."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
+import optuna
 import pytest
 
 from autorl.errors import StudyError
@@ -46,12 +49,25 @@ def config_of(trial) -> dict:
     return trial.user_attrs["config"]
 
 
-@pytest.fixture
-def raced(sqlite_url):
+@pytest.fixture(scope="module")
+def raced_db(tmp_path_factory) -> Path:
     """A racing study run to its budget of 16 trials (3 or more of them raced all 3 seeds),
-    with its config asking for 3 finalists."""
-    study = racing_study(sqlite_url, budget=16)
-    assert run_worker(WorkerOptions(sqlite_url, "race"), train=fake_train) == 16
+    stored once for the module."""
+    path = tmp_path_factory.mktemp("raced") / "autorl.db"
+    url = f"sqlite:///{path}"
+    racing_study(url, budget=16)
+    assert run_worker(WorkerOptions(url, "race"), train=fake_train) == 16
+    return path
+
+
+@pytest.fixture
+def raced(raced_db, sqlite_url):
+    """A copy of the raced study (at ``sqlite_url``), its config asking for 3 finalists."""
+    target = Path(sqlite_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):  # the database and its write-ahead log
+        if Path(f"{raced_db}{suffix}").exists():
+            shutil.copy(f"{raced_db}{suffix}", f"{target}{suffix}")
+    study = optuna.load_study(study_name="race", storage=sqlite_url)
     config = replace(read_config(study), finalists=3, final_seeds=2, validation_seeds=2)
     return study, config
 
