@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import optuna
@@ -102,6 +103,32 @@ def _evidence(
     return None
 
 
+def final_evidence(final: Mapping[str, Any] | None) -> dict[int, tuple[float, int]]:
+    """A study's final choice as evidence (``autorl.runtime.final_choice``): for each
+    finalist, its score over training and final seeds and how many seed runs that score
+    aggregates (the final runs that failed are left out, as in the choice itself)."""
+    out: dict[int, tuple[float, int]] = {}
+    for entry in (final or {}).get("finalists", []):
+        score = entry.get("score")
+        if score is None or not math.isfinite(score):
+            continue
+        runs = len(entry.get("train_scores") or ()) + sum(
+            1 for s in entry.get("final_scores") or () if s is not None
+        )
+        out[int(entry["trial"])] = (float(score), max(1, runs))
+    return out
+
+
+def _with_final(
+    number: int, score: float | None, seeds: int, finals: Mapping[int, tuple[float, int]]
+) -> tuple[float | None, int]:
+    """A trial's score and seeds, or its final-choice ones where it was a finalist."""
+    if score is None or number not in finals:
+        return score, seeds
+    final_score, final_seeds = finals[number]
+    return final_score, max(seeds, final_seeds)
+
+
 def past_tasks(
     storage_url: str, algo: str, exclude_study: str | None = None, seed: bool = True
 ) -> list[PastTask]:
@@ -132,9 +159,11 @@ def stored_tasks(storage_url: str, algo: str, exclude_study: str | None = None) 
         except KeyError:
             log.info("study %s is linked to a task but no longer stored", link.study_name)
             continue
-        config = StudyRecord.of(storage.get_study_user_attrs(study_id)).config
+        study_record = StudyRecord.of(storage.get_study_user_attrs(study_id))
+        config = study_record.config
         if config is None:
             continue
+        finals = final_evidence(study_record.final)
         timesteps = StudyConfig.from_dict(config).timesteps
         record = records.get(link.task_key) or db.get_task(storage_url, link.task_key)
         if record is None:
@@ -151,7 +180,8 @@ def stored_tasks(storage_url: str, algo: str, exclude_study: str | None = None) 
         for trial in stored:
             evidence = stored_evidence(trial, link.study_name)
             if evidence is not None:
-                group.append(evidence)
+                score, seeds = _with_final(evidence.number, evidence.score, evidence.seeds, finals)
+                group.append(replace(evidence, score=score, seeds=seeds))
     tasks = []
     for group, trials in grouped.items():
         record = records[group.split("@", 1)[0]]
@@ -185,6 +215,7 @@ def table_from_storage(
         record = db.get_task(storage_url, link.task_key)
         study = optuna.load_study(study_name=link.study_name, storage=storage)
         config = stored_config(study)
+        finals = final_evidence(StudyRecord.of(study.user_attrs).final)
         name = link.study_name.removeprefix(f"{family}-").removesuffix(f"-{algo}")
         names[name] = link.study_name
         table.add_task(
@@ -207,15 +238,21 @@ def table_from_storage(
             reason = trial.user_attrs.get(attrs.FAILURE_REASON)
             if not trial.params or (trial.state == TrialState.FAIL.name and reason in LOST_TRIES):
                 continue  # a try lost with its worker or process: re-queued, not a result
+            score, seeds = _with_final(
+                trial.number,
+                trial.value if trial.state == TrialState.COMPLETE.name else None,
+                complete_seeds(trial.user_attrs),
+                finals,
+            )
             table.add_row(
                 TableRow(
                     task=name,
                     config=params_key(trial.params),
                     params=trial.params,
-                    score=trial.value if trial.state == TrialState.COMPLETE.name else None,
+                    score=score,
                     distributions=trial.distributions,
                     trial=trial.number,
-                    seeds=complete_seeds(trial.user_attrs),
+                    seeds=seeds,
                 )
             )
     return table

@@ -312,7 +312,21 @@ def run_task(name: str, seed: int, jobs: int) -> None:
 
 def run_final(name: str, seed: int, finalists: int, final_seeds: int) -> None:
     """The final choice (``autorl --finalists K --final-seeds V``) made on the racing study
-    of ``name`` and ``seed`` after its budget, its pick tested on the same test seeds."""
+    of ``name`` and ``seed`` after its budget, its pick tested on the same test seeds; then
+    one-seed selection run on to the same env steps."""
+    racing_key = f"{PROTOCOL}/{name}/racing-{RULE}/{seed}"
+    key = f"{PROTOCOL}/{name}/racing-{RULE}-final-{finalists}x{final_seeds}/{seed}"
+    if racing_key not in load():
+        return
+    if key not in load():
+        _final_arm(name, seed, finalists, final_seeds, key, racing_key)
+    steps = load()[key]["env_steps"]
+    run_one_seed_at(name, seed, steps, f"one-seed-vs-{RULE}-final-{finalists}x{final_seeds}")
+
+
+def _final_arm(
+    name: str, seed: int, finalists: int, final_seeds: int, key: str, racing_key: str
+) -> None:
     import dataclasses
 
     import optuna
@@ -321,10 +335,6 @@ def run_final(name: str, seed: int, finalists: int, final_seeds: int) -> None:
     from autorl.study.config import StudyConfig
     from autorl.study.record import read as read_record
 
-    racing_key = f"{PROTOCOL}/{name}/racing-{RULE}/{seed}"
-    key = f"{PROTOCOL}/{name}/racing-{RULE}-final-{finalists}x{final_seeds}/{seed}"
-    if key in load() or racing_key not in load():
-        return
     url = f"sqlite:///{STATE / 'reproduce.db'}"
     study = optuna.load_study(study_name=f"{name}-racing-{RULE}-{seed}-{PROTOCOL}", storage=url)
     config = dataclasses.replace(
@@ -344,7 +354,6 @@ def run_final(name: str, seed: int, finalists: int, final_seeds: int) -> None:
     out.update(final=final, final_wall_s=round(time.monotonic() - began, 1))
     save(key, out)
     log.info("%s: %s", key, {k: v for k, v in out.items() if k != "final"})
-    run_one_seed_at(name, seed, steps, f"one-seed-vs-{RULE}-final-{finalists}x{final_seeds}")
 
 
 def run_one_seed_at(name: str, seed: int, steps: int, arm: str, jobs: int = 2) -> None:

@@ -87,17 +87,27 @@ def _sleep_forever(spec, report=None):  # module level: a child can import it
         time.sleep(1)
 
 
-def test_a_stop_of_the_worker_ends_its_child():
-    spec = make_spec("ppo", TaskSpec(PPO_ID), PPO_KWARGS)
+def test_a_stop_of_the_worker_ends_its_child(monkeypatch):
+    # A wall-clock limit bounds the test: a stop that never arrives fails it in a minute,
+    # not at pytest's 300 s timeout.
+    monkeypatch.setattr(isolation, "GRACE_S", 0.5)
+    spec = make_spec("ppo", TaskSpec(PPO_ID), PPO_KWARGS, timesteps=10**7, max_wall_s=60)
     pids: list[int] = []
+    main = threading.main_thread().ident
 
     def started(step: int, pid: float) -> bool:  # the child runs: Ctrl-C the worker
         pids.append(int(pid))
-        threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        threading.Timer(0.2, lambda: signal.pthread_kill(main, signal.SIGINT)).start()
         return True
 
-    with pytest.raises(KeyboardInterrupt):
-        IsolatedTrain(_report_pid_then_sleep)(spec, started)
+    # Ctrl-C raises KeyboardInterrupt only where Python installed its handler: a process
+    # started in the background by a non-interactive shell begins with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            IsolatedTrain(_report_pid_then_sleep)(spec, started)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert pids and not pid_alive(pids[0])
 
 

@@ -238,3 +238,33 @@ def test_the_history_read_in_sql_is_the_evidence_optuna_s_trials_give(sqlite_url
     assert sorted(task.trials, key=lambda e: e.number) == expected
     assert [e.score for e in expected] == [-180.0, -900.0, None, -650.0, None, -150.0]
     assert expected[-1].seeds == 2
+
+
+def test_a_final_choice_is_stronger_evidence_for_its_finalists(sqlite_url):
+    """A finalist's evidence is its score over training and final seeds, counted as that
+    many seed runs; a final run that failed is left out; other trials read as before."""
+    from autorl.knowledge.history import stored_tasks, table_from_storage
+    from autorl.study.record import write_final
+
+    seeded_storage(sqlite_url)
+    study = optuna.load_study(study_name="p", storage=sqlite_url)
+    final = {
+        "chosen": 0,
+        "finalists": [
+            {
+                "trial": 0,
+                "train_scores": [-180.0],
+                "final_scores": [-170.0, None, -160.0],
+                "score": -170.0,
+            },
+        ],
+    }
+    write_final(study, final)
+    (task,) = stored_tasks(sqlite_url, "ppo")
+    by_number = {e.number: e for e in task.trials}
+    assert (by_number[0].score, by_number[0].seeds) == (-170.0, 3)
+    assert (by_number[1].score, by_number[1].seeds) == (-900.0, 1)
+    table = table_from_storage(sqlite_url, "pendulum", "ppo")
+    rows = {r.trial: r for task_rows in table.rows.values() for r in task_rows.values()}
+    assert (rows[0].score, rows[0].seeds) == (-170.0, 3)
+    assert (rows[1].score, rows[1].seeds) == (-900.0, 1)
