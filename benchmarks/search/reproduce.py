@@ -396,21 +396,17 @@ def run_zoo_arm(name: str) -> None:
         return
     task = TASKS[name]
     storage, study_name = f"sqlite:///{STATE / 'zoo.db'}", f"zoo-{name}"
-    try:  # a study run.py made is reused as it is
-        study = optuna.load_study(study_name=study_name, storage=storage)
-        trials = 0
-    except KeyError:
-        # the current rule's racing studies (any protocol), else any racing study's
-        racing = [v["env_steps"] for k, v in load().items() if f"/{name}/racing-{RULE}/" in k] or [
-            v["env_steps"] for k, v in load().items() if f"/{name}/racing" in k and _is_study(k)
-        ]
-        if not racing:
-            need = f"run a racing study of {name} first: the zoo arm matches its steps"
-            raise SystemExit(need) from None
-        trials = max(1, round(statistics.median(racing) / task["timesteps"]))
+    # as many trials as the median racing study's env steps buy: the current rule's racing
+    # studies (any protocol), else any racing study's. A stopped run continues to that total
+    # (RL Zoo's --max-total-trials counts the trials already in the study).
+    racing = [v["env_steps"] for k, v in load().items() if f"/{name}/racing-{RULE}/" in k] or [
+        v["env_steps"] for k, v in load().items() if f"/{name}/racing" in k and _is_study(k)
+    ]
+    if not racing:
+        raise SystemExit(f"run a racing study of {name} first: the zoo arm matches its steps")
+    trials = max(1, round(statistics.median(racing) / task["timesteps"]))
     began = time.monotonic()
-    if trials:
-        zoo_optimize(task["env"], task["algo"], task["timesteps"], trials, storage, study_name)
+    zoo_optimize(task["env"], task["algo"], task["timesteps"], trials, storage, study_name)
     test = zoo_test(
         storage, study_name, task["algo"], task["env"], task["timesteps"], TEST_SEEDS, TEST_EPISODES
     )
