@@ -19,12 +19,13 @@ from autorl.errors import UsageError
 from autorl.runtime.interrupts import sigterm_interrupts
 from autorl.runtime.runner import WorkerOptions, run_worker, study_device
 from autorl.runtime.validation import validate_best
+from autorl.spaces.space import SearchSpace
 from autorl.stop import clear_stop, request_stop
 from autorl.study.accounting import best_trial, finished_count
 from autorl.study.config import StudyConfig
-from autorl.study.factory import stored_budget
+from autorl.study.factory import stored_budget, stored_config
 from autorl.study.recovery import recover_stale_trials
-from autorl.training.device import set_threads
+from autorl.training.device import set_threads, training_threads
 
 log = logging.getLogger(__name__)
 
@@ -120,14 +121,14 @@ def run_study(
     if on_progress:
         on_progress(snapshot(study, started))
     if jobs == 1:
-        set_threads(cores)  # (a bad device fails in run_worker's set-up, before any claim)
+        set_threads(_threads(study, device, cores))
         with sigterm_interrupts():  # SIGTERM stops this run like Ctrl-C
             run_worker(
                 WorkerOptions(storage_url, study.study_name, device),
                 on_trial_end=(lambda s: on_progress(snapshot(s, started))) if on_progress else None,
             )
         return
-    threads = max(1, cores // jobs)
+    threads = _threads(study, device, cores // jobs)
     ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(
@@ -157,12 +158,23 @@ def run_study(
         log.error("%d of %d worker processes exited with an error", len(failed), jobs)
 
 
-def _parallel(jobs: int):
+def _threads(study: optuna.Study, device: str | None, share: int) -> int:
+    """Torch threads of each worker (``training_threads``); a bad device is left for the
+    worker's set-up to refuse, before any claim."""
+    config = stored_config(study)
+    try:
+        resolved = study_device(config, device)
+    except UsageError:
+        return max(1, share)
+    return training_threads(SearchSpace.from_dict(config.space).policy, resolved, share)
+
+
+def _parallel(jobs: int, threads: int):
     """``map`` over ``jobs`` threads: each run trains in its own child process (isolated as
-    trials are), so threads are enough, with each child's torch given its share of cores."""
+    trials are), so threads are enough, with each child's torch given ``threads``."""
 
     def run_all(fn, items):
-        set_threads(max(1, (os.cpu_count() or 1) // jobs))  # the children take the parent's
+        set_threads(threads)  # the children take the parent's
         with ThreadPoolExecutor(jobs, thread_name_prefix="autorl-final") as pool:
             try:
                 return list(pool.map(fn, items))
@@ -182,4 +194,7 @@ def finish_study(
     if finished_count(trials) < stored_budget(study):
         return None
     device = study_device(config, device)
-    return validate_best(study, config, device, _parallel(jobs) if jobs > 1 else map)
+    threads = _threads(study, device, (os.cpu_count() or 1) // jobs)
+    if jobs == 1:
+        set_threads(threads)  # each run's child takes this process's setting
+    return validate_best(study, config, device, _parallel(jobs, threads) if jobs > 1 else map)

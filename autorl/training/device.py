@@ -43,6 +43,15 @@ def resolve_device(requested: str, policy: str) -> str:
     return requested
 
 
+def training_threads(policy: str, device: str, share: int) -> int:
+    """Torch threads for a worker that trains ``policy`` on ``device`` with ``share`` cores
+    to itself: one for a vector (MLP) policy on the CPU, whose tensors are too small to split
+    (extra threads only wait on each other, and on a machine shared with other jobs they made
+    a 640-step CartPole trial 17x slower: 341 s against 19 s, ``docs/service.md``); the share
+    for image policies and GPUs."""
+    return 1 if device == "cpu" and policy not in IMAGE_POLICIES else max(1, share)
+
+
 def set_threads(n: int | None) -> int:
     """Limit torch (and BLAS) to ``n`` threads: the worker's share of the cores."""
     import torch
