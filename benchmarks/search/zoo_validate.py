@@ -2,11 +2,12 @@
 
 Runs in a virtual environment with rl_zoo3 installed. The best trial's parameters go through
 RL Zoo's own sampler (an optuna FixedTrial), the result is merged with RL Zoo's per-env
-hyperparameters, then trained on held-out seeds 100000+k and evaluated on 20 deterministic
-episodes seeded 200000+i (test seed k: 200000 + k * STEP + i, STEP default 0), as ``autorl``
-does. Prints one JSON line. Resumable: each test seed's score is kept, as soon as it is
-measured, in ``zoo-test-STUDY-tTRIAL-TIMESTEPS-sSTEP.json`` beside a SQLite storage (one
-run of RL Zoo's configuration can take 20 minutes here), and not trained again.
+hyperparameters (and RL Zoo's VecNormalize where its file asks for it), then trained on
+held-out seeds 100000+k and evaluated on 20 deterministic episodes seeded 200000+i (test seed
+k: 200000 + k * STEP + i, STEP default 0), as ``autorl`` does. Prints one JSON line.
+Resumable: each test seed's score is kept, as soon as it is measured, in
+``zoo-test-STUDY-tTRIAL-TIMESTEPS-sSTEP.json`` beside a SQLite storage (one run of RL Zoo's
+configuration can take 20 minutes here), and not trained again.
 Usage: python zoo_validate.py STORAGE STUDY ALGO ENV TIMESTEPS SEEDS [STEP]
 """
 
@@ -25,6 +26,7 @@ from rl_zoo3 import ALGOS
 from rl_zoo3.hyperparams_opt import HYPERPARAMS_SAMPLER
 from rl_zoo3.utils import get_latest_run_id  # noqa: F401  (import check: rl_zoo3 is complete)
 from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.vec_env import VecNormalize
 
 EPISODES, EVAL_SEED, TRAIN_SEED = 20, 200_000, 100_000
 
@@ -36,14 +38,29 @@ def zoo_defaults(algo: str, env_id: str) -> dict:
     return dict(yaml.safe_load(text)[env_id])
 
 
-def evaluate(model, env_id: str, first_seed: int) -> float:
+def _normalize_kwargs(defaults: dict) -> dict | None:
+    """RL Zoo's VecNormalize arguments for the task (None: it does not normalise). As RL Zoo
+    does, the running return's discount is the per-env file's gamma, not the sampled one."""
+    normalize = defaults.get("normalize", False)
+    if not normalize:
+        return None
+    kwargs = dict(eval(normalize)) if isinstance(normalize, str) else {}  # RL Zoo's own file
+    if "gamma" in defaults:
+        kwargs.setdefault("gamma", defaults["gamma"])
+    return kwargs
+
+
+def evaluate(model, env_id: str, first_seed: int, normalizer: VecNormalize | None) -> float:
+    """Mean return of 20 deterministic episodes; observations go through the trained run's
+    frozen normalisation statistics where it had them (RL Zoo's evaluation does the same)."""
     env = gym.make(env_id)
     returns = []
     for i in range(EPISODES):
         obs, _ = env.reset(seed=first_seed + i)
         total, done = 0.0, False
         while not done:
-            action, _ = model.predict(obs, deterministic=True)
+            seen = obs if normalizer is None else normalizer.normalize_obs(obs)
+            action, _ = model.predict(seen, deterministic=True)
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated
@@ -67,8 +84,7 @@ def main() -> None:
     study = optuna.load_study(study_name=study_name, storage=storage)
     best = study.best_trial
     defaults = zoo_defaults(algo, env_id)
-    if defaults.get("normalize"):
-        raise SystemExit("this validator does not handle VecNormalize")
+    normalize = _normalize_kwargs(defaults)
     n_envs = int(defaults.get("n_envs", 1))
     probe = gym.make(env_id)
     n_actions = probe.action_space.shape[0] if probe.action_space.shape else 1
@@ -77,7 +93,11 @@ def main() -> None:
     sampled = HYPERPARAMS_SAMPLER[algo](
         optuna.trial.FixedTrial(best.params), n_actions, n_envs, extra
     )
-    kwargs = {k: v for k, v in defaults.items() if k not in ("n_timesteps", "n_envs", "policy")}
+    kwargs = {
+        k: v
+        for k, v in defaults.items()
+        if k not in ("n_timesteps", "n_envs", "policy", "normalize")
+    }
     if isinstance(kwargs.get("policy_kwargs"), str):
         from torch import nn  # noqa: F401  (RL Zoo's policy_kwargs strings name nn.*)
 
@@ -91,11 +111,14 @@ def main() -> None:
             scores.append(done[str(TRAIN_SEED + k)])
             continue
         venv = make_vec_env(env_id, n_envs=n_envs, seed=TRAIN_SEED + k)
+        if normalize is not None:
+            venv = VecNormalize(venv, **normalize)
         model = ALGOS[algo](
             defaults.get("policy", "MlpPolicy"), venv, seed=TRAIN_SEED + k, device="cpu", **kwargs
         )
         model.learn(total_timesteps=timesteps)
-        scores.append(evaluate(model, env_id, EVAL_SEED + k * step))
+        normalizer = venv if isinstance(venv, VecNormalize) else None
+        scores.append(evaluate(model, env_id, EVAL_SEED + k * step, normalizer))
         venv.close()
         if cache is not None:
             done[str(TRAIN_SEED + k)] = scores[-1]
