@@ -60,7 +60,7 @@ def run_trial(
     trial: optuna.Trial,
     ctx: TrialContext,
     max_wall_s: float | None,
-    completed: Sequence[FrozenTrial] | None = None,
+    seen: Sequence[FrozenTrial] | None = None,
 ) -> float:
     """Train the trial's configuration seed after seed; the objective is their aggregate.
 
@@ -70,10 +70,10 @@ def run_trial(
     stored as soon as it is known; seed runs a killed predecessor completed, or an earlier
     trial of the same configuration, are taken over, not trained again. Raises TrialFailure
     (infeasible, diverged, env_error, timeout ...) or optuna.TrialPruned (the first seed run
-    pruned, or any of them without racing). ``completed``: the study's completed trials as
-    the caller read them (read here when not given).
+    pruned, or any of them without racing). ``seen``: the study's trials as the caller read
+    them just before (read here when not given); the sampler proposes from them.
     """
-    with one_transaction(trial):  # 19 parameters for PPO: one commit, not 19
+    with one_transaction(trial, seen):  # 19 parameters for PPO: one commit, not 19
         params = ctx.space.sample(trial, ctx.action_space_kind)
         try:
             resolution = ctx.space.resolve(params, ctx.action_space_kind, ctx.config.timesteps)
@@ -84,8 +84,10 @@ def run_trial(
             trial.set_user_attr(attrs.REPAIRS, list(resolution.repairs))
 
     config = ctx.config
-    if completed is None:
+    if seen is None:
         completed = trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    else:
+        completed = [t for t in seen if t.state == TrialState.COMPLETE]
     inherited = _taken_over(trial, resolution.config.to_dict(), completed)
     entries: list[dict[str, object]] = []
     own_steps = 0

@@ -44,7 +44,7 @@ from autorl.study.record import State, write_operator_state
 from autorl.study.recovery import abandon, recover_stale_trials, requeue, worker_identity
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
-from autorl.study.writes import one_transaction
+from autorl.study.writes import one_transaction, trials_read_once
 from autorl.training.device import resolve_device
 from autorl.training.trainer import train_and_evaluate
 from autorl.types import FailureReason, TaskSpec, disallowed_import
@@ -98,12 +98,15 @@ def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = No
         if limit is not None and running >= limit:
             log.info("study %s: %d trials running, its limit", study.study_name, limit)
             return None
+        queued = False
         if used == budget - 1 and config is not None and config.race is not None:
-            rerace_if_needed(study, trials)
-        with warnings.catch_warnings():
+            queued = rerace_if_needed(study, trials)
+        # Optuna's ask looks for a queued trial: the read above tells (unless one was queued)
+        with warnings.catch_warnings(), trials_read_once(study, None if queued else trials):
             # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
             warnings.simplefilter("ignore", UserWarning)
             trial = study.ask()
+        trial.storage = study._storage  # the trial took the block's storage: the real one
         with one_transaction(trial):
             trial.set_user_attr(attrs.WORKER, worker_identity())
             if attrs.SOURCE not in trial.user_attrs:
@@ -116,16 +119,17 @@ def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = No
         return Claim(trial, trials)
 
 
-def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None:
+def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> bool:
     """Queue the best configuration that stopped after one seed when no configuration has
     run the study's seeds (a study whose configurations all scored below the random policy
     raced none of them): its seed run is taken over and it races from its second seed, so the
-    study still gets an incumbent. Nothing when one exists or a trial is queued."""
+    study still gets an incumbent. Nothing when one exists or a trial is queued. Whether it
+    queued one."""
     if best_trial(trials) is not None or any(t.state == TrialState.WAITING for t in trials):
-        return
+        return False
     scored = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     if not scored:
-        return
+        return False
     best = max(scored, key=selection_key)
     study.enqueue_trial(best.params, user_attrs={attrs.SOURCE: f"{attrs.RERACE}:{best.number}"})
     log.info(
@@ -134,6 +138,7 @@ def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> None
         best.number,
         best.value,
     )
+    return True
 
 
 def trial_time_limit(completed: Sequence[FrozenTrial], ctx: TrialContext) -> float | None:
@@ -160,7 +165,7 @@ def execute(study: optuna.Study, claimed: Claim, ctx: TrialContext) -> str:
     completed = [t for t in claimed.seen if t.state == TrialState.COMPLETE]
     limit = trial_time_limit(completed, ctx)
     try:
-        value = run_trial(trial, ctx, limit, completed)
+        value = run_trial(trial, ctx, limit, claimed.seen)
     except optuna.TrialPruned as exc:
         _finish(study, trial, started, TrialState.PRUNED, FailureReason.PRUNED, str(exc))
         return "pruned"

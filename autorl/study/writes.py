@@ -1,4 +1,5 @@
-"""A trial's parameters and attributes written in one transaction.
+"""A trial's sampling in few round trips: its writes in one transaction, the study's
+trials read once.
 
 Optuna's storage commits every suggested parameter and every attribute on its own: a PPO
 trial committed ~50 times, its 19 parameters alone 19 times, and on SQLite each commit costs
@@ -13,20 +14,27 @@ parameter's distribution must stay compatible across the study); its 19 paramete
 ~9 attributes through Optuna's per-row writes were ~60 statements (40 ms of a trial on a
 busy VM). On any other storage, or when the batch hits a constraint (a parameter already
 stored), each write goes through the public API as before: a change costs speed, never data.
+
+Multivariate TPE with the constant liar reads every trial of the study three to four times
+while it proposes one configuration (the search-space groups, then once per group, uncached
+because running trials count); inside the block those reads are one, or none when the caller
+passes the trials it read moments before (a claim reads them under the study's lock).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator, Sequence
 from typing import Any
 
 import optuna
 import sqlalchemy
 import sqlalchemy.exc
 from optuna.distributions import BaseDistribution
+from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.dialects import postgresql, sqlite
 
 log = logging.getLogger(__name__)
@@ -66,6 +74,36 @@ class _Buffered:
             self._storage.set_trial_param(trial_id, name, value, distribution)
         for (trial_id, key), value in self.user_attrs.items():
             self._storage.set_trial_user_attr(trial_id, key, value)
+
+
+class _ReadOnce:
+    """The study's storage, except that it reads the study's trials at most once (``seen``:
+    the trials as the caller already read them, then not at all)."""
+
+    def __init__(
+        self,
+        storage: optuna.storages.BaseStorage,
+        study_id: int,
+        seen: Sequence[FrozenTrial] | None,
+    ) -> None:
+        self._storage, self._study_id = storage, study_id
+        self._trials = None if seen is None else list(seen)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    def get_all_trials(
+        self,
+        study_id: int,
+        deepcopy: bool = True,
+        states: Container[TrialState] | None = None,
+    ) -> list[FrozenTrial]:
+        if study_id != self._study_id:
+            return self._storage.get_all_trials(study_id, deepcopy=deepcopy, states=states)
+        if self._trials is None:
+            self._trials = self._storage.get_all_trials(study_id, deepcopy=False)
+        trials = self._trials if states is None else [t for t in self._trials if t.state in states]
+        return copy.deepcopy(trials) if deepcopy else trials
 
 
 def _batch_capable(storage: optuna.storages.BaseStorage) -> Any | None:
@@ -161,15 +199,34 @@ def _write_together(
 
 
 @contextlib.contextmanager
-def one_transaction(trial: optuna.Trial) -> Iterator[None]:
+def one_transaction(
+    trial: optuna.Trial, seen: Sequence[FrozenTrial] | None = None
+) -> Iterator[None]:
     """The block's parameter suggestions and ``set_user_attr`` calls on ``trial``, committed
     together when it ends. The trial reads its own values back as usual meanwhile (Optuna
-    keeps them on the trial object); other processes see them at the commit."""
+    keeps them on the trial object); other processes see them at the commit. The sampler's
+    reads of the study's trials are one read for the block; ``seen``: the study's trials as
+    the caller read them just before (then no read)."""
     real = trial.storage
     buffered = _Buffered(real)
     trial.storage = buffered
     try:
-        yield
+        with trials_read_once(trial.study, seen):
+            yield
     finally:
         trial.storage = real
         buffered.flush()
+
+
+@contextlib.contextmanager
+def trials_read_once(
+    study: optuna.Study, seen: Sequence[FrozenTrial] | None = None
+) -> Iterator[None]:
+    """Reads of the study's trials inside the block (Optuna's and its sampler's): one, or
+    none when ``seen`` holds them as the caller read them just before."""
+    real = study._storage
+    study._storage = _ReadOnce(real, study._study_id, seen)
+    try:
+        yield
+    finally:
+        study._storage = real

@@ -128,3 +128,44 @@ def test_a_batch_is_a_few_statements_whatever_its_size(sqlite_url):
         params = _sample(trial)
         event.listen(storage.engine, "before_cursor_execute", lambda *_: statements.append(1))
     assert len(params) > 10 and len(statements) <= 5
+
+
+def _tpe_study(url: str, name: str) -> optuna.Study:
+    """A study of 6 finished PPO trials (and one running), proposed by autorl's TPE."""
+    from autorl.study.factory import tpe
+
+    study = optuna.create_study(storage=open_storage(url), study_name=name, sampler=tpe(0, 3))
+    for i in range(7):
+        trial = study.ask()
+        _sample(trial)
+        if i < 6:  # the last one keeps running: the constant liar counts it
+            study.tell(trial, float(i % 3))
+    return study
+
+
+def test_the_sampler_proposes_from_one_read_what_it_proposes_from_its_own_reads(sqlite_url):
+    shared, plain = _tpe_study(sqlite_url, "shared"), _tpe_study(sqlite_url, "plain")
+    seen = shared.get_trials(deepcopy=False)
+    trial = shared.ask()
+    with one_transaction(trial, seen):
+        proposed = _sample(trial)
+    assert proposed == _sample(plain.ask())
+    assert proposed == _stored(shared, trial.number)[0]
+
+
+def test_a_worker_reads_the_study_trials_once_per_trial(sqlite_url, monkeypatch):
+    """TPE with the constant liar read every trial of the study 3-4 times per proposal, and
+    Optuna's ask once more for a queued trial: each read is O(trials in the study)."""
+    from tests.unit.test_search_budget import fake_train, new_study
+
+    new_study(sqlite_url, budget=16, seeds=1)
+    run_worker(WorkerOptions(sqlite_url, "s", max_trials=12), train=fake_train)  # TPE proposes
+    reads, read = [], optuna.storages.RDBStorage._get_trials
+
+    def counted(self, *args, **kwargs):
+        reads.append(1)
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(optuna.storages.RDBStorage, "_get_trials", counted)
+    assert run_worker(WorkerOptions(sqlite_url, "s"), train=fake_train) == 4
+    assert len(reads) / 4 <= 1.5  # the claim's read (and the set-up's)
