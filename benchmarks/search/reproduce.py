@@ -356,6 +356,64 @@ def _final_arm(
     log.info("%s: %s", key, {k: v for k, v in out.items() if k != "final"})
 
 
+def run_audit(name: str, seed: int, top: int) -> None:
+    """Whether the racing study held a configuration that reaches the threshold on the test
+    seeds: its ``top`` configurations by selection score (distinct, finished), each tested
+    on the same test seeds as the published one. The issue's 90% target asks it of the
+    published configuration "where any configuration of the study does"; this reads that
+    condition (an audit: it chooses nothing, so the test seeds stay unseen by any choice)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from autorl.runtime.validation import threshold_of
+    from autorl.study.config import StudyConfig
+    from autorl.study.record import read as read_record
+
+    racing_key = f"{PROTOCOL}/{name}/racing-{RULE}/{seed}"
+    key = f"{PROTOCOL}/{name}/audit-{RULE}-top{top}/{seed}"
+    if racing_key not in load() or key in load():
+        return
+    url = f"sqlite:///{STATE / 'reproduce.db'}"
+    study = optuna.load_study(study_name=f"{name}-racing-{RULE}-{seed}-{PROTOCOL}", storage=url)
+    config = StudyConfig.from_dict(read_record(study).config)
+    threshold = threshold_of(config)
+    finished = [t for t in counted(study) if t.state == TrialState.COMPLETE and t.value is not None]
+    candidates, configs = [], set()
+    for trial in sorted(finished, key=lambda t: -t.value):
+        config_key = json.dumps(trial.user_attrs["config"], sort_keys=True)
+        if config_key not in configs:
+            configs.add(config_key)
+            candidates.append(trial)
+    rows = []
+    for trial in candidates[:top]:
+        record = tested(name, trial, config)
+        scores = [x for x in record["scores"] if x is not None]
+        reach = None if threshold is None else sum(x >= threshold for x in scores) / len(scores)
+        rows.append(
+            {
+                "trial": trial.number,
+                "selection_score": trial.value,
+                "training_seeds": len(trial.user_attrs.get("seed_scores") or [1]),
+                "test_mean": record["mean"],
+                "test_worst": record["worst"],
+                "solved_fraction": reach,
+            }
+        )
+        log.info("%s: %s", key, rows[-1])
+    oracle = max(rows, key=lambda r: r["test_mean"])
+    save(
+        key,
+        {
+            "candidates": rows,
+            "published": load()[racing_key]["trial"],
+            "oracle_trial": oracle["trial"],
+            "oracle_test_mean": oracle["test_mean"],
+            "any_reaches_90": any((r["solved_fraction"] or 0) >= 0.9 for r in rows),
+            "threshold": threshold,
+        },
+    )
+
+
 def run_one_seed_at(name: str, seed: int, steps: int, arm: str, jobs: int = 2) -> None:
     """The one-seed study of ``name`` and ``seed`` run on to ``steps`` env steps, its pick
     then tested: one-seed selection at the compute of another arm (``arm`` names the key)."""
@@ -485,6 +543,12 @@ def main() -> None:
     parser.add_argument(
         "--zoo", action="store_true", help="the RL Zoo arm of --tasks (ZOO_PYTHON: rl_zoo3's)"
     )
+    parser.add_argument(
+        "--audit",
+        type=int,
+        metavar="K",
+        help="test the racing studies' top K configurations too: did any reach the threshold?",
+    )
     args = parser.parse_args()
     if args.summary:
         print(summary(load()))
@@ -499,6 +563,11 @@ def main() -> None:
     if args.zoo:
         for name in args.tasks.split(","):
             run_zoo_arm(name)
+        return
+    if args.audit:
+        for seed in (int(s) for s in args.seeds.split(",")):
+            for name in args.tasks.split(","):
+                run_audit(name, seed, args.audit)
         return
     if args.final:
         k, v = (int(x) for x in args.final.split("x"))
