@@ -47,13 +47,19 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "reproduce.json"
 STATE = Path(os.environ.get("BENCH_DIR", HERE / "state"))
 TEST_SEEDS, TEST_EPISODES = 5, 20
-PROTOCOL = "v3"  # of the studies: keys ``v3/...``, study names ``...-v3``
+PROTOCOL = "v4"  # of the studies: keys ``v4/...``, study names ``...-v4``
+# Protocol 4 (2026-12-03): protocol 3, and seed runs whose envs share no episode stream: until
+# then env i of seed run s was seeded s + i (SB3's and RL Zoo's way), so runs s and s+1 of an
+# n-env configuration had n - 1 env streams in common, training seeds 0, 1, 2 and test seeds
+# 100000..100004 alike; autorl seeds env i with SeedSequence(s, i) since
+# (``autorl.training.envs.env_seed``). Every v1-v3 row used the old seeding.
 # Protocol 3 (2026-12-02): protocol 2's episodes, and sampler seeds that do not share
 # streams: in protocols 1 and 2 a worker's seed was sampler_seed + worker index, so study S's
 # second worker drew what study S+1's first did, and studies of "different" sampler seeds
 # proposed some of the same configurations (MountainCar r3: seeds 0 and 1 published the same
 # one). autorl derives worker seeds with NumPy's SeedSequence since.
-EPISODES = "v2"  # the evaluation and test episodes (protocol 2's and 3's): tests are shared
+EPISODES = "v4"  # the test records' key: protocol 2's episodes, protocol 4's env seeding
+ZOO_EPISODES = "v2"  # the RL Zoo arm's key (its runs are seeded by RL Zoo's own s + i)
 # Racing's rule: r1 (keys ``v2/TASK/racing/S``, 2026-12-01: the random-return floor, the
 # last-chance re-race, the tie-break on the learning curve); r2 (``v2/TASK/racing-r2/S``,
 # 2026-12-02): r1 plus the practical margin and the racing leader (``autorl.scoring``); r3
@@ -449,7 +455,7 @@ def run_zoo_arm(name: str) -> None:
     from autorl.runtime.validation import threshold_of
     from autorl.scoring import mean_interval
 
-    key = f"{EPISODES}/{name}/zoo/0"  # RL Zoo's arm: autorl's seeding plays no part in it
+    key = f"{ZOO_EPISODES}/{name}/zoo/0"  # RL Zoo's arm: autorl's seeding plays no part
     if key in load():
         return
     task = TASKS[name]

@@ -192,3 +192,25 @@ def test_a_task_is_probed_once_per_process_and_each_answer_is_a_copy(monkeypatch
     assert again["action_space"]["kind"] == "discrete" and built == ["CartPole-v1"]
     gym_tasks.probe_task(TaskSpec("CartPole-v1", env_kwargs={"sutton_barto_reward": True}))
     assert len(built) == 2  # another environment is probed on its own
+
+
+def test_seed_runs_share_no_env_stream() -> None:
+    """SB3's ``seed + rank`` gave runs s and s+1 all but one env stream in common; env i of
+    run s starts where a plain env reset with ``env_seed(s, i)`` starts, also after an SB3
+    model re-seeds the vector env with its own seed."""
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    from autorl.training.envs import env_seed
+
+    task, settings = TaskSpec("CartPole-v1"), EnvSettings(n_envs=3)
+    runs = {}
+    for seed in (0, 1):
+        venv = make_vec_env(task, settings, seed=seed)
+        PPO("MlpPolicy", venv, seed=seed, n_steps=16, batch_size=16)  # calls venv.seed(seed)
+        runs[seed] = venv.reset()
+        for rank in range(3):
+            expected, _ = gym.make("CartPole-v1").reset(seed=env_seed(seed, rank))
+            np.testing.assert_array_equal(runs[seed][rank], expected)
+    starts = {tuple(np.round(obs, 6)) for run in runs.values() for obs in run}
+    assert len(starts) == 6  # no start state shared between the runs' envs
