@@ -144,6 +144,10 @@ def zoo_optimize(env_id: str, algo: str, steps: int, trials: int, storage: str, 
             "--no-optim-plots",
             "--seed",
             "0",
+            # one torch thread, as autorl's workers: two threads on a shared 2-core VM thrash
+            # (a 150k-step LunarLander trial ran over 11 minutes next to a 2-worker study)
+            "--num-threads",
+            "1",
         ],
         check=True,
         cwd=BENCH_DIR,

@@ -78,6 +78,9 @@ def _cache_file(storage: str, study: str, trial: int, timesteps: int, step: int)
 
 
 def main() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # as autorl's test runs (one per process)
     storage, study_name, algo, env_id = sys.argv[1:5]
     timesteps, seeds = int(sys.argv[5]), int(sys.argv[6])
     step = int(sys.argv[7]) if len(sys.argv) > 7 else 0
