@@ -192,6 +192,17 @@ def resume(name: str, storage_url: str, trials: int | None = None) -> Submitted:
     return Submitted(study, config, False, config.task.key(), stored_budget(study), [], 0)
 
 
+def prepare_to_run(jobs: int = 1) -> None:
+    """Start, in the background, what running trials in this process needs: with ``jobs``
+    1 and trials isolated, the fork server whose imports (torch, SB3: seconds) then overlap
+    with the study's creation instead of delaying the first trial."""
+    from autorl import settings
+    from autorl.runtime.isolation import start_fork_server
+
+    if jobs == 1 and settings.current().trial_isolation:
+        start_fork_server()
+
+
 def run(
     submitted: Submitted,
     storage_url: str,

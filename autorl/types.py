@@ -157,6 +157,15 @@ class EvalSettings:
         """How far the episode seeds shift from one seed run to the next (0: not at all)."""
         return self.episodes if self.per_run_episodes else 0
 
+    def steps_before_end(self, timesteps: int) -> list[int]:
+        """Evenly spaced steps of the evaluations before the end of a ``timesteps`` run (the
+        last one runs after training)."""
+        if self.n_evaluations < 1:
+            from autorl.errors import UsageError  # autorl.errors imports this module
+
+            raise UsageError(f"n_evaluations must be at least 1, got {self.n_evaluations}")
+        return [round(k * timesteps / self.n_evaluations) for k in range(1, self.n_evaluations)]
+
     def for_run(self, index: int) -> EvalSettings:
         """The settings of a configuration's ``index``-th seed run (0-based)."""
         if not self.run_seed_step or index == 0:

@@ -263,6 +263,8 @@ def tune(request: TuneRequest, args: argparse.Namespace, url: str | None = None)
 
     check_jobs(args.jobs)
     url = url or storage_url(args)
+    if not args.no_run:
+        service.prepare_to_run(args.jobs)
     submitted = service.submit(request, url)
     name = submitted.study.study_name
     verb = "created" if submitted.created else "continuing"
@@ -287,6 +289,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     check_jobs(args.jobs)
     url = storage_url(args)
+    service.prepare_to_run(args.jobs)
     submitted = service.resume(args.study, url, args.trials)
     print(f"resuming study {args.study} in {shown_url(url)}")
     return _run(submitted, url, args.jobs, args.device, not args.no_progress)

@@ -33,7 +33,7 @@ from autorl.study.accounting import is_selectable, selection_key
 from autorl.study.config import FINAL_EVAL_SEED, FINAL_TRAIN_SEED, StudyConfig
 from autorl.study.record import read as read_record
 from autorl.study.record import write_final
-from autorl.training.trainer import train_and_evaluate
+from autorl.training import run_seed
 from autorl.types import EvalSettings, SeedResult, TrainConfig, TrainSpec
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def isolated_run(spec: TrainSpec) -> SeedResult | str:
     """One run's result, or why it failed (module level: a process pool can run it). It
     trains in a child process, as tuning does: a crash is that run's failure."""
     try:
-        return IsolatedTrain(train_and_evaluate)(spec)
+        return IsolatedTrain(run_seed)(spec)
     except TrialFailure as exc:
         return f"seed {spec.seed}: {exc.reason.value}: {exc.message}"
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from autorl.errors import TrialFailure
 from autorl.stop import raise_if_stopped
+from autorl.training.device import threads_setting
 from autorl.types import FailureReason, SeedResult, TrainSpec
 
 if TYPE_CHECKING:
@@ -202,7 +203,9 @@ class IsolatedTrain:
         if multiprocessing.current_process().daemon:  # e.g. a process pool's worker
             log.debug("a daemonic process cannot start children: training in this one")
             return self.train(spec, report)
-        threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+        threads = threads_setting()
+        if threads is None and "torch" in sys.modules:
+            threads = sys.modules["torch"].get_num_threads()
         job = _Job(
             self.train,
             spec,

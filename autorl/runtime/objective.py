@@ -20,8 +20,7 @@ from autorl.study.config import StudyConfig
 from autorl.study.factory import stored_budget
 from autorl.study.racing import race_state
 from autorl.study.writes import one_transaction
-from autorl.training.callbacks import evaluation_steps
-from autorl.training.trainer import train_and_evaluate
+from autorl.training import run_seed
 from autorl.types import EvalSettings, Evaluation, FailureReason, SeedResult, TrainSpec
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ class TrialContext:
     space: SearchSpace
     action_space_kind: str
     device: str
-    train: TrainFn = train_and_evaluate  # unit tests pass a cheap fake
+    train: TrainFn = run_seed  # unit tests pass a cheap fake
     random_return: float | None = None  # the task's, from its probed features (racing's floor)
 
 
@@ -229,7 +228,7 @@ def _replay(
     """A taken-over seed run as a result, its evaluations reported again at their scheduled
     steps (the run is complete: a prune decision now changes nothing)."""
     curve = tuple(Evaluation(int(s), float(m), float(sd), ()) for s, m, sd in entry["curve"])
-    scheduled = [*evaluation_steps(timesteps, evaluation.n_evaluations), timesteps]
+    scheduled = [*evaluation.steps_before_end(timesteps), timesteps]
     for step, point in zip(scheduled, curve, strict=False):
         report(step, point.mean)
     result = SeedResult(

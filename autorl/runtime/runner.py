@@ -45,8 +45,8 @@ from autorl.study.recovery import abandon, recover_stale_trials, requeue, worker
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
 from autorl.study.writes import one_transaction, trials_read_once
+from autorl.training import run_seed
 from autorl.training.device import resolve_device
-from autorl.training.trainer import train_and_evaluate
 from autorl.types import FailureReason, TaskSpec, disallowed_import
 
 log = logging.getLogger(__name__)
@@ -298,7 +298,7 @@ class StudyWorker:
         isolate = options.isolate
         if isolate is None:
             isolate = train is None and settings.current().trial_isolation
-        train = train or train_and_evaluate
+        train = train or run_seed
         if isolate:
             start_fork_server()  # its imports overlap with the set-up below
             train = IsolatedTrain(train, self.config.memory_limit_mb)

@@ -6,18 +6,10 @@ from collections.abc import Callable, Sequence
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from autorl.errors import UsageError
 from autorl.training.guards import check_parameters
 from autorl.types import Evaluation
 
 Report = Callable[[int, float], bool]
-
-
-def evaluation_steps(timesteps: int, n_evaluations: int) -> list[int]:
-    """Evenly spaced steps of the evaluations before the end (the last one runs after learn)."""
-    if n_evaluations < 1:
-        raise UsageError(f"n_evaluations must be at least 1, got {n_evaluations}")
-    return [round(k * timesteps / n_evaluations) for k in range(1, n_evaluations)]
 
 
 class PeriodicEvaluation(BaseCallback):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from autorl.errors import UsageError
 
@@ -19,14 +20,12 @@ def resolve_device(requested: str, policy: str) -> str:
     matrix work it saves (SB3 warns about PPO MlpPolicy on GPU for the same reason). ``cuda``
     or ``cuda:N`` force the GPU; asking for CUDA where there is none is an error.
     """
+    if requested == "cpu" or (requested == "auto" and policy not in IMAGE_POLICIES):
+        return "cpu"  # known without importing torch (~1 s)
     import torch
 
     if requested == "auto":
-        if policy in IMAGE_POLICIES and torch.cuda.is_available():
-            return "cuda"
-        return "cpu"
-    if requested == "cpu":
-        return requested
+        return "cuda" if torch.cuda.is_available() else "cpu"
     index = requested.removeprefix("cuda").removeprefix(":")
     if not requested.startswith("cuda") or not (index == "" or index.isdigit()):
         raise UsageError(f"--device {requested!r}: use auto, cpu, cuda or cuda:N")
@@ -52,10 +51,29 @@ def training_threads(policy: str, device: str, share: int) -> int:
     return 1 if device == "cpu" and policy not in IMAGE_POLICIES else max(1, share)
 
 
-def set_threads(n: int | None) -> int:
-    """Limit torch (and BLAS) to ``n`` threads: the worker's share of the cores."""
-    import torch
+_threads: int | None = None  # this process's setting, for torch and the children it starts
 
-    n = n or max(1, (os.cpu_count() or 1))
-    torch.set_num_threads(n)
-    return n
+
+def set_threads(n: int | None) -> int:
+    """Limit torch (and BLAS) to ``n`` threads: the worker's share of the cores. Torch is
+    set now if this process has imported it, else when it trains (``apply_threads``); the
+    child processes it starts for training take the setting (``threads_setting``)."""
+    global _threads
+    _threads = n or max(1, (os.cpu_count() or 1))
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(_threads)
+    return _threads
+
+
+def threads_setting() -> int | None:
+    """The thread count set for this process (None: torch's default)."""
+    return _threads
+
+
+def apply_threads() -> None:
+    """Give torch this process's thread setting (before training in this process)."""
+    if _threads is not None:
+        import torch
+
+        if torch.get_num_threads() != _threads:
+            torch.set_num_threads(_threads)

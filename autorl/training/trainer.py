@@ -18,7 +18,8 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv
 
 from autorl.errors import TrialFailure, UsageError
-from autorl.training.callbacks import PeriodicEvaluation, evaluation_steps
+from autorl.training.callbacks import PeriodicEvaluation
+from autorl.training.device import apply_threads
 from autorl.training.envs import check_space_compatible, make_vec_env
 from autorl.training.evaluate import EvaluationEnv, summarize
 from autorl.training.guards import Deadline, TrialGuard, check_parameters, classify
@@ -82,6 +83,7 @@ def train_and_evaluate(
     Raises ``TrialFailure`` with reason DIVERGED, ENV_ERROR, TIMEOUT or OOM.
     """
     _validate(spec)
+    apply_threads()
     deadline = Deadline(spec.max_wall_s)
     set_random_seed(spec.seed, using_cuda=spec.device.startswith("cuda"))
     settings = spec.evaluation
@@ -98,9 +100,7 @@ def train_and_evaluate(
             returns = scorer.run(trained, settings.episodes, settings.seed, settings.deterministic)
             return summarize(step, returns)
 
-        callback = PeriodicEvaluation(
-            _evaluate, evaluation_steps(spec.timesteps, settings.n_evaluations), report
-        )
+        callback = PeriodicEvaluation(_evaluate, settings.steps_before_end(spec.timesteps), report)
         model.learn(total_timesteps=spec.timesteps, callback=callback)
         if not callback.pruned:
             callback.evaluate_now(spec.timesteps)
@@ -132,6 +132,7 @@ def train_and_evaluate(
 def train_model(spec: TrainSpec) -> tuple[BaseAlgorithm, VecEnv]:
     """Train without intermediate evaluations; the caller saves the model and closes the env."""
     _validate(spec)
+    apply_threads()
     deadline = Deadline(spec.max_wall_s)
     set_random_seed(spec.seed, using_cuda=spec.device.startswith("cuda"))
     venv = _training_env(spec, deadline)

@@ -5,7 +5,9 @@ starting ``autorl tune`` to its first trial's start, each the median of ``--repe
 an older commit: the "before" of a change) with this environment's packages; the default is
 this checkout. ``autorl studies`` reads a SQLite storage holding 3 small studies, made once
 per tree. Time to the first trial: ``datetime_start`` of trial 0 minus the moment the
-process was started (``--no-run`` is not used: the first trial is what a user waits for).
+process was started (``--no-run`` is not used: the first trial is what a user waits for);
+time to the first result: trial 0's ``datetime_complete`` likewise (its one 200-step seed run
+trained in the fork server's child, evaluated and stored).
 Results (with the machine and its load average) are appended to ``startup.json``.
 
 Usage: .venv/bin/python benchmarks/overhead/startup.py [--tree DIR] [--repeats 5] [--label L]
@@ -47,14 +49,19 @@ def _run(tree: Path, args: list[str], cwd: Path) -> float:
     return time.perf_counter() - began
 
 
-def _first_trial_s(tree: Path, work: Path, i: int) -> float:
+def _first_trial_s(tree: Path, work: Path, i: int) -> tuple[float, float]:
+    """Seconds from the start of ``autorl tune`` to its first trial's start (its claim) and
+    to its end (its 200-step seed run trained, evaluated and stored: the first result)."""
     import optuna
 
     url = f"sqlite:///{work / f'first-{i}.db'}"
     started = dt.datetime.now()
     _run(tree, [*TUNE, "--study", "s", "--storage", url], work)
     trial = optuna.load_study(study_name="s", storage=url).trials[0]
-    return (trial.datetime_start - started).total_seconds()
+    return (
+        (trial.datetime_start - started).total_seconds(),
+        (trial.datetime_complete - started).total_seconds(),
+    )
 
 
 def main() -> None:
@@ -72,11 +79,18 @@ def main() -> None:
         studies = f"sqlite:///{work / 'studies.db'}"
         for n in range(3):
             _run(tree, [*TUNE, "--study", f"s{n}", "--storage", studies], work)
-        timings: dict[str, list[float]] = {"help": [], "studies": [], "first_trial": []}
+        timings: dict[str, list[float]] = {
+            "help": [],
+            "studies": [],
+            "first_trial": [],
+            "first_result": [],
+        }
         for i in range(args.repeats):  # interleaved, so a slow spell hits every command
             timings["help"].append(_run(tree, ["--help"], work))
             timings["studies"].append(_run(tree, ["studies", "--storage", studies], work))
-            timings["first_trial"].append(_first_trial_s(tree, work, i))
+            first_trial, first_result = _first_trial_s(tree, work, i)
+            timings["first_trial"].append(first_trial)
+            timings["first_result"].append(first_result)
     record = {
         "label": args.label,
         "tree": str(tree),

@@ -26,6 +26,7 @@ from autorl.study.storage import open_storage
 from autorl.training.trainer import train_and_evaluate
 from autorl.types import FailureReason, TaskSpec
 from tests.fixtures.envs import AbortingEnv, CountingEnv, MemoryHogEnv, entry_point
+from tests.fixtures.processes import run_script
 from tests.integration.cli_helpers import pid_alive
 from tests.integration.test_trainer import CONFIGS, make_spec
 
@@ -178,3 +179,28 @@ def test_a_study_whose_trials_keep_crashing_is_paused(sqlite_url):
     assert states[13:] == [optuna.trial.TrialState.WAITING]  # waits for a resume
     resume_study("s", sqlite_url, None)  # the operator's word: go on
     assert read(optuna.load_study(study_name="s", storage=open_storage(sqlite_url))).active
+
+
+TUNE_IN_A_FRESH_PROCESS = """
+import sys
+from autorl.cli import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in ("torch", "stable_baselines3") if m in sys.modules)
+print("heavy modules in the tuning process:", heavy)
+sys.exit(code)
+"""
+
+
+def test_a_tuning_process_whose_runs_train_in_children_imports_no_torch(tmp_path):
+    """`autorl tune` hands every seed run (trials and the test on unseen seeds) to children
+    forked from its fork server, so its own process never pays torch's import (~1-2 s), and
+    the fork server, started before the study is created, imports it meanwhile."""
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+    args = ["tune", "CartPole-v1", "--trials", "2", "--timesteps", "300", "--seeds", "1"]
+    args += ["--evaluations", "2", "--eval-episodes", "2", "--test-seeds", "1"]
+    args += ["--no-progress", "--warm-start", "none", "--storage", url, "--study", "s"]
+    out = run_script(TUNE_IN_A_FRESH_PROCESS, *args, cwd=tmp_path)
+    assert "heavy modules in the tuning process: []" in out
+    assert "test on unseen seeds [100000]" in out
+    study = optuna.load_study(study_name="s", storage=url)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.fixtures.processes import run_script
 
 SCRIPT = textwrap.dedent(
     """
@@ -42,15 +38,5 @@ SCRIPT = textwrap.dedent(
 
 
 def test_api_imports_neither_torch_nor_sb3(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "AUTORL_SEED_KB": "none"}
-    url = f"sqlite:///{tmp_path / 'api.db'}"
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, url],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "heavy modules: []" in result.stdout
+    out = run_script(SCRIPT, f"sqlite:///{tmp_path / 'api.db'}", cwd=tmp_path, timeout=120)
+    assert "heavy modules: []" in out

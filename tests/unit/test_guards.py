@@ -11,9 +11,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from autorl.errors import TrialFailure, UsageError
-from autorl.training.callbacks import evaluation_steps
 from autorl.training.guards import Deadline, EnvGuard, TrialGuard, classify
-from autorl.types import FailureReason
+from autorl.types import EvalSettings, FailureReason
 from tests.fixtures.envs import ContinuousEnv, CountingEnv, NanObsEnv, RaisingEnv
 
 
@@ -98,7 +97,7 @@ def test_nan_parameters_name_the_parameter() -> None:
 
 
 def test_evaluation_steps_are_evenly_spaced() -> None:
-    assert evaluation_steps(300, 3) == [100, 200]
-    assert evaluation_steps(1000, 1) == []
+    assert EvalSettings(n_evaluations=3).steps_before_end(300) == [100, 200]
+    assert EvalSettings(n_evaluations=1).steps_before_end(1000) == []
     with pytest.raises(UsageError, match="n_evaluations"):
-        evaluation_steps(1000, 0)
+        EvalSettings(n_evaluations=0).steps_before_end(1000)
