@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import threading
 import zlib
 from collections.abc import Iterator
@@ -17,14 +18,17 @@ from functools import lru_cache
 import sqlalchemy
 from sqlalchemy.engine import Engine, make_url
 
+from autorl.db.engine import new_engine
 from autorl.study.storage import sqlite_path
 
 _LOCAL = threading.Lock()
 
 
 @lru_cache(maxsize=8)
-def _pg_engine(url: str) -> Engine:
-    return sqlalchemy.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+def _pg_engine(url: str, pid: int) -> Engine:
+    """This process's one-connection engine for the locks' sessions (``pid``: a forked child
+    opens its own instead of sharing its parent's connection)."""
+    return new_engine(url, pool_size=1, max_overflow=0)
 
 
 def _lock_key(study_name: str) -> int:
@@ -46,7 +50,7 @@ def study_lock(storage_url: str, study_name: str) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
     elif backend == "postgresql":
         key = _lock_key(study_name)
-        with _pg_engine(storage_url).connect() as conn:
+        with _pg_engine(storage_url, os.getpid()).connect() as conn:
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             conn.commit()
             try:
