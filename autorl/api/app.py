@@ -7,17 +7,29 @@ imports torch or Stable-Baselines3 (``tests/unit/test_api_no_torch.py`` holds it
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from autorl.api import errors, openapi
-from autorl.api.deps import token_guard
+from autorl.api.deps import strict_request, token_guard
+from autorl.api.errors import documented
 from autorl.api.result_cache import ResultCache
 from autorl.api.routes import families, health, metrics, studies
 from autorl.api.settings import ApiSettings
 from autorl.api.store import StorageCache
 
 log = logging.getLogger(__name__)
+
+
+def _guards(token_needed: bool) -> dict[str, Any]:
+    """``include_router`` arguments: the token check where it is needed, then the strict
+    reading of every request (``deps.strict_request``), each with its refusal documented."""
+    guard = token_guard(token_needed)
+    return {
+        "dependencies": [*guard.get("dependencies", []), Depends(strict_request)],
+        "responses": {**documented(422), **guard.get("responses", {})},
+    }
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
@@ -35,10 +47,10 @@ def create_app(settings: ApiSettings) -> FastAPI:
     # The guard declares what it enforces: security and a 401 in the OpenAPI document.
     writes_guarded = bool(settings.token_value)
     reads_guarded = writes_guarded and not settings.open_reads
-    app.include_router(health.router)  # always open: a probe needs no token
+    app.include_router(health.router, **_guards(False))  # always open: a probe needs no token
     for reads in (studies.reads, families.reads, metrics.reads):
-        app.include_router(reads, **token_guard(reads_guarded))
-    app.include_router(studies.writes, **token_guard(writes_guarded))
+        app.include_router(reads, **_guards(reads_guarded))
+    app.include_router(studies.writes, **_guards(writes_guarded))
     openapi.install(app, settings)
     if settings.dev and not settings.token_value:
         log.warning("development mode without AUTORL_API_TOKEN: writes are open to anyone")

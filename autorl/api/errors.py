@@ -80,9 +80,10 @@ MEANINGS: dict[int, str] = {
     404: "no study (or family) of that name in this storage",
     409: "the request contradicts the stored state: a cancelled study, a smaller budget, "
     "other settings under the same name, a family tuned with several algorithms",
-    422: "malformed (error: validation, one entry per field in problems), or refused before "
-    "anything is stored: a server limit, an unknown environment, an entry point not allowed, "
-    "a search space or option that cannot make a study",
+    422: "malformed (error: validation, one entry per field in problems: a query parameter "
+    "the route does not have, a body sent to a route that takes none included), or refused "
+    "before anything is stored: a server limit, an unknown environment, an entry point not "
+    "allowed, a search space or option that cannot make a study",
     429: "this server's limit of open studies (AUTORL_API_MAX_CONCURRENT_STUDIES) is reached",
     503: "the storage cannot be reached or its schema needs an upgrade; retry later",
 }

@@ -437,6 +437,65 @@ def test_malformed_json_and_missing_fields(client, sqlite_url):
     assert stored(sqlite_url) == 0
 
 
+def test_a_write_refuses_a_body_it_does_not_take_and_changes_nothing(client):
+    create(client)
+    path = "/v1/studies/CartPole-v1-ppo"
+    headers = {**AUTH, "Content-Type": "application/json"}
+    for action in ("pause", "resume", "cancel"):
+        for body in ("{bad", '{"force": true}', "[]"):
+            refused = client.post(f"{path}/{action}", content=body, headers=headers)
+            assert refused.status_code == 422, (action, body, refused.text)
+            assert "takes no body" in refused.json()["detail"]
+    assert client.get(path).json()["state"] == "open"
+    for body in ("{bad", '{"trials": 9, "force": true}', "[9]"):
+        refused = client.patch(f"{path}/budget", content=body, headers=headers)
+        assert refused.status_code == 422, (body, refused.text)
+    assert client.get(path).json()["budget"] == 3
+    # no body, an empty one, or {} (what some clients send) is no body
+    assert client.post(f"{path}/pause", headers=AUTH).status_code == 200
+    assert client.post(f"{path}/resume", content="", headers=headers).status_code == 200
+    assert client.post(f"{path}/pause", json={}, headers=AUTH).json()["state"] == "paused"
+
+
+def test_an_unknown_query_parameter_is_refused_on_every_route(client, sqlite_url):
+    create(client, family="cartpole-physics")
+    typo = client.get("/v1/studies/CartPole-v1-ppo/trials?limt=5")
+    assert typo.status_code == 422 and "query parameter limt" in typo.json()["detail"]
+    wrong_name = client.get("/v1/families/cartpole-physics/best?algo=ppo")
+    assert wrong_name.status_code == 422 and "query parameter algo" in wrong_name.json()["detail"]
+    bodies = {
+        ("post", "/v1/studies"): {**CARTPOLE, "trials": 9},
+        ("patch", "/v1/studies/{study_id}/budget"): {"trials": 9},
+    }
+    paths = client.get("/openapi.json").json()["paths"]  # every route the API documents
+    assert len([m for operations in paths.values() for m in operations]) >= 12
+    for template, operations in paths.items():
+        path = template.format(study_id="CartPole-v1-ppo", name="cartpole-physics")
+        for method in operations:
+            body = bodies.get((method, template))
+            refused = client.request(method, f"{path}?bogus=1", json=body, headers=AUTH)
+            assert refused.status_code == 422, (method, path, refused.text)
+            assert refused.json()["problems"] == ["query parameter bogus: unknown query parameter"]
+    assert stored(sqlite_url) == 1
+    study = client.get("/v1/studies/CartPole-v1-ppo").json()
+    assert (study["state"], study["budget"]) == ("open", 3)
+    assert client.get("/v1/studies/CartPole-v1-ppo/trials?limit=5").status_code == 200
+
+
+def test_an_unreachable_storage_is_a_503_that_hides_the_password():
+    app = client_for("postgresql://nobody:s3cret-pw@127.0.0.1:1/none")
+    for method, path, body in [
+        ("GET", "/v1/studies", None),
+        ("GET", "/v1/studies/x", None),
+        ("POST", "/v1/studies", CARTPOLE),
+        ("POST", "/v1/studies/x/pause", None),
+    ]:
+        answer = app.request(method, path, json=body, headers=AUTH)
+        assert answer.status_code == 503, (method, path, answer.text)
+        assert "s3cret-pw" not in answer.text
+        assert answer.json()["error"] == "StorageUnavailable", answer.text
+
+
 def test_unknown_study_is_404_naming_it(client):
     for method, path in (
         ("get", "/v1/studies/ghost"),
