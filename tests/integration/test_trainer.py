@@ -23,6 +23,8 @@ from autorl.types import (
 from tests.fixtures.envs import (
     CountingEnv,
     HugeRewardEnv,
+    InfObsEnv,
+    InfRewardEnv,
     NanObsEnv,
     NanRewardEnv,
     RaisingEnv,
@@ -118,7 +120,9 @@ def test_report_returning_false_prunes() -> None:
     ("cls", "needle"),
     [
         (NanRewardEnv, "NaN/inf reward"),
+        (InfRewardEnv, "NaN/inf reward"),
         (NanObsEnv, "NaN/inf in its observation"),
+        (InfObsEnv, "NaN/inf in its observation"),
         (RaisingEnv, "RuntimeError: simulated solver failure"),
     ],
 )
