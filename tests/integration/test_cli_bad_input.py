@@ -145,6 +145,49 @@ def test_malformed_space_file_names_the_field(stored, sqlite_url, tmp_path, caps
     assert untouched(sqlite_url, stored)
 
 
+FILES = [
+    (
+        ["tune", "CartPole-v1", "--space"],
+        "space.yaml",
+        'algo: ppo\nparams:\n  learning_rate: !!python/object/apply:os.system ["touch pwned"]\n',
+        "not valid YAML: could not determine a constructor for the tag",
+    ),
+    (
+        ["tune", "CartPole-v1", "--space"],
+        "space.yaml",
+        "algo: ppo\nparams:\n  n_steps: {type: int, low: 1, high: 100000000000000}\n",
+        "params.n_steps.high: must be <= 1,048,576",
+    ),
+    (
+        ["tune", "CartPole-v1", "--space"],
+        "space.yaml",
+        'algo: ppo\nparams:\n  learning_rate: {type: float, low: "a", high: 0.1}\n',
+        "params.learning_rate.low: Input should be a valid number",
+    ),
+    (["kb", "import"], "kb.jsonl", '{"kind": "header", "format": 1', "damaged or truncated"),
+    (["kb", "import"], "kb.csv", "name,score\nx,1\n", "kb.csv:1: not JSON"),
+    (["kb", "import"], "kb.jsonl", '{"hello": "world"}\n', "not a knowledge-base line"),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "text", "message"), FILES, ids=[f"{c[0][0]} {c[3][:24]}" for c in FILES]
+)
+def test_a_hostile_or_foreign_file_is_refused_end_to_end(
+    stored, sqlite_url, tmp_path, capsys, monkeypatch, args, name, text, message
+):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / name
+    path.write_text(text)
+    code, _, err = run_cli([*args, str(path), "--storage", sqlite_url], capsys)
+    assert code == 2
+    assert message in err, err
+    assert "Traceback" not in err
+    assert not (tmp_path / "pwned").exists()
+    assert untouched(sqlite_url, stored)
+    assert study_names(sqlite_url) == ["keep"]
+
+
 def test_changed_settings_on_an_existing_study_are_refused(stored, sqlite_url, capsys):
     code, _, err = run_cli(
         ["tune", "CartPole-v1", "--study", "keep", "--timesteps", "900", "--storage", sqlite_url],
