@@ -67,13 +67,6 @@ def test_a_crash_is_a_failure_naming_its_signal_and_the_worker_goes_on():
     assert IsolatedTrain(train_and_evaluate)(make_spec("ppo", _task(CountingEnv), PPO_KWARGS))
 
 
-def test_past_the_memory_limit_a_trial_fails_as_oom():
-    spec = make_spec("ppo", _task(MemoryHogEnv, gigabytes=16.0), PPO_KWARGS)
-    with pytest.raises(TrialFailure) as failure:
-        IsolatedTrain(train_and_evaluate, memory_mb=8192)(spec)
-    assert failure.value.reason is FailureReason.OOM
-
-
 def test_a_child_that_outlives_its_limit_is_killed(monkeypatch):
     monkeypatch.setattr(isolation, "GRACE_S", 0.5)
     spec = make_spec("ppo", TaskSpec(PPO_ID), PPO_KWARGS, timesteps=10**7, max_wall_s=0.5)
@@ -127,7 +120,9 @@ def test_an_exit_status_reads_as_such():
 CRASH_AT = 400
 
 
-def _study(url: str, task: TaskSpec, budget: int, max_retries: int) -> optuna.Study:
+def _study(
+    url: str, task: TaskSpec, budget: int, max_retries: int, memory_limit_mb: int | None = None
+) -> optuna.Study:
     config = StudyConfig(
         task=task,
         algo="ppo",
@@ -138,6 +133,7 @@ def _study(url: str, task: TaskSpec, budget: int, max_retries: int) -> optuna.St
         validation_seeds=0,
         device="cpu",
         max_retries=max_retries,
+        memory_limit_mb=memory_limit_mb,
     )
     return start_study("s", url, config, budget).study
 
@@ -162,6 +158,19 @@ def test_a_retry_after_a_crash_can_succeed(sqlite_url, tmp_path):
     states = [t.state for t in study.get_trials(deepcopy=False)]
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE]
     assert _reasons(study)[0] == FailureReason.REQUEUED.value
+
+
+def test_a_study_memory_limit_fails_its_hungry_trial_as_oom_and_the_worker_goes_on(sqlite_url):
+    """The study's ``memory_limit_mb`` reaches each seed run's child: a configuration that
+    asks for 16 GB past it fails as ``oom`` (not retried: it would ask again), and the worker
+    goes on."""
+    task = _task(MemoryHogEnv, gigabytes=16.0, hog_at=CRASH_AT)
+    study = _study(sqlite_url, task, budget=1, max_retries=2, memory_limit_mb=8192)
+    assert run_worker(WorkerOptions(sqlite_url, "s")) == 1
+    [failed] = study.get_trials(deepcopy=False)
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs[attrs.FAILURE_REASON] == FailureReason.OOM.value
+    assert "memory" in failed.user_attrs[attrs.FAILURE_MESSAGE]
 
 
 def test_a_study_whose_trials_keep_crashing_is_paused(sqlite_url):
