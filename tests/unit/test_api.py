@@ -331,6 +331,18 @@ def test_the_openapi_document_declares_what_is_enforced(sqlite_url):
     assert not_allowed.json()["error"] == "method_not_allowed"
 
 
+def test_the_api_takes_json_only_no_uploads(client):
+    """No route accepts a file or a form (model files are pickles: the API never takes one)."""
+    paths = client.get("/openapi.json").json()["paths"]
+    media = {
+        kind
+        for operations in paths.values()
+        for operation in operations.values()
+        for kind in operation.get("requestBody", {}).get("content", {})
+    }
+    assert media == {"application/json"}
+
+
 def test_reads_closed_when_not_open(sqlite_url):
     client = client_for(sqlite_url, open_reads=False)
     for path in ("/v1/studies", "/v1/families", "/metrics", "/v1/studies/x"):
@@ -419,11 +431,22 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize(("change", "status", "says"), BAD_BODIES)
 def test_bad_input_is_refused_and_nothing_is_stored(client, sqlite_url, change, status, says):
+    """Each bad body, aimed at a stored study's name (a continuation of it), is refused and
+    leaves that study exactly as it was, and stores nothing else."""
     create(client, name="existing")
-    response = client.post("/v1/studies", json={**CARTPOLE, **change}, headers=AUTH)
+
+    def existing() -> tuple:
+        study = optuna.load_study(study_name="existing", storage=sqlite_url)
+        return study.user_attrs, [(t.number, t.state, t.params) for t in study.trials]
+
+    before, shown = existing(), client.get("/v1/studies/existing").json()
+    body = {**CARTPOLE, "name": "existing", **change}
+    response = client.post("/v1/studies", json=body, headers=AUTH)
     assert response.status_code == status, response.text
     assert says in response.json()["detail"]
     assert stored(sqlite_url) == 1
+    assert existing() == before
+    assert client.get("/v1/studies/existing").json() == shown
 
 
 def test_malformed_json_and_missing_fields(client, sqlite_url):
