@@ -269,9 +269,11 @@ def make_context(
     features (the random policy's return, racing's floor)."""
     config = stored_config(study)
     check_worker_imports(study.study_name, config.task)
-    kind = probe_task(config.task)["action_space"]["kind"]
     record = db.get_task(storage_url, config.task.key()) if storage_url else None
     features = record.features if record is not None else None
+    # the action space as probed at submission (in a child); an env is built here only for a
+    # task stored without its features
+    kind = features.action.kind if features else probe_task(config.task)["action_space"]["kind"]
     return TrialContext(
         config=config,
         space=SearchSpace.from_dict(config.space),
