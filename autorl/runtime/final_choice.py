@@ -4,7 +4,8 @@ Racing publishes the best aggregate over ``min_seeds`` training seeds; when seve
 configurations are that good, the maximum of their aggregates is still optimistic, and three
 seeds cannot tell a configuration that learns on every seed from one that learns on two in
 three (MountainCar's goal, CartPole's 500 cap). With ``finalists`` K >= 2, once the budget
-is reached the top K selectable configurations are trained on ``final_seeds`` more seeds
+is reached racing's incumbent and the K - 1 best other configurations (by their score over
+however many seeds racing gave them: ``finalists_of``) are trained on ``final_seeds`` more seeds
 (``FINAL_TRAIN_SEED``, ...; episodes from ``FINAL_EVAL_SEED``, each seed its own), the same
 seeds for every finalist, and the one with the best aggregate over all its seeds (training
 and final) is published. A finalist with a failed final run (diverged, crashed) ranks below
@@ -18,6 +19,7 @@ resumed with more budget runs only the finalists it has not run yet.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -75,9 +77,42 @@ def seed_specs(
 
 
 def finalists_of(trials: Sequence[FrozenTrial], k: int) -> list[FrozenTrial]:
-    """The ``k`` best selectable trials (``accounting.selection_key``), best first."""
-    done = [t for t in trials if is_selectable(t)]
-    return sorted(done, key=selection_key, reverse=True)[:k]
+    """Racing's incumbent (the best selectable trial), then the ``k - 1`` best other distinct
+    configurations by their score over the seeds they completed, however many: best first.
+
+    A configuration racing stopped after one seed just below the incumbent is a candidate as
+    much as one raced to the end far below it (on a task whose runs find the goal or do not,
+    two 3-seed trials that never found it made poor finalists beside 1-seed ones that did).
+    """
+    incumbent = max((t for t in trials if is_selectable(t)), key=selection_key, default=None)
+    if incumbent is None:
+        return []
+    scored = [
+        t
+        for t in trials
+        if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and t.params
+    ]
+    chosen, seen = [incumbent], {_configuration(incumbent)}
+    for trial in sorted(scored, key=selection_key, reverse=True):
+        if len(chosen) == k:
+            break
+        if _configuration(trial) not in seen:
+            seen.add(_configuration(trial))
+            chosen.append(trial)
+    return chosen
+
+
+def _configuration(trial: FrozenTrial) -> str:
+    return json.dumps(trial.params, sort_keys=True, default=str)
+
+
+def _completed_scores(trial: FrozenTrial) -> list[float]:
+    """The scores of the trial's seed runs that trained to the end (a later seed run racing
+    stopped early scored a shorter training)."""
+    runs = trial.user_attrs.get(attrs.SEEDS)
+    if runs is None:  # stored before per-seed runs were kept
+        return [float(s) for s in trial.user_attrs.get(attrs.SEED_SCORES, [])]
+    return [float(run["score"]) for run in runs if not run.get("pruned")]
 
 
 def final_evaluation(config: StudyConfig) -> EvalSettings:
@@ -137,7 +172,7 @@ def choose_final(
             {
                 "trial": trial.number,
                 "selection_score": trial.value,
-                "train_scores": [float(s) for s in trial.user_attrs.get(attrs.SEED_SCORES, [])],
+                "train_scores": _completed_scores(trial),
                 "final_scores": [r.score if isinstance(r, SeedResult) else None for r in runs],
                 "failures": [r for r in runs if isinstance(r, str)],
                 "env_steps": sum(r.env_steps for r in runs if isinstance(r, SeedResult)),

@@ -101,14 +101,17 @@ def published_trial(
     """The trial the study publishes: the final choice among its top trials
     (``autorl.runtime.final_choice``, the record ``final``) while the study's best is one of
     its finalists, else the best trial. A study resumed past its final choice publishes its
-    best again until the choice is made anew."""
+    best again until the choice is made anew. The chosen finalist need not be selectable on
+    its own: a configuration racing gave fewer than ``min_seeds`` seeds has the final seeds
+    besides them."""
     best = best_trial(trials)
     if best is None or not final:
         return best
     if finalist_entry(final, best.number) is None:
         return best
     chosen = next((t for t in trials if t.number == final.get("chosen")), None)
-    return chosen if chosen is not None and is_selectable(chosen) else best
+    usable = chosen is not None and chosen.state == TrialState.COMPLETE and chosen.value is not None
+    return chosen if usable else best
 
 
 def total_compute(trials: Iterable[FrozenTrial]) -> dict[str, float]:

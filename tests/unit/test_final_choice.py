@@ -9,6 +9,8 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
 
 from autorl.errors import StudyError
 from autorl.runtime.final_choice import choose_final, finalists_of
@@ -94,15 +96,44 @@ def test_the_top_k_train_on_fresh_seeds_and_the_best_over_all_seeds_is_published
     assert record["chosen"] == top[1].number  # the runner-up holds on the new seeds
     assert record["env_steps"] == 6 * config.timesteps
     chosen = record["finalists"][1]
-    assert chosen["score"] == pytest.approx(
-        sum(chosen["train_scores"] + chosen["final_scores"]) / 5
-    )
+    seen = chosen["train_scores"] + chosen["final_scores"]
+    assert chosen["score"] == pytest.approx(sum(seen) / len(seen))
     assert published_trial(study.get_trials(), record).number == top[1].number
     shown = best_config(study, sqlite_url)
     assert shown.trial == top[1].number and shown.final["chosen"] == top[1].number
 
     again = FakeRuns(unlucky=best)
     assert choose_final(study, config, "cpu", again) == record and again.specs == []
+
+
+def _trial(number: int, value: float, seeds: int, lr: float, state=TrialState.COMPLETE):
+    runs = [{"seed": k, "score": value, "pruned": False} for k in range(seeds)]
+    trial = optuna.trial.create_trial(
+        state=state,
+        value=value if state == TrialState.COMPLETE else None,
+        params={"learning_rate": lr},
+        distributions={"learning_rate": FloatDistribution(1e-5, 1e-2, log=True)},
+        user_attrs={"selectable": seeds >= 3, "seeds": runs, "seed_scores": [value] * seeds},
+    )
+    trial.number = number
+    return trial
+
+
+def test_finalists_are_the_incumbent_and_the_best_other_configurations_whatever_their_seeds():
+    """On a task whose runs find the goal or do not, racing may stop a configuration after one
+    seed just below its incumbent: it is a better finalist than a 3-seed one far below."""
+    trials = [
+        _trial(0, 94.6, 3, 3e-4),  # the incumbent
+        _trial(1, 29.2, 3, 1e-3),  # raced to the end, found the goal on one seed of three
+        _trial(2, 93.4, 1, 9e-5),  # one seed, just below the incumbent
+        _trial(3, 93.4, 1, 9e-5),  # the same configuration again (it took over trial 2's run)
+        _trial(4, 93.3, 1, 7e-5),
+        _trial(5, 0.0, 0, 5e-5, state=TrialState.PRUNED),
+        _trial(6, 99.0, 2, 2e-4, state=TrialState.FAIL),
+    ]
+    assert [t.number for t in finalists_of(trials, 3)] == [0, 2, 4]
+    assert [t.number for t in finalists_of(trials, 4)] == [0, 2, 4, 1]
+    assert finalists_of([t for t in trials if t.number != 0 and t.number != 1], 3) == []
 
 
 def test_a_wider_choice_on_resume_runs_only_the_new_finalists(raced):
@@ -126,7 +157,8 @@ def test_the_test_scores_the_final_choice_and_says_what_chose_it(raced):
     assert test["trial"] == final["chosen"] != best.number and test["final_choice"]
     entry = next(f for f in final["finalists"] if f["trial"] == final["chosen"])
     assert test["selection_score"] == entry["score"]
-    assert test["selection_seeds"] == [0, 1, 2, FINAL_TRAIN_SEED, FINAL_TRAIN_SEED + 1]
+    trained = list(range(len(entry["train_scores"])))  # the seeds racing gave it
+    assert test["selection_seeds"] == [*trained, FINAL_TRAIN_SEED, FINAL_TRAIN_SEED + 1]
     assert test["train_seeds"] == [VALIDATION_TRAIN_SEED, VALIDATION_TRAIN_SEED + 1]
     assert not {s.seed for s in runs.specs} & {0, 1, 2}  # no tuning seed is reused
 
