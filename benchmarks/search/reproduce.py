@@ -68,6 +68,11 @@ ZOO_EPISODES = "v2"  # the RL Zoo arm's key (its runs are seeded by RL Zoo's own
 # per task and seed, read at each racing rule's env steps (``v2/TASK/one-seed/S``: against
 # r1; ``v2/TASK/one-seed-vs-rN/S``: against rN).
 RULE = "r3"
+# The final choice's finalists: f1 (keys ``racing-r3-final-KxV``), the top K selectable
+# (3-seed) trials; f2 (``racing-r3-final-f2-KxV``, 2026-12-03), racing's incumbent and the
+# K - 1 best other configurations by their score over however many seeds they completed
+# (``autorl.runtime.final_choice.finalists_of``).
+FINAL_RULE = "f2"
 TASKS: dict[str, dict[str, Any]] = {
     "cartpole": {"env": "CartPole-v1", "algo": "ppo", "timesteps": 50_000, "trials": 16},
     "pendulum": {
@@ -321,13 +326,14 @@ def run_final(name: str, seed: int, finalists: int, final_seeds: int) -> None:
     of ``name`` and ``seed`` after its budget, its pick tested on the same test seeds; then
     one-seed selection run on to the same env steps."""
     racing_key = f"{PROTOCOL}/{name}/racing-{RULE}/{seed}"
-    key = f"{PROTOCOL}/{name}/racing-{RULE}-final-{finalists}x{final_seeds}/{seed}"
+    arm = f"{RULE}-final-{FINAL_RULE}-{finalists}x{final_seeds}"
+    key = f"{PROTOCOL}/{name}/racing-{arm}/{seed}"
     if racing_key not in load():
         return
     if key not in load():
         _final_arm(name, seed, finalists, final_seeds, key, racing_key)
     steps = load()[key]["env_steps"]
-    run_one_seed_at(name, seed, steps, f"one-seed-vs-{RULE}-final-{finalists}x{final_seeds}")
+    run_one_seed_at(name, seed, steps, f"one-seed-vs-{arm}")
 
 
 def _final_arm(
