@@ -361,7 +361,8 @@ def _final_arm(
     chosen = next(t for t in trials if t.number == final["chosen"])
     entry = next(f for f in final["finalists"] if f["trial"] == chosen.number)
     racing = load()[racing_key]
-    steps = racing["env_steps"] + final["env_steps"]
+    # this choice's runs (a record made again keeps an earlier choice's runs in its total)
+    steps = racing["env_steps"] + sum(entry["env_steps"] for entry in final["finalists"])
     out = figures(entry["score"], tested(name, chosen, config), trials, 0.0, steps)
     out.update(final=final, final_wall_s=round(time.monotonic() - began, 1))
     save(key, out)
