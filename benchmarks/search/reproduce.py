@@ -528,7 +528,7 @@ def summary(results: dict[str, Any]) -> str:
             f"{f['test_worst']:.1f} | {f['bias']:+.1f} | {solved} |"
         )
 
-    for key in sorted(k for k in results if _is_study(k)):
+    for key in sorted(k for k in results if _is_study(k) and "/audit-" not in k):
         value = results[key]
         if "equal_trials" in value:
             rows.append(row(f"{key} (equal trials)", value["equal_trials"]))
