@@ -19,7 +19,6 @@ resumed with more budget runs only the finalists it has not run yet.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -31,7 +30,7 @@ from autorl.errors import TrialFailure
 from autorl.runtime.isolation import IsolatedTrain
 from autorl.scoring import aggregate
 from autorl.study import attrs
-from autorl.study.accounting import is_selectable, selection_key
+from autorl.study.accounting import configuration_key, is_selectable, selection_key
 from autorl.study.config import FINAL_EVAL_SEED, FINAL_TRAIN_SEED, StudyConfig
 from autorl.study.record import read as read_record
 from autorl.study.record import write_final
@@ -92,18 +91,15 @@ def finalists_of(trials: Sequence[FrozenTrial], k: int) -> list[FrozenTrial]:
         for t in trials
         if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None and t.params
     ]
-    chosen, seen = [incumbent], {_configuration(incumbent)}
+    chosen, seen = [incumbent], {configuration_key(incumbent.params)}
     for trial in sorted(scored, key=selection_key, reverse=True):
         if len(chosen) == k:
             break
-        if _configuration(trial) not in seen:
-            seen.add(_configuration(trial))
+        key = configuration_key(trial.params)
+        if key not in seen:
+            seen.add(key)
             chosen.append(trial)
     return chosen
-
-
-def _configuration(trial: FrozenTrial) -> str:
-    return json.dumps(trial.params, sort_keys=True, default=str)
 
 
 def _completed_scores(trial: FrozenTrial) -> list[float]:

@@ -6,7 +6,6 @@ Used in-process by ``autorl tune`` (``--jobs 1``), by each of its worker process
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 import time
@@ -34,6 +33,7 @@ from autorl.stop import raise_if_stopped
 from autorl.study import attrs
 from autorl.study.accounting import (
     best_trial,
+    configuration_key,
     counts_against_budget,
     failure_reason,
     selection_key,
@@ -337,7 +337,7 @@ class StudyWorker:
             raise
         self._bugs = self._bugs + 1 if outcome == FailureReason.ERROR.value else 0
         if outcome in _CRASH_OUTCOMES:  # a retry, or TPE proposing it again, counts once
-            self._crashed.add(json.dumps(trial.params, sort_keys=True, default=str))
+            self._crashed.add(configuration_key(trial.params))
         else:
             self._crashed.clear()
         self._last = trial.number

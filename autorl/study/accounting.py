@@ -9,6 +9,7 @@ they do not count. Infeasible configurations were never trained and do not count
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import Counter
@@ -50,6 +51,12 @@ def running_count(trials: Iterable[FrozenTrial]) -> int:
 def failure_counts(trials: Iterable[FrozenTrial]) -> dict[str, int]:
     """Trials without a score, by reason (``pruned`` included)."""
     return dict(Counter(r for t in trials if (r := failure_reason(t)) is not None))
+
+
+def configuration_key(params: Mapping[str, Any]) -> str:
+    """A configuration's identity: its parameters as canonical JSON (the same configuration
+    proposed, enqueued or retried again has the same key)."""
+    return json.dumps(dict(params), sort_keys=True, default=str)
 
 
 def is_selectable(trial: FrozenTrial) -> bool:

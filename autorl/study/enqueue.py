@@ -13,6 +13,7 @@ import optuna
 from autorl.errors import SpaceError
 from autorl.spaces import SearchSpace
 from autorl.study import attrs
+from autorl.study.accounting import configuration_key
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def sample_configurations(
         trial = study.ask()
         params = space.sample(trial, action_space_kind)
         study.tell(trial, 0.0)
-        key = json.dumps(params, sort_keys=True, default=str)
+        key = configuration_key(params)
         if key not in seen:
             seen.add(key)
             pool.append(params)
