@@ -15,12 +15,13 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from startup import commit_of, machine  # this folder's start-up benchmark
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -80,9 +81,7 @@ def main() -> None:
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     tree = args.tree.resolve()
-    commit = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    commit = commit_of(tree)
     env = {**os.environ, "PYTHONPATH": str(tree), "AUTORL_SEED_KB": "none"}
     peak_total, peaks = 0, {}
     began = time.perf_counter()
@@ -109,11 +108,7 @@ def main() -> None:
         "commit": commit,
         "jobs": args.jobs,
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": machine(),
         "exit": proc.returncode,
         "wall_s": round(time.perf_counter() - began, 1),
         "peak_total_pss_mb": round(peak_total / 1024, 1),

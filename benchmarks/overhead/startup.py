@@ -64,6 +64,22 @@ def _first_trial_s(tree: Path, work: Path, i: int) -> tuple[float, float]:
     )
 
 
+def commit_of(tree: Path) -> str:
+    """The short commit a checkout (or worktree) is at."""
+    return subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+
+
+def machine() -> dict:
+    """The machine a record was measured on, with its load at the end of the run."""
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", type=Path, default=ROOT)
@@ -71,9 +87,7 @@ def main() -> None:
     parser.add_argument("--label", default="")
     args = parser.parse_args()
     tree = args.tree.resolve()
-    commit = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    commit = commit_of(tree)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         studies = f"sqlite:///{work / 'studies.db'}"
@@ -96,11 +110,7 @@ def main() -> None:
         "tree": str(tree),
         "commit": commit,
         "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        "machine": machine(),
         "median_s": {k: round(statistics.median(v), 3) for k, v in timings.items()},
         "runs_s": {k: [round(x, 3) for x in v] for k, v in timings.items()},
     }
