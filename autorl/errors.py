@@ -56,3 +56,7 @@ class ExportError(AutoRLError):
 
 class FamilyError(AutoRLError):
     """A task-family file is malformed."""
+
+
+class CompressionError(AutoRLError):
+    """A policy cannot be exported, quantized or distilled as asked."""

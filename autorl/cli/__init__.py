@@ -14,7 +14,19 @@ log = logging.getLogger("autorl")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from autorl.cli import db, kb, meta, models, query, remote, serve, tasks, tune, worker
+    from autorl.cli import (
+        compress,
+        db,
+        kb,
+        meta,
+        models,
+        query,
+        remote,
+        serve,
+        tasks,
+        tune,
+        worker,
+    )
 
     parser = argparse.ArgumentParser(
         prog="autorl",
@@ -25,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.register(sub)
     query.register(sub)
     models.register(sub)
+    compress.register(sub)
     tasks.register(sub)
     kb.register(sub)
     meta.register(sub)

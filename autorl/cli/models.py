@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_storage(t)
     t.set_defaults(handler=cmd_train)
 
-    e = sub.add_parser("evaluate", help="evaluate a saved model: mean ± std return")
+    e = sub.add_parser(
+        "evaluate", help="evaluate a saved model (or an exported .onnx policy): mean ± std return"
+    )
     e.add_argument("model", type=Path)
     e.add_argument("--env", help="evaluate on this env id instead of the one it was trained on")
     e.add_argument("--env-kwargs", help="JSON constructor kwargs (with --env)")
@@ -81,25 +83,45 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from autorl.training.artifacts import load_trained
+def _other_task(args: argparse.Namespace, task: TaskSpec) -> TaskSpec:
+    """The task of ``--env`` (and its kwargs and attrs), or the model's own."""
+    if not args.env:
+        return task
+    return TaskSpec(
+        env_id=args.env,
+        entry_point=task.entry_point if args.env == task.env_id else None,
+        env_kwargs=json_object(args.env_kwargs, "--env-kwargs"),
+        env_attrs=json_object(args.env_attrs, "--env-attrs"),
+    )
 
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.episodes > 100_000:
         raise UsageError(f"--episodes {args.episodes} must be between 1 and 100000")
-    loaded = load_trained(args.model, device=args.device)
-    if args.env:
-        loaded = dataclasses.replace(
-            loaded,
-            task=TaskSpec(
-                env_id=args.env,
-                entry_point=loaded.task.entry_point if args.env == loaded.task.env_id else None,
-                env_kwargs=json_object(args.env_kwargs, "--env-kwargs"),
-                env_attrs=json_object(args.env_attrs, "--env-attrs"),
-            ),
+    if args.model.suffix == ".onnx":  # an exported policy: onnxruntime only, no torch
+        import statistics
+
+        from autorl.compress.onnx_policy import OnnxPolicy, run_episodes
+
+        if args.stochastic:
+            raise UsageError("an exported ONNX policy is deterministic: drop --stochastic")
+        policy = OnnxPolicy.load(args.model)
+        policy.task = _other_task(args, policy.task)
+        returns = run_episodes(policy, args.episodes, args.seed)
+        env_id, mean, std = (
+            policy.task.env_id,
+            statistics.fmean(returns),
+            statistics.pstdev(returns),
         )
-    result = loaded.evaluate(args.episodes, args.seed, deterministic=not args.stochastic)
+    else:
+        from autorl.training.artifacts import load_trained
+
+        loaded = load_trained(args.model, device=args.device)
+        loaded = dataclasses.replace(loaded, task=_other_task(args, loaded.task))
+        result = loaded.evaluate(args.episodes, args.seed, deterministic=not args.stochastic)
+        env_id, mean, std, returns = loaded.task.env_id, result.mean, result.std, result.returns
     print(
-        f"{loaded.task.env_id}: {result.mean:.2f} ± {result.std:.2f} mean return over "
-        f"{len(result.returns)} episodes (seeds {args.seed}..{args.seed + args.episodes - 1})"
+        f"{env_id}: {mean:.2f} ± {std:.2f} mean return over {len(returns)} episodes "
+        f"(seeds {args.seed}..{args.seed + args.episodes - 1})"
     )
     return 0

@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "autorl"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("interfaces", ("autorl.cli", "autorl.api", "autorl.client", "autorl.__main__")),
     ("service", ("autorl.service", "autorl.meta.eval")),
-    ("runtime", ("autorl.runtime", "autorl.report")),
+    ("runtime", ("autorl.runtime", "autorl.report", "autorl.compress")),
     ("knowledge", ("autorl.knowledge",)),
     ("study", ("autorl.study", "autorl.families")),
     (
@@ -80,6 +80,8 @@ def test_imports_point_down_the_layers():
         ("autorl.meta", ("optuna", "sqlalchemy", "torch", "stable_baselines3", "autorl.db")),
         ("autorl.envs", ("torch", "stable_baselines3", "autorl.training")),
         ("autorl.spaces", ("torch", "stable_baselines3")),
+        # an exported policy runs where only onnxruntime is installed
+        ("autorl.compress.onnx_policy", ("torch", "stable_baselines3", "autorl.training")),
     ],
 )
 def test_pure_packages_import_no_heavy_or_storage_code(prefix, forbidden):
