@@ -102,6 +102,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
         f"{report['env_id']}: {report['episodes']['count']} episodes, seeds "
         f"{report['episodes']['seeds']}; random play {report['random_return']:.1f}; kept = "
         "(return - random) / (teacher - random); agreement with the teacher's actions on "
-        f"{report['check']['states']} observations. Written to {args.out}/compress.json"
+        f"{report['check']['states'] // 2} of the teacher's states (agreement_sampled in the "
+        f"JSON: as many samples of the observation space). Written to {args.out}/compress.json"
     )
     return 0

@@ -46,7 +46,8 @@ class Variant:
     mean_return: float
     std_return: float
     kept: float | None = None
-    agreement: float | None = None  # with the teacher's actions on the check states
+    agreement: float | None = None  # with the teacher's actions on the teacher's states
+    agreement_sampled: float | None = None  # ... on samples of the observation space
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -156,6 +157,7 @@ def _compress(
             std_return=teacher_eval.std,
             kept=1.0,
             agreement=1.0,
+            agreement_sampled=1.0,
         )
     ]
     graphs: list[tuple[str, PolicyGraph, dict[str, Any]]] = [("teacher", graph, {})]
@@ -172,7 +174,9 @@ def _compress(
             path = out / (f"{name}.onnx" if precision == "fp32" else f"{name}.{precision}.onnx")
             onnx_policy.write(g, path, task, precision, extra={"teacher": str(loaded.path), **info})
             policy = onnx_policy.OnnxPolicy.load(path)
-            agree = agreement(g, expected, policy.act_batch(states))
+            actions = policy.act_batch(states)
+            visited = slice(0, CHECK_STATES)
+            sampled = slice(CHECK_STATES, None)
             returns = onnx_policy.run_episodes(policy, episodes, seed)
             mean = float(np.mean(returns))
             rows.append(
@@ -185,7 +189,8 @@ def _compress(
                     mean_return=mean,
                     std_return=float(np.std(returns)),
                     kept=_kept(mean, teacher_eval.mean, random),
-                    agreement=round(agree, 6),
+                    agreement=round(agreement(g, expected[visited], actions[visited]), 6),
+                    agreement_sampled=round(agreement(g, expected[sampled], actions[sampled]), 6),
                     extra=info,
                 )
             )

@@ -1,0 +1,161 @@
+"""Compression of a teacher trained with SB3's default network: the smallest distilled
+student that still reaches the task's threshold, and what int8 keeps.
+
+For each task: a teacher (RL Zoo's tuned hyperparameters, SB3's default architecture) is
+trained once on seed 0 and saved under ``state/`` (not committed: model weights), then
+``autorl.compress.pipeline.compress`` exports it (fp32, int8) and distils it into each of the
+task's student widths; every variant is evaluated on the same 20 episodes (seeds 200000..).
+Results land in ``results/TASK.json`` with the machine; a task with a result is skipped
+(delete the file to run it again).
+
+    .venv/bin/python benchmarks/compress/run.py --tasks cartpole,pendulum
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+STATE, RESULTS = HERE / "state", HERE / "results"
+
+TASKS: dict[str, dict[str, Any]] = {
+    "cartpole": {
+        "env_id": "CartPole-v1",
+        "algo": "ppo",
+        "threshold": 475.0,
+        "timesteps": 100_000,
+        "n_envs": 8,
+        "sb3_kwargs": {  # RL Zoo's ppo.yml CartPole-v1
+            "n_steps": 32,
+            "batch_size": 256,
+            "gae_lambda": 0.8,
+            "gamma": 0.98,
+            "n_epochs": 20,
+            "ent_coef": 0.0,
+            "learning_rate": {"schedule": "linear", "initial": 0.001},
+            "clip_range": {"schedule": "linear", "initial": 0.2},
+        },
+        "students": [[64, 64], [16], [8], [4], []],
+    },
+    "pendulum": {
+        "env_id": "Pendulum-v1",
+        "algo": "sac",
+        "threshold": -200.0,
+        "timesteps": 20_000,
+        "n_envs": 1,
+        "sb3_kwargs": {"learning_rate": 0.001},  # RL Zoo's sac.yml Pendulum-v1
+        "students": [[64, 64], [32, 32], [16, 16], [8, 8]],
+    },
+}
+
+
+def machine() -> dict[str, Any]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor(),
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "commit": commit,
+    }
+
+
+def teacher(name: str, task: dict[str, Any]) -> Path:
+    from autorl.training.artifacts import save_trained
+    from autorl.training.trainer import train_model
+    from autorl.types import EnvSettings, EvalSettings, TaskSpec, TrainConfig, TrainSpec
+
+    path = STATE / name / "teacher.zip"
+    if path.is_file():
+        return path
+    spec = TrainSpec(
+        task=TaskSpec(task["env_id"]),
+        config=TrainConfig(
+            task["algo"], "MlpPolicy", task["sb3_kwargs"], EnvSettings(n_envs=task["n_envs"])
+        ),
+        timesteps=task["timesteps"],
+        seed=0,
+        evaluation=EvalSettings(n_evaluations=1),
+    )
+    began = time.monotonic()
+    model, venv = train_model(spec)
+    try:
+        save_trained(model, venv, path, spec.task, spec.config, extra={"seed": 0})
+    finally:
+        venv.close()
+    logging.info("%s: teacher trained in %.0f s", name, time.monotonic() - began)
+    return path
+
+
+def run(name: str) -> None:
+    from autorl.compress.pipeline import compress
+
+    out = RESULTS / f"{name}.json"
+    if out.is_file():
+        logging.info("%s: done (%s)", name, out)
+        return
+    task = TASKS[name]
+    model = teacher(name, task)
+    began = time.monotonic()
+    report = compress(
+        model, STATE / name / "compressed", task["students"], ("fp32", "int8"), episodes=20
+    )
+    teacher_row = report["variants"][0]
+    for row in report["variants"]:
+        row["reaches_threshold"] = row["mean_return"] >= task["threshold"]
+        row["parameters_vs_teacher"] = round(row["parameters"] / teacher_row["parameters"], 4)
+        row["latency_vs_sb3"] = round(teacher_row["latency_us"] / row["latency_us"], 1)
+    report.update(
+        task=name,
+        threshold=task["threshold"],
+        teacher_training={k: task[k] for k in ("algo", "timesteps", "n_envs", "sb3_kwargs")},
+        seconds=round(time.monotonic() - began, 1),
+        machine=machine(),
+        when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    for row in report["variants"]:
+        logging.info(
+            "%s %-28s %7d params %8d B %8.1f us %8.1f kept %s",
+            name,
+            row["name"],
+            row["parameters"],
+            row["bytes"],
+            row["latency_us"],
+            row["mean_return"],
+            row["kept"],
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from autorl.training.device import set_threads
+
+    set_threads(1)  # one torch thread: the teacher's training shares a 2-core machine
+    for name in args.tasks.split(","):
+        run(name)
+
+
+if __name__ == "__main__":
+    main()
