@@ -145,10 +145,44 @@ def run(name: str) -> None:
         )
 
 
+def summary() -> str:
+    """The recorded results as markdown tables, one per task."""
+    out = []
+    for path in sorted(RESULTS.glob("*.json")):
+        r = json.loads(path.read_text())
+        out.append(
+            f"**{r['env_id']}** ({r['teacher_training']['algo'].upper()}, teacher "
+            f"{r['teacher_training']['timesteps']:,} steps, seed 0; {r['episodes']['count']} "
+            f"episodes, seeds {r['episodes']['seeds']}; random play {r['random_return']:.1f}; "
+            f"threshold {r['threshold']:g}; {r['machine']['cpu']}, {r['machine']['cores']} "
+            f"cores, commit {r['machine']['commit']}, {r['when']})\n"
+        )
+        out.append(
+            "| variant | parameters (of the teacher's) | bytes | µs/action (x faster than SB3) "
+            "| return | kept | agreement (teacher's states / space samples) |"
+        )
+        out.append("|---|---|---|---|---|---|---|")
+        for v in r["variants"]:
+            sampled = v.get("agreement_sampled")
+            out.append(
+                f"| {v['name']} | {v['parameters']:,} ({100 * v['parameters_vs_teacher']:.2f}%) "
+                f"| {v['bytes']:,} | {v['latency_us']:.1f} ({v['latency_vs_sb3']:g}x) "
+                f"| {v['mean_return']:.1f}{' ✓' if v['reaches_threshold'] else ''} "
+                f"| {100 * v['kept']:.1f}% | {v['agreement']:.3f} / "
+                f"{'' if sampled is None else f'{sampled:.3f}'} |"
+            )
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--summary", action="store_true", help="print the tables and stop")
     args = parser.parse_args()
+    if args.summary:
+        print(summary())
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from autorl.training.device import set_threads
 

@@ -112,7 +112,7 @@ def test_the_exported_policy_acts_as_the_sb3_policy(tmp_path: Path, case: str) -
     sb3_input = loaded.norm.normalize_obs(obs) if loaded.norm is not None else obs
     expected = loaded.model.predict(sb3_input, deterministic=True)[0]
     got = OnnxPolicy.from_graph(graph, loaded.task).act_batch(obs)
-    assert agreement(graph, expected, got) >= 1 - 1e-5
+    assert agreement(graph, expected, got, worst=True) >= 1 - 1e-5
 
 
 def test_compress_writes_measures_and_evaluates_every_variant(tmp_path: Path, capsys) -> None:
