@@ -19,6 +19,8 @@ MemoryError in the child, an ``oom`` failure.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -61,18 +63,34 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
+        atexit.unregister(_stop_fork_server)  # once, however many trials asked
+        atexit.register(_stop_fork_server)
         return ctx
     return multiprocessing.get_context("spawn")
 
 
 def start_fork_server() -> None:
     """Start the fork server now (its imports take seconds), so the first trial does not wait
-    for it as long; a no-op where there is none."""
+    for it as long; a no-op where there is none. It is stopped when this process exits
+    (``_stop_fork_server``)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         _context()
         from multiprocessing import forkserver
 
         forkserver.ensure_running()
+
+
+def _stop_fork_server() -> None:
+    """End this process's fork server. On its own it leaves once it sees this process gone,
+    but not while it is still importing torch: on a loaded machine that outlasted a stopped
+    ``autorl tune`` by over a minute, holding its stdout and stderr open (a pipe reading them,
+    ``autorl tune | tee log``, waited for it)."""
+    from multiprocessing import forkserver
+
+    pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+    if pid:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
 
 
 def death_message(exitcode: int | None, elapsed_s: float, who: str = "the trial's process") -> str:

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -213,3 +215,32 @@ def test_a_tuning_process_whose_runs_train_in_children_imports_no_torch(tmp_path
     assert "test on unseen seeds [100000]" in out
     study = optuna.load_study(study_name="s", storage=url)
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 2
+
+
+def test_a_process_that_exits_while_its_fork_server_imports_takes_the_server_along(tmp_path):
+    # A tune stopped early exits in a second, while its fork server may still be importing
+    # torch (over a minute on a loaded machine) with the tune's stdout and stderr open.
+    script = (
+        "from multiprocessing import forkserver\n"
+        "from autorl.runtime.isolation import start_fork_server\n"
+        "start_fork_server()\n"
+    )
+    out = tmp_path / "pid"
+    # stdout to a file, not a pipe: reading a pipe to its end would wait for the server
+    run_script(
+        script + f"open({str(out)!r}, 'w').write(str(forkserver._forkserver._forkserver_pid))\n",
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+    )
+    pid = int(out.read_text())
+
+    def running() -> bool:  # a zombie has ended: init reaps it when it gets to it
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 1.0  # its imports (torch, SB3) take longer than this
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not running(), "the fork server outlived the process that started it"
