@@ -16,7 +16,7 @@ Aggregates (``--aggregate``):
 Racing (SMAC's intensification, irace's races, adapted to a few expensive seeds): a
 configuration that has run k seeds earns seed k+1 when, if its remaining seeds scored
 optimistically (its mean so far plus ``z`` times the study's seed-to-seed spread, but no
-higher than the best seed score the study has seen: returns have ceilings, CartPole's 500),
+higher than a return cap the study has shown: ``return_cap``, CartPole's 500),
 its aggregate over ``max_seeds`` seeds would beat the incumbent's by more than the minimum
 practical difference (``practical_margin``: 1% of the range from the random policy's return
 to the best seed score; on a plateau every configuration reaches, differences of a thousandth
@@ -98,6 +98,19 @@ def curve_area(means: Sequence[float]) -> float | None:
 def ties(a: float, b: float) -> bool:
     """Whether two aggregates are the same number (a ceiling both reached, not a near miss)."""
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def return_cap(seed_scores: Sequence[float]) -> float | None:
+    """The return a task seems capped at, which no seed's credit may exceed: the study's best
+    seed score once two or more seed runs have reached it (CartPole's 500). None while the
+    best was reached once (Pendulum's, MountainCar's continuous returns): capping the credit
+    there at the best seed seen left a configuration whose first seed beat every other seed
+    run of the study with no credit at all, so it was stopped (Pendulum v4, sampler seed 2:
+    -121.3 against an incumbent of -129.6, inside the practical margin)."""
+    if not seed_scores:
+        return None
+    best = max(seed_scores)
+    return best if sum(ties(s, best) for s in seed_scores) >= 2 else None
 
 
 def seed_spread(per_config: Sequence[Sequence[float]]) -> float:

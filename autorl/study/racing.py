@@ -27,7 +27,13 @@ import statistics
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from autorl.scoring import Bar, optimistic_aggregate, practical_margin, seed_spread
+from autorl.scoring import (
+    Bar,
+    optimistic_aggregate,
+    practical_margin,
+    return_cap,
+    seed_spread,
+)
 from autorl.study import attrs
 from autorl.study.accounting import best_trial, learning_area
 
@@ -73,7 +79,7 @@ def race_state(
     return Bar(
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
-        ceiling=max((s for scores in per_config for s in scores), default=None),
+        ceiling=return_cap([s for scores in per_config for s in scores]),
         peers=()
         if last_chance
         else tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
@@ -138,6 +144,6 @@ class RacingPruner(optuna.pruners.BasePruner):
             return True
         scores = [*complete_seed_scores(trial), best_so_far]
         spread = seed_spread([complete_seed_scores(t) for t in done])
-        ceiling = max((s for t in done for s in complete_seed_scores(t)), default=None)
+        ceiling = return_cap([s for t in done for s in complete_seed_scores(t)])
         hope = optimistic_aggregate(scores, spread, self._max_seeds, self._method, self._z, ceiling)
         return hope > float(best.value)

@@ -26,6 +26,7 @@ from autorl.scoring import (
     mean_interval,
     practical_margin,
     race,
+    return_cap,
     seed_spread,
     should_continue,
 )
@@ -108,8 +109,9 @@ def simulate(
         eligible = [value for _, value, ok, _ in results if ok]
         per_config = [scores for *_, scores in results]
         seen = [s for scores in per_config for s in scores]
-        ceiling = max(seen, default=None)
-        margin = practical_margin(ceiling, floor, min(seen, default=None)) if with_margin else 0
+        ceiling = return_cap(seen)
+        best = max(seen, default=None)
+        margin = practical_margin(best, floor, min(seen, default=None)) if with_margin else 0
         return Bar(
             max(eligible) if eligible else None, seed_spread(per_config), ceiling, margin=margin
         )
@@ -393,3 +395,19 @@ def test_before_any_incumbent_a_configuration_no_better_than_one_racing_leaves_i
     assert should_continue([50.0], None, 0.0, 3, "mean", **racing_now).go_on
     # one that has started racing keeps racing until there is an incumbent
     assert should_continue([-0.1, -0.2], None, 0.0, 3, "mean", **racing_now).go_on
+
+
+def test_a_first_seed_better_than_every_seed_seen_keeps_its_credit_where_returns_have_no_cap():
+    # Pendulum v4, sampler seed 2: seed runs of -129.2, -134.7, -154.5 and -123.4, -122.8,
+    # -142.6 (the incumbent, -129.6); a new configuration scores -121.3 on its first seed.
+    seen = [-129.2, -134.7, -154.5, -123.4, -122.8, -142.6]
+    assert return_cap(seen) is None  # a best reached once is no cap
+    spread = seed_spread([seen[:3], seen[3:]])
+    decision = should_continue(
+        [-121.3], -129.6, spread, 3, "mean", ceiling=return_cap(seen), margin=11.0
+    )
+    assert decision.go_on, decision.reason
+    # CartPole: several seed runs at 500 are a cap, and credit stops there
+    capped = [500.0, 500.0, 500.0, 431.0]
+    assert return_cap(capped) == 500.0
+    assert not should_continue([500.0], 500.0, 5.0, 3, "mean", ceiling=return_cap(capped)).go_on
