@@ -104,9 +104,10 @@ def head_actions(graph: PolicyGraph, out: np.ndarray) -> np.ndarray:
     return np.clip(out, low, high)
 
 
-def student_graph(teacher: PolicyGraph, widths: Sequence[int]) -> PolicyGraph:
-    """An untrained student: the teacher's normalisation, activations and head, ``widths``
-    hidden layers (initialised as torch's ``nn.Linear``)."""
+def student_body(teacher: PolicyGraph, widths: Sequence[int]) -> nn.Sequential:
+    """An untrained student network: ``widths`` hidden layers with the teacher's activation
+    (tanh for a linear teacher), its output size and output activation (initialised as
+    torch's ``nn.Linear``); the teacher's normalisation and head go around it."""
     act = teacher.hidden_activation or Activation("tanh")
     dims = [teacher.obs_dim, *[int(w) for w in widths], teacher.out_dim]
     modules: list[nn.Module] = []
@@ -117,7 +118,7 @@ def student_graph(teacher: PolicyGraph, widths: Sequence[int]) -> PolicyGraph:
     if teacher.output_activation is not None:
         out_act = teacher.output_activation
         modules.append(_TORCH_ACTIVATIONS[out_act.name](out_act))
-    return replace(teacher, layers=tuple(layers_of([nn.Sequential(*modules)])), meta={})
+    return nn.Sequential(*modules)
 
 
 def collect_states(
@@ -185,7 +186,7 @@ def _distill(
 ) -> tuple[PolicyGraph, dict[str, Any]]:
     torch.manual_seed(settings.seed)
     teacher_net = GraphModule(teacher)
-    student = GraphModule(student_graph(teacher, widths))
+    student = GraphModule(teacher, body=student_body(teacher, widths))
     optimiser = torch.optim.Adam(student.parameters(), lr=settings.learning_rate)
     discrete = teacher.head == "argmax"
     loss_fn: nn.Module = nn.CrossEntropyLoss() if discrete else nn.MSELoss()

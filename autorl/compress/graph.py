@@ -160,6 +160,7 @@ def layers_of(modules: list[Any]) -> list[Layer]:
 def _chain(model: Any) -> tuple[list[Any], str]:
     """The torch modules from observation to the head's input, and the head."""
     from gymnasium import spaces
+    from torch import nn
 
     policy, name = model.policy, type(model).__name__.lower()
     discrete = isinstance(model.action_space, spaces.Discrete)
@@ -169,13 +170,9 @@ def _chain(model: Any) -> tuple[list[Any], str]:
         if discrete:
             return chain, "argmax"
         if policy.squash_output:
-            import torch.nn as nn
-
             return [*chain, nn.Tanh()], "rescale"
         return chain, "clip"
     if name == "sac":
-        import torch.nn as nn
-
         actor = policy.actor
         return [actor.features_extractor, actor.latent_pi, actor.mu, nn.Tanh()], "rescale"
     if name == "td3":

@@ -64,7 +64,7 @@ def latency_us(act: Callable[[Any], Any], obs: Any, calls: int = 300, repeats: i
     return round(statistics.median(means), 2)
 
 
-def check_states(graph: PolicyGraph, task: TaskSpec, space: Any, teacher: Callable) -> np.ndarray:
+def check_states(task: TaskSpec, space: Any, teacher: Callable) -> np.ndarray:
     """Observations to compare actions on: the teacher's own states and space samples."""
     from autorl.compress.distill import collect_states
 
@@ -123,6 +123,7 @@ def _compress(
     seed: int,
     distill_settings: Any,
 ) -> dict[str, Any]:
+    from autorl.compress.distill import DistillSettings, distill
     from autorl.training.artifacts import load_trained
 
     out = Path(out)
@@ -136,7 +137,7 @@ def _compress(
         batch = norm.normalize_obs(obs) if norm is not None and norm.norm_obs else obs
         return model.predict(batch, deterministic=True)[0]
 
-    states = check_states(graph, task, space, sb3_act)
+    states = check_states(task, space, sb3_act)
     expected = sb3_act(states)
     exported = onnx_policy.OnnxPolicy.from_graph(graph, task)
     agree = agreement(graph, expected, exported.act_batch(states), worst=True)
@@ -165,8 +166,6 @@ def _compress(
     ]
     graphs: list[tuple[str, PolicyGraph, dict[str, Any]]] = [("teacher", graph, {})]
     for widths in distill_widths:
-        from autorl.compress.distill import DistillSettings, distill
-
         began = time.perf_counter()
         student, info = distill(graph, task, widths, distill_settings or DistillSettings())
         info["seconds"] = round(time.perf_counter() - began, 1)
