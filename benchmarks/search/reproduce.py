@@ -66,8 +66,10 @@ ZOO_EPISODES = "v2"  # the RL Zoo arm's key (its runs are seeded by RL Zoo's own
 # (``racing-r3``, 2026-12-02): r2, and a later seed run is pruned only if its configuration
 # could no longer beat the incumbent (``autorl.study.racing``). The one-seed arm is one study
 # per task and seed, read at each racing rule's env steps (``v2/TASK/one-seed/S``: against
-# r1; ``v2/TASK/one-seed-vs-rN/S``: against rN).
-RULE = "r3"
+# r1; ``v2/TASK/one-seed-vs-rN/S``: against rN). r4 (``racing-r4``, 2026-12-03): r3, and a
+# missing seed's optimistic credit is capped only at a return two seed runs have reached
+# (``autorl.scoring.return_cap``), not at the best seed seen. r4 studies run with ``--jobs 1``.
+RULE = "r4"
 # The final choice's finalists: f1 (keys ``racing-r3-final-KxV``), the top K selectable
 # (3-seed) trials; f2 (``racing-r3-final-f2-KxV``, 2026-12-03), racing's incumbent and the
 # K - 1 best other configurations by their score over however many seeds they completed
