@@ -28,6 +28,7 @@ from autorl.study.config import (
     seed_fields,
     tuning_evaluation,
 )
+from autorl.study.objectives import parse_objectives
 from autorl.study.record import write_priority
 from autorl.types import TaskSpec
 
@@ -68,13 +69,15 @@ class TuneRequest:
     name: str | None = None  # default: ``default_study_name``
     enqueue: Sequence[Mapping[str, Any]] = ()  # parameter sets to try first
     priority: int = 0  # workers serve studies of higher priority first
+    objectives: str = "return"  # or return,params / return,latency: a front (see study.objectives)
 
     def study_name(self) -> str:
         return self.name or default_study_name(self.task, self.algo)
 
     def search_space(self) -> SearchSpace:
         """The space searched (SpaceError if it cannot be read; UsageError if it is for
-        another algorithm), with the ``fixed`` values pinned."""
+        another algorithm), with the ``fixed`` values pinned. With a cost objective the
+        algorithm's default space searches small networks too (``with_small_networks``)."""
         if self.space_inline is not None:
             space = SearchSpace.from_dict(dict(self.space_inline), source="space_inline")
         else:
@@ -84,6 +87,8 @@ class TuneRequest:
                 f"the search space {space.name!r} is for {space.algo}, but algo is "
                 f"{self.algo}: choose a {self.algo} space, or {space.algo} as the algorithm"
             )
+        if self.space is None and self.space_inline is None and "," in self.objectives:
+            space = space.with_small_networks()  # the default space, down to linear policies
         return space.with_fixed(dict(self.fixed)) if self.fixed else space
 
     def study_config(self, space: SearchSpace) -> tuple[StudyConfig, tuple[str, ...]]:
@@ -113,6 +118,7 @@ class TuneRequest:
                 device=self.device,
                 sampler_seed=self.sampler_seed,
                 threshold=self.threshold,
+                objectives=parse_objectives(self.objectives),
             )
             config.check()
         except StudyError as exc:

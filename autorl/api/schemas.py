@@ -69,6 +69,9 @@ class StudyCreate(_Strict):
     evaluations: int = Field(default=10, ge=1, le=1000)
     eval_episodes: int = Field(default=5, ge=1, le=10_000)
     pruner: Literal["median", "hyperband", "none"] = "median"
+    objectives: Literal["return", "return,params", "return,latency"] = Field(
+        default="return", description="with a cost: a front of return against it (GET .../front)"
+    )
     finalists: int = Field(
         default=0,
         ge=0,
@@ -185,6 +188,28 @@ class TrialPublic(BaseModel):
     wall_s: float | None
     seed_scores: list[float]  # per seed run, in seed order (value: their aggregate)
     selectable: bool  # ran the study's min_seeds seeds: may be its best
+    policy_params: int | None = None  # acting parameters (studies with a cost objective)
+    latency_us: float | None = None  # µs per action, batch 1, the worker's device
+
+
+class FrontPointPublic(BaseModel):
+    trial: int
+    params: int | None
+    latency_us: float | None
+    score: float  # aggregate of its training seeds
+    seed_scores: list[float]
+    kept: float | None  # share of the best's return above the floor
+    net_arch: Any
+
+
+class FrontPublic(BaseModel):
+    """A study's front of return against a cost, cheapest first."""
+
+    study: str
+    objective: Literal["params", "latency"]
+    floor: float
+    floor_from: Literal["random policy", "worst trial"]
+    points: list[FrontPointPublic]
 
 
 class FamilyPublic(BaseModel):

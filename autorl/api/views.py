@@ -117,6 +117,8 @@ def trial_public(trial: StoredTrial) -> TrialPublic:
         wall_s=finite(trial.user_attrs.get(attrs.WALL_S)),
         seed_scores=[float(s) for s in trial.user_attrs.get(attrs.SEED_SCORES, [])],
         selectable=trial.state == "COMPLETE" and trial.user_attrs.get(attrs.SELECTABLE, True),
+        policy_params=trial.user_attrs.get(attrs.POLICY_PARAMS),
+        latency_us=finite(trial.user_attrs.get(attrs.LATENCY_US)),
     )
 
 

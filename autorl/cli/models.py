@@ -16,6 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train", help="train the best (or a chosen) configuration and save it")
     t.add_argument("study")
     t.add_argument("--trial", type=int, help="trial number (default: the best)")
+    t.add_argument(
+        "--smallest-within",
+        metavar="TOL",
+        help="the cheapest configuration of the front (--objectives studies) whose score is "
+        "within TOL (e.g. 5%%) of the best's, as a share of the range from the random "
+        "policy's return to the best; then both are tested on the study's test seeds",
+    )
     t.add_argument("--timesteps", type=int, help="default: the study's timesteps")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default="auto")
@@ -47,7 +54,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     url = storage_url(args)
     study, config = load_study(args.study, open_storage(url))
-    chosen = best_config(study, url, args.trial)
+    if args.smallest_within is not None and args.trial is not None:
+        raise UsageError("give --trial N or --smallest-within TOL, not both")
+    number, front = args.trial, None
+    if args.smallest_within is not None:
+        front, number, fraction = _smallest_within(study, url, args.smallest_within)
+    chosen = best_config(study, url, number)
     train_config = TrainConfig.from_dict(chosen.config)
     timesteps = args.timesteps or config.timesteps
     if timesteps < 1:
@@ -80,7 +92,61 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"trained trial {chosen.trial} of {args.study} for {timesteps} steps (seed {args.seed})")
     for p in paths:
         print(f"wrote {p}")
+    if front is not None:
+        _test_against_best(study, config, front, chosen.trial, fraction, spec.device)
     return 0
+
+
+def _smallest_within(study, url: str, tolerance: str):
+    """The front and the trial ``--smallest-within`` picks from it, by training scores alone
+    (no test seed takes part in the choice)."""
+    from autorl import db
+    from autorl.study.objectives import parse_tolerance
+    from autorl.study.queries import pareto
+
+    fraction = parse_tolerance(tolerance)
+    front = pareto(study, db.study_random_return(url, study.study_name))
+    if not front.points:
+        raise UsageError(f"study {study.study_name!r} has no selectable trial with a cost yet")
+    within = [p for p in front.points if p.kept is None or p.kept >= 1 - fraction]
+    pick, best = within[0], front.points[-1]
+    print(
+        f"smallest within {fraction:.0%}: trial {pick.trial} ({pick.params:,} parameters, "
+        f"score {pick.score:.1f}) against the best, trial {best.trial} ({best.params:,}, "
+        f"{best.score:.1f}); scores over training seeds, the range from the "
+        f"{front.floor_from}'s return {front.floor:.1f}"
+    )
+    return front, pick.trial, fraction
+
+
+def _test_against_best(study, config, front, number: int, fraction: float, device: str) -> None:
+    """Test the chosen trial (and the best, unless its test is stored) on the study's test
+    seeds, and say whether the chosen one's test return is within ``fraction`` of the best's."""
+    from autorl.runtime.validation import stored_validation, test_trial
+    from autorl.study.objectives import kept
+
+    best = front.points[-1].trial
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    record = stored_validation(study)
+    tests = {best: record} if record and record.get("trial") == best else {}
+    for n in dict.fromkeys((number, best)):
+        if n not in tests:
+            tests[n] = test_trial(trials[n], config, device)
+    for n, test in tests.items():
+        seeds = ", ".join("failed" if s is None else f"{s:.1f}" for s in test["scores"])
+        mean = "-" if test["mean"] is None else f"{test['mean']:.1f}"
+        print(
+            f"trial {n} on test seeds {test['train_seeds']} ({test['episodes']} episodes "
+            f"each, no choice used them): mean {mean}; per seed {seeds}"
+        )
+    ours, theirs = tests[number]["mean"], tests[best]["mean"]
+    share = None if ours is None or theirs is None else kept(ours, theirs, front.floor)
+    if share is not None:
+        verdict = "within" if share >= 1 - fraction else "NOT within"
+        print(
+            f"test return of trial {number} keeps {share:.1%} of trial {best}'s above the "
+            f"{front.floor_from}'s: {verdict} {fraction:.0%}"
+        )
 
 
 def _other_task(args: argparse.Namespace, task: TaskSpec) -> TaskSpec:

@@ -28,8 +28,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("study", nargs="?", help="a study name (or use --family)")
     b.add_argument("--family", help="each task's best and one configuration for the family")
     b.add_argument("--algo", help="with --family: the algorithm (if it was tuned with several)")
-    b.add_argument("--format", default="json", choices=sorted(FORMATS))
+    b.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        help="default json (with --pareto: a table; json for the data)",
+    )
     b.add_argument("--trial", type=int, help="a chosen trial instead of the best")
+    b.add_argument(
+        "--pareto",
+        action="store_true",
+        help="the front of return against size or latency (studies tuned with --objectives)",
+    )
     add_storage(b)
     b.set_defaults(handler=cmd_best)
 
@@ -82,12 +91,47 @@ def cmd_best(args: argparse.Namespace) -> int:
     from autorl.study.queries import best_config
 
     if args.family:
+        args.format = args.format or "json"
         return _family_best(args)
     if not args.study:
         raise UsageError("give a study name, or --family NAME")
+    if args.pareto and args.format not in (None, "json"):
+        raise UsageError(f"--pareto prints a table or, with --format json, JSON: not {args.format}")
     study, url = _load(args)
+    if args.pareto:
+        return _print_front(study, url, args.format)
     best = best_config(study, shown_url(url), args.trial)
-    print(render(best, args.format, _action_dims(url, study.study_name)))
+    print(render(best, args.format or "json", _action_dims(url, study.study_name)))
+    return 0
+
+
+def _print_front(study: optuna.Study, url: str, fmt: str) -> int:
+    import json
+
+    from autorl import db
+    from autorl.study.queries import pareto
+
+    front = pareto(study, db.study_random_return(url, study.study_name))
+    if fmt == "json":
+        print(json.dumps(front.to_dict(), indent=2))
+        return 0
+    print(
+        f"front of {front.study}: return (aggregate of training seeds) against {front.objective}"
+        f"; kept: share of the best's return above the {front.floor_from}'s ({front.floor:.1f})"
+    )
+    rows = [
+        (
+            p.trial,
+            "-" if p.params is None else f"{p.params:,}",
+            "-" if p.latency_us is None else f"{p.latency_us:.0f}",
+            f"{p.score:.1f}",
+            ", ".join(f"{s:.1f}" for s in p.seed_scores),
+            "-" if p.kept is None else f"{p.kept:.1%}",
+            json.dumps(p.net_arch),
+        )
+        for p in front.points
+    ]
+    print_table(("trial", "params", "µs/action", "score", "seeds", "kept", "net_arch"), rows)
     return 0
 
 

@@ -69,6 +69,13 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--evaluations", type=int, default=10, help="evaluations per training run")
     p.add_argument("--eval-episodes", type=int, default=5, help="episodes per evaluation")
     p.add_argument("--pruner", default="median", choices=["median", "hyperband", "none"])
+    p.add_argument(
+        "--objectives",
+        default="return",
+        help="return (default), or return,params / return,latency: a front of return against "
+        "the policy's size or latency (autorl best --pareto); the default space then "
+        "searches networks down to linear",
+    )
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument(
@@ -241,6 +248,7 @@ def tune_request(
         name=name,
         enqueue=tuple(queued),
         priority=0 if args.priority is None else args.priority,
+        objectives=args.objectives,
     )
 
 

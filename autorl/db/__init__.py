@@ -25,6 +25,7 @@ _MODULE_OF = {
     "register_task": "repo",
     "set_features": "repo",
     "study_links": "repo",
+    "study_random_return": "repo",
     "VERSION_TABLE": "schema",
     "clear_schema_cache": "schema",
     "current_revision": "schema",

@@ -272,3 +272,11 @@ def get_study_link(url: str, study_name: str) -> StudyLink | None:
             _links_query().where(StudyTaskRow.study_name == study_name)
         ).one_or_none()
         return None if row is None else _to_link(row)
+
+
+def study_random_return(url: str, study_name: str) -> float | None:
+    """The random policy's return on the task of the study ``study_name``, where it was
+    probed (None: no link, or no features)."""
+    link = get_study_link(url, study_name)
+    record = get_task(url, link.task_key) if link else None
+    return None if record is None or record.features is None else record.features.random_return_mean

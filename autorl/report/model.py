@@ -24,6 +24,7 @@ from autorl.study.accounting import (
     total_compute,
 )
 from autorl.study.config import StudyConfig
+from autorl.study.objectives import pareto_front
 from autorl.study.record import State, StudyRecord
 from autorl.study.record import read as read_record
 
@@ -58,6 +59,8 @@ class TrialView:
     taken_over: int  # of those, runs of a killed trial this one took over (not trained)
     selectable: bool  # accounting.is_selectable(): it may be the study's best
     race: str | None  # why it ran no more seeds (racing studies)
+    policy_params: int | None = None  # acting parameters (studies with a cost objective)
+    latency_us: float | None = None  # µs per action, batch 1
 
     @property
     def trained_runs(self) -> int:
@@ -89,6 +92,7 @@ class ReportData:
     started: datetime | None
     ended: datetime | None
     study: optuna.Study = field(repr=False, compare=False)
+    front: tuple[int, ...] = ()  # trials on the front, cheapest first (a cost objective)
 
     @property
     def seed_runs(self) -> int:
@@ -150,6 +154,8 @@ def trial_view(trial: FrozenTrial, timesteps: int | None) -> TrialView:
         taken_over=sum(1 for s in entries if s.get("from_trial") is not None),
         selectable=is_selectable(trial),
         race=str(race) if race else None,
+        policy_params=user.get(attrs.POLICY_PARAMS),
+        latency_us=_float(user.get(attrs.LATENCY_US)),
     )
 
 
@@ -190,6 +196,7 @@ def read_study(study: optuna.Study) -> ReportData:
     starts = [t.datetime_start for t in frozen if t.datetime_start]
     ends = [t.datetime_complete for t in frozen if t.datetime_complete]
     validation = record.validation
+    objective = config.cost_objective if config else None
     return ReportData(
         name=study.study_name,
         config=config,
@@ -215,4 +222,5 @@ def read_study(study: optuna.Study) -> ReportData:
         started=min(starts) if starts else None,
         ended=max(ends) if ends else None,
         study=study,
+        front=tuple(t.number for t in pareto_front(frozen, objective)) if objective else (),
     )

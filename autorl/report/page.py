@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from plotly.offline import get_plotlyjs
 
 from autorl.report import choice, sections
+from autorl.report.front import front_section
 from autorl.report.html import Html, esc, join
 from autorl.report.importance import Importances
 from autorl.report.model import ReportData
@@ -65,6 +66,7 @@ def render(data: ReportData, importances: Importances) -> str:
             sections.history(data),
             sections.importance(importances),
             sections.curves(data),
+            front_section(data),
             sections.failures(data),
             sections.cost(data),
         ]

@@ -36,6 +36,7 @@ SECTIONS = (
     ("history", "Optimisation history"),
     ("importance", "Parameter importances"),
     ("curves", "Learning curves"),
+    ("front", "Front: return against size"),
     ("failures", "Failures"),
     ("cost", "Cost"),
 )

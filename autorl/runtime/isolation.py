@@ -211,7 +211,9 @@ class _Job:
 
 
 class IsolatedTrain:
-    """A ``TrainFn`` that runs ``train`` (a picklable, module-level function) in a child."""
+    """A ``TrainFn`` that runs ``train`` (a picklable, module-level function) in a child;
+    also any such function of a ``TrainSpec`` whose result pickles (a policy's cost:
+    ``autorl.training.measure_cost``)."""
 
     def __init__(self, train: TrainFn, memory_mb: int | None = None) -> None:
         self.train = train

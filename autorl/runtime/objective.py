@@ -6,6 +6,7 @@ import logging
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -18,14 +19,26 @@ from autorl.study import attrs
 from autorl.study.accounting import counts_against_budget
 from autorl.study.config import StudyConfig
 from autorl.study.factory import stored_budget
+from autorl.study.objectives import COSTS
 from autorl.study.racing import race_state
 from autorl.study.writes import one_transaction
-from autorl.training import run_seed
-from autorl.types import EvalSettings, Evaluation, FailureReason, SeedResult, TrainSpec
+from autorl.training import measure_cost, run_seed
+from autorl.types import (
+    EvalSettings,
+    Evaluation,
+    FailureReason,
+    SeedResult,
+    TrainConfig,
+    TrainSpec,
+)
+
+if TYPE_CHECKING:
+    from autorl.training.cost import PolicyCost
 
 log = logging.getLogger(__name__)
 
 TrainFn = Callable[[TrainSpec, Callable[[int, float], bool] | None], SeedResult]
+CostFn = Callable[[TrainSpec], "PolicyCost"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,7 @@ class TrialContext:
     device: str
     train: TrainFn = run_seed  # unit tests pass a cheap fake
     random_return: float | None = None  # the task's, from its probed features (racing's floor)
+    measure: CostFn = measure_cost  # the policy's cost (studies with a cost objective)
 
 
 def _reporter(trial: optuna.Trial, offset: int):
@@ -88,6 +102,7 @@ def run_trial(
     else:
         completed = [t for t in seen if t.state == TrialState.COMPLETE]
     inherited = _taken_over(trial, resolution.config.to_dict(), completed)
+    cost = _policy_cost(trial, ctx, resolution.config)
     entries: list[dict[str, object]] = []
     own_steps = 0
 
@@ -147,7 +162,9 @@ def run_trial(
     )
     outcome = race(
         run_seed,
-        lambda: race_state(trial.study, trial.number, floor, last_chance),
+        lambda: race_state(
+            trial.study, trial.number, floor, last_chance, config.cost_objective, cost
+        ),
         plan,
         len(inherited),
     )
@@ -160,6 +177,35 @@ def run_trial(
         final[attrs.RACE] = outcome.stop
     retry_on_outage(f"trial {trial.number}: results", lambda: _set_attrs(trial, final))
     return aggregate(scores, config.aggregate)
+
+
+def _policy_cost(trial: optuna.Trial, ctx: TrialContext, config: TrainConfig) -> float | None:
+    """In a study with a cost objective: measure the policy's cost before it trains, store
+    it on the trial (the pruner and the race judge it against trials no larger), and return
+    the objective's value; None in other studies. A configuration that cannot even be built
+    fails as the seed run would have (an env that raises: ``env_error``)."""
+    objective = ctx.config.cost_objective
+    if objective is None:
+        return None
+    spec = TrainSpec(
+        task=ctx.config.task,
+        config=config,
+        timesteps=ctx.config.timesteps,
+        seed=0,
+        evaluation=ctx.config.evaluation,
+        device=ctx.device,
+    )
+    try:
+        measured = ctx.measure(spec)
+    except (TrialFailure, optuna.TrialPruned):
+        raise
+    except Exception as exc:
+        raise TrialFailure(
+            FailureReason.ENV_ERROR, f"building the policy to measure its cost failed: {exc}"
+        ) from exc
+    values = {attrs.POLICY_PARAMS: measured.params, attrs.LATENCY_US: measured.latency_us}
+    retry_on_outage(f"trial {trial.number}: policy cost", lambda: _set_attrs(trial, values))
+    return float(values[COSTS[objective]])
 
 
 def _last_of_budget(trial: optuna.Trial) -> bool:

@@ -25,7 +25,7 @@ from autorl.runtime.heartbeat import heartbeat
 from autorl.runtime.interrupts import deferred_signals
 from autorl.runtime.isolation import IsolatedTrain, start_fork_server
 from autorl.runtime.locks import study_lock
-from autorl.runtime.objective import TrainFn, TrialContext, run_trial
+from autorl.runtime.objective import CostFn, TrainFn, TrialContext, run_trial
 from autorl.runtime.outage import retry_on_outage
 from autorl.settings import HeartbeatSettings
 from autorl.spaces import SearchSpace
@@ -45,7 +45,7 @@ from autorl.study.recovery import abandon, recover_stale_trials, requeue, worker
 from autorl.study.stats import study_counts
 from autorl.study.storage import is_unreachable, open_storage
 from autorl.study.writes import one_transaction, trials_read_once
-from autorl.training import run_seed
+from autorl.training import measure_cost, run_seed
 from autorl.training.device import resolve_device
 from autorl.types import FailureReason, TaskSpec, disallowed_import
 
@@ -264,6 +264,7 @@ def make_context(
     device: str | None,
     train: TrainFn | None = None,
     storage_url: str | None = None,
+    measure: CostFn | None = None,
 ) -> TrialContext:
     """What the study's trials share; ``storage_url`` lets it read the task's probed
     features (the random policy's return, racing's floor)."""
@@ -281,6 +282,7 @@ def make_context(
         device=study_device(config, device),
         random_return=features.random_return_mean if features is not None else None,
         **({"train": train} if train is not None else {}),
+        **({"measure": measure} if measure is not None else {}),
     )
 
 
@@ -289,7 +291,9 @@ class StudyWorker:
     prior, which reads the history once) and its task context are built once, then reused for
     every trial this process runs of it (``autorl worker`` keeps one per study it serves)."""
 
-    def __init__(self, options: WorkerOptions, train: TrainFn | None = None) -> None:
+    def __init__(
+        self, options: WorkerOptions, train: TrainFn | None = None, measure: CostFn | None = None
+    ) -> None:
         self.options = options
         self.beat = HeartbeatSettings.from_env()
         self.storage = open_storage(options.storage_url, self.beat)
@@ -301,10 +305,12 @@ class StudyWorker:
         if isolate is None:
             isolate = train is None and settings.current().trial_isolation
         train = train or run_seed
+        measure = measure or measure_cost
         if isolate:
             start_fork_server()  # its imports overlap with the set-up below
             train = IsolatedTrain(train, self.config.memory_limit_mb)
-        self.ctx = make_context(self.study, options.device, train, options.storage_url)
+            measure = IsolatedTrain(measure, self.config.memory_limit_mb)
+        self.ctx = make_context(self.study, options.device, train, options.storage_url, measure)
         self._bugs = 0
         self._crashed: set[str] = set()  # configurations crashed in a row (params as JSON)
         self._last = -1
@@ -374,9 +380,11 @@ def run_worker(
     options: WorkerOptions,
     on_trial_end: Callable[[optuna.Study], None] | None = None,
     train: TrainFn | None = None,
+    measure: CostFn | None = None,
 ) -> int:
-    """Run trials of one study until its budget is reached. Returns how many this worker ran."""
-    worker = StudyWorker(options, train)
+    """Run trials of one study until its budget is reached. Returns how many this worker ran.
+    ``train`` and ``measure``: a trainer and a cost measure to use instead of the real ones."""
+    worker = StudyWorker(options, train, measure)
     ran = 0
     while options.max_trials is None or ran < options.max_trials:
         if worker.run_one() is None:

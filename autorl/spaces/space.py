@@ -18,6 +18,8 @@ from autorl.spaces.transform import to_sb3
 from autorl.spaces.values import is_int, is_number
 from autorl.types import EnvSettings, TrainConfig
 
+SMALL_WIDTHS = (4, 8, 16, 32)  # hidden widths a size-aware search adds (``with_small_networks``)
+
 log = logging.getLogger(__name__)
 
 
@@ -125,6 +127,26 @@ class SearchSpace:
                 fixed["when"] = current.spec.when
             data[section][name] = fixed
         return SearchSpace.from_dict(data, source=f"space {self.name} with fixed {sorted(values)}")
+
+    def with_small_networks(self) -> SearchSpace:
+        """This space with its architecture reaching down to a linear policy: ``net_depth``
+        from 0 (no hidden layer) and ``net_width`` choices down to SMALL_WIDTHS, for a
+        search that trades return against size. Unchanged where the space does not search
+        them (a fixed depth or width stays as the user set it)."""
+        data = self.to_dict()
+        params = data["params"]
+        depth, width = params.get("net_depth"), params.get("net_width")
+        changed = False
+        if isinstance(depth, dict) and depth.get("type") == "int" and depth["low"] > 0:
+            params["net_depth"] = {**depth, "low": 0}
+            changed = True
+        if isinstance(width, dict) and width.get("type") == "categorical":
+            choices = sorted({*width["choices"], *SMALL_WIDTHS})
+            changed = changed or choices != list(width["choices"])
+            params["net_width"] = {**width, "choices": choices}
+        if not changed:
+            return self
+        return SearchSpace.from_dict(data, source=f"space {self.name} with small networks")
 
     # --- sampling and checking ------------------------------------------------------------
 

@@ -30,6 +30,9 @@ Trial user attrs (all JSON):
                        its best (absent on trials made before racing: selectable)
   ``race``             str: why the trial ran no more seeds (racing studies)
   ``wall_s``           float: wall-clock seconds of the trial
+  ``policy_params``    int: the policy's acting parameters (studies with a cost objective;
+                       ``autorl.training.cost``), measured before it trains
+  ``latency_us``       float: its latency per action, µs (batch 1, the worker's device)
   ``failure_reason``   FailureReason value, for pruned and failed trials
   ``failure_message``  str: what happened, for failed trials
   ``worker``           "host:pid" of the process that ran it
@@ -63,6 +66,8 @@ SEED_SCORES = "seed_scores"
 SCORE_STD = "score_std"
 ENV_STEPS = "env_steps"
 WALL_S = "wall_s"
+POLICY_PARAMS = "policy_params"
+LATENCY_US = "latency_us"
 FAILURE_REASON = "failure_reason"
 FAILURE_MESSAGE = "failure_message"
 WORKER = "worker"

@@ -9,6 +9,7 @@ from typing import Any
 
 from autorl.errors import StudyError
 from autorl.scoring import AGGREGATES
+from autorl.study.objectives import parse_objectives
 from autorl.types import EvalSettings, TaskSpec
 
 PRUNERS = ("median", "hyperband", "none")
@@ -67,7 +68,8 @@ class StudyConfig:
     are trained on ``final_seeds`` more seeds once the budget is reached, and the best
     aggregate over all their seeds is published (``autorl.runtime.final_choice``).
     ``validation_*``: the final test of the published configuration on seeds no choice has
-    seen (stored under the older name).
+    seen (stored under the older name). ``objectives``: return alone, or return and a cost of
+    the policy (``autorl.study.objectives``: a front of return against it).
     """
 
     task: TaskSpec
@@ -91,6 +93,12 @@ class StudyConfig:
     max_retries: int = DEFAULT_MAX_RETRIES  # re-queues of a configuration whose process died
     memory_limit_mb: int | None = None  # address space of a trial's process (None: no limit)
     max_concurrent_trials: int | None = None  # trials running at once, all workers (None: any)
+    objectives: tuple[str, ...] = ("return",)  # return, then a cost: params or latency
+
+    @property
+    def cost_objective(self) -> str | None:
+        """The cost the front trades return against (``params``, ``latency``), or None."""
+        return self.objectives[1] if len(self.objectives) > 1 else None
 
     @property
     def min_seeds(self) -> int:
@@ -124,6 +132,7 @@ class StudyConfig:
             "max_retries": self.max_retries,
             "memory_limit_mb": self.memory_limit_mb,
             "max_concurrent_trials": self.max_concurrent_trials,
+            "objectives": list(self.objectives),
         }
 
     @classmethod
@@ -150,6 +159,7 @@ class StudyConfig:
             max_retries=int(data.get("max_retries", DEFAULT_MAX_RETRIES)),
             memory_limit_mb=data.get("memory_limit_mb"),
             max_concurrent_trials=data.get("max_concurrent_trials"),
+            objectives=tuple(data.get("objectives") or ("return",)),
         )
 
     def check(self) -> None:
@@ -181,6 +191,15 @@ class StudyConfig:
             problems.append("--eval-episodes must be between 1 and 10000")
         if self.pruner not in PRUNERS:
             problems.append(f"--pruner {self.pruner!r} is not one of {', '.join(PRUNERS)}")
+        try:
+            parse_objectives(",".join(self.objectives))
+        except StudyError as exc:
+            problems.append(str(exc))
+        if self.cost_objective and self.pruner == "hyperband":
+            problems.append(
+                "--pruner hyperband cannot judge trials against those no larger than them; "
+                "with --objectives use --pruner median (the default) or none"
+            )
         if self.finalists == 1 or not 0 <= self.finalists <= 20:
             problems.append(
                 f"--finalists {self.finalists} must be 0 (off) or between 2 and 20 (one "

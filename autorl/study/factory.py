@@ -12,6 +12,7 @@ import optuna
 from autorl.errors import StudyError
 from autorl.study import attrs, record
 from autorl.study.config import StudyConfig, check_budget, check_study_name, mismatches
+from autorl.study.objectives import CostAwareMedianPruner
 from autorl.study.racing import RacingPruner
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,17 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
     """Pruners work in env steps; a trial's steps run seed after seed (see attrs.py).
 
     A racing study prunes first seed runs with the chosen pruner and later ones against the
-    first-seed median and the race (``autorl.study.racing.RacingPruner``).
+    first-seed median and the race (``autorl.study.racing.RacingPruner``). With a cost
+    objective the median rule compares a trial with the trials no larger than it
+    (``autorl.study.objectives.CostAwareMedianPruner``).
     """
     per_eval = max(1, config.timesteps // config.evaluation.n_evaluations)
     seeds = 1 if config.race else config.seeds
-    if config.pruner == "median":
-        pruner: optuna.pruners.BasePruner = optuna.pruners.MedianPruner(
+    objective = config.cost_objective
+    if config.pruner == "median" and objective is not None:
+        pruner: optuna.pruners.BasePruner = CostAwareMedianPruner(objective, config.timesteps // 3)
+    elif config.pruner == "median":
+        pruner = optuna.pruners.MedianPruner(
             n_startup_trials=5, n_warmup_steps=config.timesteps // 3, interval_steps=1
         )
     elif config.pruner == "hyperband":
@@ -82,6 +88,7 @@ def make_pruner(config: StudyConfig) -> optuna.pruners.BasePruner:
         max_seeds=config.max_seeds,
         method=config.aggregate,
         z=config.race.z,
+        objective=objective,
     )
 
 

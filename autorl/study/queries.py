@@ -21,6 +21,7 @@ from autorl.study.accounting import (
 )
 from autorl.study.config import StudyConfig
 from autorl.study.listing import StudySummary, summary_of
+from autorl.study.objectives import kept, pareto_front
 from autorl.study.record import read as read_record
 from autorl.study.stats import TrialCounts
 from autorl.study.trial_rows import trial_id_of
@@ -153,3 +154,73 @@ def best_config(
         storage=storage_url,
         final=record.final if finalist_entry(record.final, trial.number) else None,
     )
+
+
+@dataclass(frozen=True)
+class FrontPoint:
+    """One configuration of a study's front: its cost, its selection score (the aggregate of
+    its training seeds) and the share of the best's return above the random policy's it keeps."""
+
+    trial: int
+    params: int | None  # acting parameters
+    latency_us: float | None  # per action, batch 1, the worker's device
+    score: float
+    seed_scores: list[float]
+    kept: float | None  # (score - floor) / (best - floor)
+    net_arch: Any  # the policy's architecture as SB3 got it
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Front:
+    """A study's front of return against ``objective`` (``autorl.study.objectives``)."""
+
+    study: str
+    objective: str
+    floor: float  # the random policy's return (where known; else the worst trial's score)
+    floor_from: str  # "random policy" or "worst trial"
+    points: list[FrontPoint]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "points": [p.to_dict() for p in self.points]}
+
+
+def pareto(study: optuna.Study, random_return: float | None = None) -> Front:
+    """The study's front (StudyError for a study tuned for return alone), cheapest first."""
+    config = StudyConfig.from_dict(read_record(study).config)
+    objective = config.cost_objective
+    if objective is None:
+        raise StudyError(
+            f"study {study.study_name!r} was tuned for return alone: it has no front; tune "
+            "with --objectives return,params (or return,latency)"
+        )
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    front = pareto_front(trials, objective)
+    if random_return is not None:
+        floor, floor_from = random_return, "random policy"
+    else:
+        floor = min((float(t.value) for t in trials if t.value is not None), default=0.0)
+        floor_from = "worst trial"
+    best = max((float(t.value) for t in front), default=floor)
+    points = [
+        FrontPoint(
+            trial=t.number,
+            params=t.user_attrs.get(attrs.POLICY_PARAMS),
+            latency_us=t.user_attrs.get(attrs.LATENCY_US),
+            score=float(t.value),
+            seed_scores=[float(s["score"]) for s in t.user_attrs.get(attrs.SEEDS) or []],
+            kept=kept(float(t.value), best, floor),
+            net_arch=_architecture(t.user_attrs.get(attrs.CONFIG) or {}),
+        )
+        for t in front
+    ]
+    return Front(study.study_name, objective, floor, floor_from, points)
+
+
+def _architecture(config: dict[str, Any]) -> Any:
+    kwargs = (config.get("sb3_kwargs") or {}).get("policy_kwargs") or {}
+    trunk = kwargs.get("shared_trunk")
+    arch = kwargs.get("net_arch", "default")
+    return {"shared_trunk": trunk, "net_arch": arch} if trunk else arch

@@ -36,6 +36,7 @@ from autorl.scoring import (
 )
 from autorl.study import attrs
 from autorl.study.accounting import best_trial, learning_area
+from autorl.study.objectives import cost_of, no_larger
 
 MIN_PEERS = 5  # first-seed runs a later seed run is compared with, at least
 
@@ -52,6 +53,8 @@ def race_state(
     exclude: int | None = None,
     floor: float | None = None,
     last_chance: bool = False,
+    objective: str | None = None,
+    cost: float | None = None,
 ) -> Bar:
     """The incumbent (``accounting.best_trial``) and its learning-curve area, the seed spread
     and best seed score from the study's completed trials, the first-seed scores of every
@@ -60,19 +63,22 @@ def race_state(
     practical margin. ``floor``: the random policy's return on the task, if known (for the
     margin too). ``last_chance``: the trial may be the study's last
     chance of an incumbent: no first-seed peers, no floor, no leader (it runs its seeds unless
-    an incumbent exists)."""
+    an incumbent exists). ``objective`` and ``cost``: a study's cost objective and the asking
+    trial's cost: its incumbent, peers and leader are the trials no larger than it
+    (``autorl.study.objectives``); the seed spread and the margin stay the study's."""
     others = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
         if t.number != exclude
     ]
     done = [t for t in others if t.state == TrialState.COMPLETE]
-    firsts = [(t.user_attrs.get(attrs.SEEDS) or [None])[0] for t in others]
-    best = best_trial(done)
+    judged = no_larger(others, objective, cost)
+    firsts = [(t.user_attrs.get(attrs.SEEDS) or [None])[0] for t in judged]
+    best = best_trial([t for t in judged if t.state == TrialState.COMPLETE])
     per_config = [complete_seed_scores(t) for t in done]
     racing = [
         statistics.fmean(scores)
-        for t in others
+        for t in judged
         if t.state == TrialState.RUNNING and (scores := complete_seed_scores(t))
     ]
     seen = [s for t in others for s in complete_seed_scores(t)]
@@ -92,7 +98,8 @@ def race_state(
 
 class RacingPruner(optuna.pruners.BasePruner):
     """The study's pruner for first seed runs; for later ones, the first-seed median and the
-    race (``max_seeds``, ``method``, ``z``: the study's racing settings)."""
+    race (``max_seeds``, ``method``, ``z``: the study's racing settings), both among the
+    trials no larger than the one judged where the study has a cost ``objective``."""
 
     def __init__(
         self,
@@ -102,12 +109,14 @@ class RacingPruner(optuna.pruners.BasePruner):
         max_seeds: int = 3,
         method: str = "mean",
         z: float = 1.0,
+        objective: str | None = None,
     ) -> None:
         self._first = first_seed
         self._timesteps = timesteps
         self._later = later_seeds
         self._warmup = timesteps // 3
         self._max_seeds, self._method, self._z = max_seeds, method, z
+        self._objective = objective
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
@@ -123,7 +132,9 @@ class RacingPruner(optuna.pruners.BasePruner):
             return False
         low, high = index * self._timesteps, (index + 1) * self._timesteps
         own = [v for s, v in trial.intermediate_values.items() if low < s <= high]
-        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        every = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        own_cost = None if self._objective is None else cost_of(trial, self._objective)
+        finished = no_larger(every, self._objective, own_cost)
         peers = [
             t.intermediate_values[within]
             for t in finished
@@ -131,17 +142,22 @@ class RacingPruner(optuna.pruners.BasePruner):
         ]
         if len(peers) < MIN_PEERS or not own or max(own) >= statistics.median(peers):
             return False
-        return not self._may_still_win(trial, max(own), finished)
+        return not self._may_still_win(trial, max(own), finished, every)
 
     def _may_still_win(
-        self, trial: FrozenTrial, best_so_far: float, finished: list[FrozenTrial]
+        self,
+        trial: FrozenTrial,
+        best_so_far: float,
+        judged: list[FrozenTrial],
+        every: list[FrozenTrial],
     ) -> bool:
         """Whether the configuration, this seed ending at ``best_so_far``, could still beat
-        the incumbent (True when there is none)."""
-        done = [t for t in finished if t.state == TrialState.COMPLETE]
-        best = best_trial(done)
+        the incumbent among ``judged`` (True when there is none); the seed spread and the
+        return cap are those of ``every`` finished trial."""
+        best = best_trial([t for t in judged if t.state == TrialState.COMPLETE])
         if best is None:
             return True
+        done = [t for t in every if t.state == TrialState.COMPLETE]
         scores = [*complete_seed_scores(trial), best_so_far]
         spread = seed_spread([complete_seed_scores(t) for t in done])
         ceiling = return_cap([s for t in done for s in complete_seed_scores(t)])

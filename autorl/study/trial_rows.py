@@ -41,6 +41,8 @@ _PAGE_ATTRS = (
     attrs.WALL_S,
     attrs.SEED_SCORES,
     attrs.SELECTABLE,
+    attrs.POLICY_PARAMS,
+    attrs.LATENCY_US,
 )
 
 

@@ -185,8 +185,8 @@ def tested(key: str, trial, config) -> dict[str, Any]:
     config_key = json.dumps(trial.user_attrs["config"], sort_keys=True)
     cache_key = f"test/{EPISODES}/{key}/{config_key}"
     cached = load().get(cache_key)
-    if cached is not None:
-        return cached
+    if cached is not None:  # maybe of another study's trial with the same configuration
+        return {**cached, "trial": trial.number}
     with multiprocessing.get_context("spawn").Pool(2, initializer=_one_thread) as pool:
         record = test_trial(trial, config, "cpu", run_all=pool.map)
     save(cache_key, record)

@@ -164,3 +164,23 @@ def test_compress_refuses_what_it_cannot_do_and_writes_nothing(tmp_path: Path, c
     assert "hidden widths" in capsys.readouterr().err
     assert not out.exists()
     assert main(["evaluate", str(out / "x.onnx"), "--stochastic"]) == 2
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_search_counts_the_parameters_the_exported_policy_holds(case: str) -> None:
+    """``autorl.training.cost`` (what a size search measures before training) and the
+    exported graph agree on every algorithm: critics, log-std heads and gSDE matrices left out."""
+    from autorl.training.cost import policy_cost
+    from autorl.training.envs import make_vec_env
+    from autorl.training.models import build_model
+
+    algo, env_id, sb3_kwargs, settings = CASES[case]
+    config = TrainConfig(algo, "MlpPolicy", sb3_kwargs, settings)
+    cost = policy_cost(TaskSpec(env_id), config)
+    venv = make_vec_env(TaskSpec(env_id), settings, seed=0)
+    try:
+        graph = from_sb3(build_model(config, venv, seed=0))
+    finally:
+        venv.close()
+    assert cost.params == graph.parameters
+    assert 0 < cost.latency_us < 1e6 and cost.device == "cpu"

@@ -133,6 +133,27 @@ def test_racing_fields_study_and_trials(client, sqlite_url):
     assert [t["selectable"] for t in page] == [True, False]
 
 
+def test_a_study_submitted_for_return_and_size_serves_its_front(client, sqlite_url):
+    create(client, objectives="return,params", name="sized")
+    store = optuna.load_study(study_name="sized", storage=sqlite_url)
+    space = load_space("ppo")
+    for value, params in ((480.0, 9000), (450.0, 50), (400.0, 20_000)):
+        trial = store.ask()
+        space.sample(trial, "discrete")
+        trial.set_user_attr("config", {"algo": "ppo", "policy": "MlpPolicy", "sb3_kwargs": {}})
+        trial.set_user_attr("policy_params", params)
+        trial.set_user_attr("latency_us", 80.0)
+        store.tell(trial, value)
+    front = client.get("/v1/studies/sized/front").json()
+    assert front["objective"] == "params"
+    assert [(p["trial"], p["params"]) for p in front["points"]] == [(1, 50), (0, 9000)]
+    page = client.get("/v1/studies/sized/trials").json()["data"]
+    assert [t["policy_params"] for t in page] == [9000, 50, 20_000]
+    create(client)  # tuned for return alone: no front, and the answer says what to do
+    response = client.get("/v1/studies/CartPole-v1-ppo/front")
+    assert response.status_code == 422 and "--objectives return,params" in response.text
+
+
 def test_an_old_study_record_reads_with_the_new_fields(client, sqlite_url):
     create(client, seeds=1)
     store = optuna.load_study(study_name="CartPole-v1-ppo", storage=sqlite_url)
@@ -310,7 +331,12 @@ def test_the_openapi_document_declares_what_is_enforced(sqlite_url):
     writes = {"POST /v1/studies", "PATCH /v1/studies/{study_id}/budget"} | {
         f"POST /v1/studies/{{study_id}}/{action}" for action in ("pause", "resume", "cancel")
     }
-    reads = {"GET /v1/studies", "GET /v1/studies/{study_id}", "GET /v1/studies/{study_id}/trials"}
+    reads = {
+        "GET /v1/studies",
+        "GET /v1/studies/{study_id}",
+        "GET /v1/studies/{study_id}/trials",
+        "GET /v1/studies/{study_id}/front",
+    }
     reads |= {"GET /v1/families", "GET /v1/families/{name}/best", "GET /metrics"}
     assert _secured(client_for(sqlite_url)) == writes  # reads are open: no security declared
     assert _secured(client_for(sqlite_url, open_reads=False)) == writes | reads

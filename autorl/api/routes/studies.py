@@ -14,9 +14,16 @@ from autorl import db, service
 from autorl.api import store, submission
 from autorl.api.deps import SettingsDep, StorageDep, StorageUrl
 from autorl.api.errors import Conflict, TooMany, Unprocessable, documented
-from autorl.api.schemas import BudgetUpdate, ListOf, StudyCreate, StudyPublic, TrialPublic
+from autorl.api.schemas import (
+    BudgetUpdate,
+    FrontPublic,
+    ListOf,
+    StudyCreate,
+    StudyPublic,
+    TrialPublic,
+)
 from autorl.api.settings import ApiSettings
-from autorl.api.views import study_public, trial_public
+from autorl.api.views import json_safe, study_public, trial_public
 from autorl.errors import StudyError
 from autorl.study import attrs
 from autorl.study.factory import set_budget, stored_budget
@@ -112,6 +119,20 @@ def list_trials(
     total = study_counts(storage, [internal_id])[internal_id].total
     page = [trial_public(t) for t in trial_page(storage, internal_id, offset, limit)]
     return ListOf[TrialPublic](data=page, count=total)
+
+
+@reads.get("/{study_id}/front", response_model=FrontPublic, responses=documented(404, 422))
+def get_front(study_id: str, storage: StorageDep, url: StorageUrl) -> FrontPublic:
+    """The front of return against the policy's size or latency (studies submitted with
+    ``objectives``), cheapest first; 422 for a study tuned for return alone."""
+    from autorl.study.queries import pareto
+
+    study = store.get_study(storage, study_id)
+    try:
+        front = pareto(study, db.study_random_return(url, study.study_name))
+    except StudyError as exc:
+        raise Unprocessable(str(exc)) from exc
+    return FrontPublic.model_validate(json_safe(front.to_dict()))
 
 
 @writes.post("/{study_id}/pause", response_model=StudyPublic, responses=documented(404, 409))

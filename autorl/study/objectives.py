@@ -1,0 +1,141 @@
+"""Several objectives: return against the policy's size or latency.
+
+A study tuned with ``--objectives return,params`` (or ``return,latency``) remains, for
+Optuna, a study that maximises return (its robust aggregate over seeds), so that sampling,
+pruning, racing and every reader of a study work as for any other; each trial also carries
+its policy's cost (``autorl.training.cost``: acting parameters and latency per action,
+measured on the untrained model before the trial trains). What changes is whom a trial is
+judged against: **only trials that cost no more than it does**, because only they can
+dominate it on the front.
+
+- Pruning (``CostAwareMedianPruner``): a trial stops when its best evaluation so far is below
+  the median of the completed trials no larger than it at the same step. A small network is
+  never cut short for learning slower than large ones: the front needs it if it is the best of
+  its size. Optuna has no pruning for multi-objective studies (optuna#3450); this keeps the
+  median rule's savings where they are safe.
+- Racing (``autorl.study.racing``): the incumbent a configuration races is the best selectable
+  trial no larger than it, so every point of the front is a multi-seed aggregate.
+- The front (``pareto_front``): the selectable trials no other selectable trial beats on return
+  at no more cost.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from autorl.errors import StudyError
+from autorl.study import attrs
+from autorl.study.accounting import is_selectable, selection_key
+
+RETURN = "return"
+COSTS = {"params": attrs.POLICY_PARAMS, "latency": attrs.LATENCY_US}
+COST_UNITS = {"params": "parameters", "latency": "µs per action"}
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    """``"return"``, ``"return,params"`` or ``"return,latency"`` as a tuple; StudyError
+    otherwise, saying what is accepted."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    accepted = "return, return,params or return,latency"
+    if not names or names[0] != RETURN:
+        raise StudyError(f"--objectives {text!r}: the first objective is return (use {accepted})")
+    if len(names) > 2 or any(n not in COSTS for n in names[1:]):
+        raise StudyError(f"--objectives {text!r} is not one of {accepted}")
+    return names
+
+
+def cost_objective(objectives: Sequence[str]) -> str | None:
+    """The cost objective of a study's ``objectives`` (None: return alone)."""
+    return objectives[1] if len(objectives) > 1 else None
+
+
+def cost_of(trial: FrozenTrial, objective: str) -> float | None:
+    """The trial's ``objective`` cost (None: not measured, e.g. it failed before)."""
+    value = trial.user_attrs.get(COSTS[objective])
+    return None if value is None else float(value)
+
+
+def no_larger(
+    trials: Sequence[FrozenTrial], objective: str | None, cost: float | None
+) -> list[FrozenTrial]:
+    """The trials that cost no more than ``cost`` (all of them without a cost objective)."""
+    if objective is None or cost is None:
+        return list(trials)
+    return [t for t in trials if (c := cost_of(t, objective)) is not None and c <= cost]
+
+
+def pareto_front(trials: Sequence[FrozenTrial], objective: str) -> list[FrozenTrial]:
+    """The selectable trials that no selectable trial beats on return at no more cost (ties
+    on both: the one ``selection_key`` ranks first), cheapest first."""
+    candidates = [t for t in trials if is_selectable(t) and cost_of(t, objective) is not None]
+    candidates.sort(key=lambda t: (cost_of(t, objective), tuple(-k for k in selection_key(t))))
+    front: list[FrozenTrial] = []
+    for trial in candidates:  # cheapest first: on the front iff it beats every cheaper one
+        if not front or float(trial.value) > float(front[-1].value):
+            front.append(trial)
+    return front
+
+
+class CostAwareMedianPruner(optuna.pruners.BasePruner):
+    """The median rule among the completed trials that cost no more than the trial judged.
+
+    Past ``warmup_steps``, and once ``startup`` such trials have an evaluation at the step, a
+    trial is pruned when its best evaluation so far is below the median of their evaluations
+    at that step (Optuna's ``MedianPruner``, among peers no larger). A trial whose cost is not
+    known is judged against every completed trial.
+    """
+
+    def __init__(self, objective: str, warmup_steps: int, startup: int = 5) -> None:
+        self._objective, self._warmup, self._startup = objective, warmup_steps, startup
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None or step < self._warmup:
+            return False
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        peers = [
+            t.intermediate_values[step]
+            for t in no_larger(done, self._objective, cost_of(trial, self._objective))
+            if t.number != trial.number and step in t.intermediate_values
+        ]
+        if len(peers) < self._startup:
+            return False
+        own = max(v for s, v in trial.intermediate_values.items() if s <= step)
+        return own < statistics.median(peers)
+
+
+def parse_tolerance(text: str) -> float:
+    """``"5%"`` or ``"0.05"`` as a fraction in (0, 1]; StudyError otherwise."""
+    raw = text.strip()
+    try:
+        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise StudyError(
+            f"--smallest-within {text!r}: give a fraction of the return range, e.g. 5%"
+        )
+    return value
+
+
+def smallest_within(
+    front: Sequence[FrozenTrial], tolerance: float, floor: float
+) -> FrozenTrial | None:
+    """The cheapest trial of ``front`` whose return is within ``tolerance`` of the best's,
+    as a fraction of the range from ``floor`` (the random policy's return) to the best, so
+    that negative returns work: ``value >= best - tolerance * (best - floor)``."""
+    if not front:
+        return None
+    best = max(float(t.value) for t in front)
+    bar = best - tolerance * max(0.0, best - floor)
+    return next(t for t in front if float(t.value) >= bar)
+
+
+def kept(value: float, best: float, floor: float) -> float | None:
+    """The fraction of the best's return above ``floor`` that ``value`` keeps."""
+    return None if best <= floor else (value - floor) / (best - floor)
