@@ -40,6 +40,7 @@ from autorl.study.accounting import (
 )
 from autorl.study.config import StudyConfig
 from autorl.study.factory import load_study, stored_budget, stored_config
+from autorl.study.objectives import SHRINK, shrink_count, shrink_ladder
 from autorl.study.record import State, write_operator_state
 from autorl.study.recovery import abandon, recover_stale_trials, requeue, worker_identity
 from autorl.study.stats import study_counts
@@ -101,6 +102,8 @@ def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = No
         queued = False
         if used == budget - 1 and config is not None and config.race is not None:
             queued = rerace_if_needed(study, trials)
+        if config is not None and config.cost_objective is not None and not queued:
+            queued = shrink_if_due(study, trials, config, used, budget)
         # Optuna's ask looks for a queued trial: the read above tells (unless one was queued)
         with warnings.catch_warnings(), trials_read_once(study, None if queued else trials):
             # Optuna warns that heartbeats are meant for Study.optimize; this loop beats itself.
@@ -139,6 +142,41 @@ def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> bool
         best.value,
     )
     return True
+
+
+def shrink_if_due(
+    study: optuna.Study,
+    trials: Sequence[FrozenTrial],
+    config: StudyConfig,
+    used: int,
+    budget: int,
+) -> bool:
+    """In a study with a cost objective, once all but the last ``shrink_count(budget)``
+    trials are used: queue the best configuration with smaller networks
+    (``objectives.shrink_ladder``), so that the front's cheap end is searched with settings
+    known to work, not only where the sampler happened to go. Once per study (a budget grown
+    later shrinks again at its new end). Whether it queued any."""
+    k = shrink_count(budget)
+    if k == 0 or used != budget - k or any(t.state == TrialState.WAITING for t in trials):
+        return False
+    source = f"{SHRINK}:"
+    if sum(str(t.user_attrs.get(attrs.SOURCE, "")).startswith(source) for t in trials) >= k:
+        return False
+    best = best_trial(trials)
+    if best is None:
+        return False
+    ladder = shrink_ladder(best.params, config.space, k)
+    for params in ladder:
+        study.enqueue_trial(params, user_attrs={attrs.SOURCE: f"{source}{best.number}"})
+    if ladder:
+        log.info(
+            "study %s: the last %d trials shrink trial %d's network: %s",
+            study.study_name,
+            len(ladder),
+            best.number,
+            ", ".join(f"{p['net_depth']}x{p['net_width']}" for p in ladder),
+        )
+    return bool(ladder)
 
 
 def trial_time_limit(completed: Sequence[FrozenTrial], ctx: TrialContext) -> float | None:

@@ -38,7 +38,8 @@ Trial user attrs (all JSON):
   ``worker``           "host:pid" of the process that ran it
   ``source``           "sampler" | "enqueued" | "requeued" | "warm_start:<where>" |
                        "rerace:<n>" (the last trial of a racing study without an incumbent
-                       re-races trial n, its best one-seed configuration)
+                       re-races trial n, its best one-seed configuration) | "shrink:<n>"
+                       (a size study's last trials: trial n's settings, smaller networks)
   ``requeued_from``    int: number of the trial whose worker or process died
   ``retries``          int: how many times the configuration was re-queued before this try
                        (absent: 0); once it reaches the study's ``max_retries`` a crash is

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -139,3 +140,52 @@ def smallest_within(
 def kept(value: float, best: float, floor: float) -> float | None:
     """The fraction of the best's return above ``floor`` that ``value`` keeps."""
     return None if best <= floor else (value - floor) / (best - floor)
+
+
+SHRINK = "shrink"  # a trial ``source``: ``shrink:<n>``, a smaller network for trial n's settings
+
+
+def shrink_count(budget: int) -> int:
+    """Trials at the end of a size study's budget that shrink its best configuration."""
+    return min(4, budget // 5)
+
+
+def _size(depth: int, width: int) -> int:
+    """A proxy for the hidden layers' size (0: a linear policy)."""
+    return 0 if depth == 0 else width + (depth - 1) * width * width
+
+
+def shrink_ladder(params: Mapping[str, Any], space: Mapping[str, Any], k: int) -> list[dict]:
+    """``k`` parameter sets: ``params`` with smaller architectures from ``space`` (a
+    ``SearchSpace.to_dict()``), no deeper and no wider than ``params``' own, spaced evenly in
+    log size from just below it down to a linear policy where the space allows depth 0. Empty
+    where the space does not search ``net_depth`` (int) and ``net_width`` (categorical)."""
+    depth_spec = space.get("params", {}).get("net_depth") or {}
+    width_spec = space.get("params", {}).get("net_width") or {}
+    if depth_spec.get("type") != "int" or width_spec.get("type") != "categorical" or k < 1:
+        return []
+    if "net_depth" not in params or "net_width" not in params:
+        return []
+    depth, width = int(params["net_depth"]), int(params["net_width"])
+    grid = {
+        (d, 0 if d == 0 else w)
+        for d in range(int(depth_spec["low"]), depth + 1)
+        for w in width_spec["choices"]
+        if w <= width and _size(d, w) < _size(depth, width)
+    }
+    if not grid:
+        return []
+    top = math.log1p(_size(depth, width))
+    picks: list[tuple[int, int]] = []
+    for i in range(1, k + 1):  # targets evenly spaced in log size, the last a linear policy
+        target = top * (1 - i / k)
+        left = [dw for dw in grid if dw not in picks]
+        if not left:
+            break
+        # the nearest in log size; among equals the incumbent's depth, then the wider
+        picks.append(
+            min(left, key=lambda dw: (abs(math.log1p(_size(*dw)) - target), dw[0] != depth, -dw[1]))
+        )
+    narrowest = min(width_spec["choices"])
+    picks.sort(key=lambda dw: _size(*dw), reverse=True)
+    return [{**params, "net_depth": d, "net_width": narrowest if d == 0 else w} for d, w in picks]

@@ -24,6 +24,7 @@ from autorl.study.objectives import (
     pareto_front,
     parse_objectives,
     parse_tolerance,
+    shrink_ladder,
     smallest_within,
 )
 from autorl.study.queries import pareto
@@ -120,6 +121,17 @@ def _trial(value, params, selectable=True, state=TrialState.COMPLETE, curve=()):
     )
 
 
+def test_the_shrink_ladder_steps_down_evenly_in_log_size_to_a_linear_policy():
+    space = load_space("ppo").with_small_networks().to_dict()
+    ladder = shrink_ladder({"net_depth": 2, "net_width": 64, "n_epochs": 5}, space, 4)
+    shapes = [(p["net_depth"], p["net_width"]) for p in ladder]
+    assert shapes == [(2, 16), (1, 64), (1, 8), (0, 4)]
+    assert all(p["n_epochs"] == 5 for p in ladder)
+    assert shrink_ladder({"net_depth": 0, "net_width": 4}, space, 4) == []  # nothing smaller
+    fixed = load_space("ppo").with_fixed({"net_depth": 2}).to_dict()
+    assert shrink_ladder({"net_depth": 2, "net_width": 64}, fixed, 4) == []  # depth not searched
+
+
 def test_the_front_keeps_what_nothing_cheaper_beats_cheapest_first():
     trials = [
         _trial(100.0, 5000),
@@ -172,6 +184,16 @@ def test_a_size_study_stores_costs_prunes_only_dominated_trials_and_saves_comput
     assert [p.params for p in front.points] == sorted(p.params for p in front.points)
     assert all(len(p.seed_scores) == 2 for p in front.points)  # multi-seed aggregates only
     assert front.points[-1].kept == pytest.approx(1.0)
+    # the last 4 trials shrink the best configuration of the first 20
+    shrunk = [t for t in trials if str(t.user_attrs.get(attrs.SOURCE)).startswith("shrink:")]
+    assert [t.number for t in shrunk] == [20, 21, 22, 23]
+    source = trials[int(shrunk[0].user_attrs[attrs.SOURCE].split(":")[1])]
+    sizes = [t.user_attrs[attrs.POLICY_PARAMS] for t in shrunk]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] < source.user_attrs["policy_params"]
+    assert shrunk[-1].params["net_depth"] == 0  # down to a linear policy
+    for t in shrunk:  # the same settings, only the architecture differs
+        same = {k: v for k, v in t.params.items() if k not in ("net_depth", "net_width")}
+        assert same == {k: v for k, v in source.params.items() if k in same}
     unpruned = size_study(sqlite_url, "unpruned", pruner="none")
     spent = total_compute(trials)["env_steps"]
     assert spent < total_compute(unpruned.get_trials())["env_steps"]
