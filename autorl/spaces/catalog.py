@@ -9,6 +9,7 @@ from __future__ import annotations
 ALGORITHMS: tuple[str, ...] = ("a2c", "dqn", "ppo", "sac", "td3")
 ON_POLICY = frozenset({"a2c", "ppo"})
 OFF_POLICY = frozenset({"dqn", "sac", "td3"})
+WITH_CRITIC = frozenset({"a2c", "ppo", "sac", "td3"})  # an actor and a separate critic
 
 ACTION_SPACE_KINDS: tuple[str, ...] = ("box", "discrete", "multi_binary", "multi_discrete")
 SUPPORTED_KINDS: dict[str, frozenset[str]] = {
@@ -137,6 +138,8 @@ SEMANTIC: dict[str, frozenset[str]] = {
     "net_depth": _ALL,
     "net_width": _ALL,
     "activation": _ALL,
+    "critic_depth": WITH_CRITIC,
+    "critic_width": WITH_CRITIC,
     "shared_trunk": ON_POLICY,
     "head_depth": ON_POLICY,
     "noise_type": frozenset({"sac", "td3"}),
@@ -167,6 +170,8 @@ REQUIRES: dict[str, str] = {
     "net_depth": "net_width",
     "net_width": "net_depth",
     "head_depth": "shared_trunk",
+    "critic_depth": "critic_width",
+    "critic_width": "net_depth",
     "noise_std": "noise_type",
     "ent_coef_init": "ent_coef_mode",
     "ent_coef_value": "ent_coef_mode",

@@ -131,12 +131,25 @@ class SearchSpace:
     def with_small_networks(self) -> SearchSpace:
         """This space with its architecture reaching down to a linear policy: ``net_depth``
         from 0 (no hidden layer) and ``net_width`` choices down to SMALL_WIDTHS, for a
-        search that trades return against size. Unchanged where the space does not search
-        them (a fixed depth or width stays as the user set it)."""
+        search that trades return against size; where the algorithm has a critic, the
+        critic searched apart (``critic_depth``, ``critic_width``: the space's own ranges,
+        not a shared trunk's), since a shipped policy leaves it out. Unchanged where the
+        space does not search them (a fixed depth or width stays as the user set it)."""
         data = self.to_dict()
         params = data["params"]
         depth, width = params.get("net_depth"), params.get("net_width")
         changed = False
+        searched = (
+            isinstance(depth, dict)
+            and depth.get("type") == "int"
+            and isinstance(width, dict)
+            and width.get("type") == "categorical"
+        )
+        if searched and self.algo in catalog.WITH_CRITIC and "critic_depth" not in params:
+            apart = {"when": {"shared_trunk": False}} if "shared_trunk" in params else {}
+            params["critic_depth"] = {**depth, **apart}
+            params["critic_width"] = {**width, **apart}
+            changed = True
         if isinstance(depth, dict) and depth.get("type") == "int" and depth["low"] > 0:
             params["net_depth"] = {**depth, "low": 0}
             changed = True

@@ -42,6 +42,9 @@ def _policy_kwargs(algo: str, values: Mapping[str, Any]) -> dict[str, Any]:
         if algo in ON_POLICY and values.get("shared_trunk"):
             out["shared_trunk"] = layers
             out["net_arch"] = [int(values["net_width"])] * int(values.get("head_depth", 0))
+        elif "critic_depth" in values:  # the critic apart: a size search charges the actor
+            critic = [int(values["critic_width"])] * int(values["critic_depth"])
+            out["net_arch"] = {"pi": layers, "vf" if algo in ON_POLICY else "qf": critic}
         else:
             out["net_arch"] = layers
     return out

@@ -186,6 +186,8 @@ _CHECKS: dict[str, Check] = {
     "net_depth": _integer(0, MAX_DEPTH),
     "net_width": _integer(1, MAX_WIDTH),
     "activation": _one_of(ACTIVATIONS),
+    "critic_depth": _integer(0, MAX_DEPTH),
+    "critic_width": _integer(1, MAX_WIDTH),
     "shared_trunk": _boolean,
     "head_depth": _integer(0, MAX_DEPTH),
     "noise_type": _one_of(NOISE_TYPES),

@@ -82,27 +82,40 @@ def pareto_front(trials: Sequence[FrozenTrial], objective: str) -> list[FrozenTr
     return front
 
 
-class CostAwareMedianPruner(optuna.pruners.BasePruner):
-    """The median rule among the completed trials that cost no more than the trial judged.
+PEER_BAND = 4.0  # the median rule's peers cost between 1/PEER_BAND of a trial's and its own
 
-    Past ``warmup_steps``, and once ``startup`` such trials have an evaluation at the step, a
-    trial is pruned when its best evaluation so far is below the median of their evaluations
-    at that step (Optuna's ``MedianPruner``, among peers no larger). A trial whose cost is not
-    known is judged against every completed trial.
+
+class CostAwareMedianPruner(optuna.pruners.BasePruner):
+    """The median rule among the completed trials of about the trial's cost, none larger.
+
+    Peers are the completed trials whose cost lies between ``1/band`` of the trial's and its
+    own. Past ``warmup_steps``, and once ``startup`` peers have an evaluation at the step, a
+    trial is pruned when its best evaluation so far is below the median of theirs at that
+    step (Optuna's ``MedianPruner``, among such peers). No peer is larger, so a pruned trial
+    is one that trials no larger beat (a small network is never cut for learning slower than
+    big ones); none is much smaller, so a large network is held to large networks' standard,
+    not to a median that tiny ones pull down. A trial whose cost is not known is judged
+    against every completed trial.
     """
 
-    def __init__(self, objective: str, warmup_steps: int, startup: int = 5) -> None:
+    def __init__(
+        self, objective: str, warmup_steps: int, startup: int = 5, band: float = PEER_BAND
+    ) -> None:
         self._objective, self._warmup, self._startup = objective, warmup_steps, startup
+        self._band = band
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
         if step is None or step < self._warmup:
             return False
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        cost = cost_of(trial, self._objective)
         peers = [
             t.intermediate_values[step]
-            for t in no_larger(done, self._objective, cost_of(trial, self._objective))
-            if t.number != trial.number and step in t.intermediate_values
+            for t in no_larger(done, self._objective, cost)
+            if t.number != trial.number
+            and step in t.intermediate_values
+            and (cost is None or float(cost_of(t, self._objective) or 0) >= cost / self._band)
         ]
         if len(peers) < self._startup:
             return False
@@ -151,8 +164,9 @@ def shrink_count(budget: int) -> int:
 
 
 def _size(depth: int, width: int) -> int:
-    """A proxy for the hidden layers' size (0: a linear policy)."""
-    return 0 if depth == 0 else width + (depth - 1) * width * width
+    """A proxy for the hidden layers' weights (0: a linear policy): the first and last
+    layers as if observation and action had 8 dimensions between them, the rest width²."""
+    return 0 if depth == 0 else 8 * width + (depth - 1) * width * width
 
 
 def shrink_ladder(params: Mapping[str, Any], space: Mapping[str, Any], k: int) -> list[dict]:

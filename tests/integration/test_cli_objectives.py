@@ -34,6 +34,8 @@ def test_tune_for_return_and_size_then_list_the_front_and_train_the_smallest(
         "max_grad_norm": 0.5,
         "activation": "tanh",
         "shared_trunk": False,
+        "critic_depth": 1,  # a size study searches the critic apart
+        "critic_width": 64,
         "ortho_init": True,
     }
     sizes = [{"net_depth": 0, "net_width": 4}, {"net_depth": 1, "net_width": 16}]

@@ -32,12 +32,14 @@ from autorl.study.racing import race_state
 from autorl.study.storage import open_storage
 from autorl.training.cost import PolicyCost
 from autorl.types import Evaluation, SeedResult, TaskSpec
-from tests.unit.test_search_budget import learning_rate, make_config
+from tests.unit.test_search_budget import TIMESTEPS, learning_rate, make_config
 
 
 def _layers(spec) -> list[int]:
     kwargs = spec.config.sb3_kwargs.get("policy_kwargs") or {}
-    return [*(kwargs.get("shared_trunk") or []), *(kwargs.get("net_arch") or [])]
+    arch = kwargs.get("net_arch") or []
+    actor = arch["pi"] if isinstance(arch, dict) else arch  # the critic is not shipped
+    return [*(kwargs.get("shared_trunk") or []), *actor]
 
 
 def fake_measure(spec) -> PolicyCost:
@@ -50,7 +52,7 @@ def fake_measure(spec) -> PolicyCost:
 def final_score(spec) -> float:
     """Larger networks score more (saturating); a learning rate away from 10^-3.5 less."""
     params = fake_measure(spec).params
-    return 100 * (1 - math.exp(-params / 3000)) - 10 * abs(math.log10(learning_rate(spec)) + 3.5)
+    return 100 * (1 - math.exp(-params / 3000)) - 40 * abs(math.log10(learning_rate(spec)) + 3.5)
 
 
 def rising_train(spec, report=None) -> SeedResult:
@@ -65,9 +67,18 @@ def rising_train(spec, report=None) -> SeedResult:
     return SeedResult(spec.seed, score, tuple(curve), spec.timesteps, 0.01)
 
 
-def size_study(url, name, pruner="median", budget=24):
+def few_sizes() -> dict:
+    """PPO's space with four architectures (1-2 layers of 8 or 64) and no shared trunk, so
+    that sizes repeat and the median rule has peers of each size."""
+    space = load_space("ppo").with_fixed({"shared_trunk": False}).to_dict()
+    space["params"]["net_depth"] = {"type": "int", "low": 0, "high": 2}
+    space["params"]["net_width"] = {"type": "categorical", "choices": [8, 64]}
+    return space
+
+
+def size_study(url, name, pruner="median", budget=24, space=None):
     config = make_config(
-        space=load_space("ppo").with_small_networks().to_dict(),
+        space=space or few_sizes(),
         race=RaceSettings(min_seeds=2, max_seeds=2),
         pruner=pruner,
         sampler_seed=5,
@@ -106,6 +117,20 @@ def test_with_a_cost_objective_the_default_space_reaches_down_to_a_linear_policy
     params = sized.search_space().to_dict()["params"]
     assert params["net_depth"]["low"] == 0 and plain["net_depth"]["low"] == 1
     assert params["net_width"]["choices"][:4] == [4, 8, 16, 32]
+    # the critic is searched apart, over the space's own ranges: a shipped policy leaves it out
+    assert params["critic_depth"]["low"] == 1 and params["critic_width"]["choices"] == [
+        64,
+        128,
+        256,
+    ]
+    assert params["critic_depth"]["when"] == {"shared_trunk": [False]}
+    space = sized.search_space()
+    probe = optuna.create_study()
+    probe.enqueue_trial({"net_depth": 1, "net_width": 8, "shared_trunk": False,
+                         "critic_depth": 2, "critic_width": 64})  # fmt: skip
+    trial = probe.ask()
+    config = space.resolve(space.sample(trial, "discrete"), "discrete", 10_000).config
+    assert config.sb3_kwargs["policy_kwargs"]["net_arch"] == {"pi": [8], "vf": [64, 64]}
     given = TuneRequest(task=TaskSpec("CartPole-v1"), objectives="return,params", space="ppo")
     assert given.search_space().to_dict()["params"] == plain  # a space the user gave stays
 
@@ -125,7 +150,7 @@ def test_the_shrink_ladder_steps_down_evenly_in_log_size_to_a_linear_policy():
     space = load_space("ppo").with_small_networks().to_dict()
     ladder = shrink_ladder({"net_depth": 2, "net_width": 64, "n_epochs": 5}, space, 4)
     shapes = [(p["net_depth"], p["net_width"]) for p in ladder]
-    assert shapes == [(2, 16), (1, 64), (1, 8), (0, 4)]
+    assert shapes == [(1, 64), (1, 8), (1, 4), (0, 4)]
     assert all(p["n_epochs"] == 5 for p in ladder)
     assert shrink_ladder({"net_depth": 0, "net_width": 4}, space, 4) == []  # nothing smaller
     fixed = load_space("ppo").with_fixed({"net_depth": 2}).to_dict()
@@ -175,7 +200,8 @@ def test_a_size_study_stores_costs_prunes_only_dominated_trials_and_saves_comput
     assert pruned, "the median rule among no larger trials should stop some"
     for t in pruned:  # curves keep their ranks: each stopped trial is beaten at no more size
         own = t.user_attrs[attrs.POLICY_PARAMS]
-        final = max(t.intermediate_values.values()) * 4  # rises linearly over 4 evaluations
+        step, value = max(t.intermediate_values.items())  # curves rise linearly to the end
+        final = value * TIMESTEPS / step
         assert any(d.user_attrs[attrs.POLICY_PARAMS] <= own and d.value > final for d in done), (
             t.number
         )
