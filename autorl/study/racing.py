@@ -65,7 +65,9 @@ def race_state(
     chance of an incumbent: no first-seed peers, no floor, no leader (it runs its seeds unless
     an incumbent exists). ``objective`` and ``cost``: a study's cost objective and the asking
     trial's cost: its incumbent, peers and leader are the trials no larger than it
-    (``autorl.study.objectives``); the seed spread and the margin stay the study's."""
+    (``autorl.study.objectives``), and a tie with a smaller incumbent is lost (no tie-break
+    on learning curves: at equal return the smaller policy dominates); the seed spread and
+    the margin stay the study's."""
     others = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
@@ -82,6 +84,13 @@ def race_state(
         if t.state == TrialState.RUNNING and (scores := complete_seed_scores(t))
     ]
     seen = [s for t in others for s in complete_seed_scores(t)]
+    # a tie with a smaller incumbent is lost (it dominates): no tie-break on learning curves
+    smaller = (
+        best is not None
+        and objective is not None
+        and cost is not None
+        and (cost_of(best, objective) or 0.0) < cost
+    )
     return Bar(
         incumbent=None if best is None else float(best.value),
         spread=seed_spread(per_config),
@@ -89,7 +98,7 @@ def race_state(
         peers=()
         if last_chance
         else tuple(float(f["score"]) for f in firsts if f and not f.get("pruned")),
-        incumbent_area=None if best is None else learning_area(best),
+        incumbent_area=None if best is None or smaller else learning_area(best),
         floor=None if last_chance else floor,
         margin=practical_margin(max(seen, default=None), floor, min(seen, default=None)),
         leader=None if last_chance or not racing else max(racing),

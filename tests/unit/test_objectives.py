@@ -266,3 +266,35 @@ def test_a_policy_that_cannot_be_built_fails_its_trial_and_the_study_goes_on(sql
             "building the policy to measure its cost failed: no hidden layer"
             in (t.user_attrs[attrs.FAILURE_MESSAGE])
         )
+
+
+def capped_train(spec, report=None) -> SeedResult:
+    """Every configuration reaches the cap, 100, at a pace set by its learning rate."""
+    n, pace = spec.evaluation.n_evaluations, min(1.0, learning_rate(spec) * 2000)
+    curve = [
+        Evaluation(spec.timesteps * i // n, 100.0 * min(1.0, pace * i / n + 0.5), 0.0, ())
+        for i in range(1, n + 1)
+    ]
+    for point in curve:
+        if report is not None and not report(point.step, point.mean):
+            return SeedResult(spec.seed, point.mean, tuple(curve), point.step, 0.0, pruned=True)
+    return SeedResult(spec.seed, 100.0, tuple(curve), spec.timesteps, 0.01)
+
+
+def test_a_configuration_tied_with_a_smaller_incumbent_loses_the_race(sqlite_url):
+    config = make_config(
+        space=few_sizes(), race=RaceSettings(2, 2), sampler_seed=1, objectives=("return", "params")
+    )
+    study, _, _ = create_or_continue("capped", open_storage(sqlite_url), config, 12)
+    run_worker(WorkerOptions(sqlite_url, "capped"), train=capped_train, measure=fake_measure)
+    done = sorted(
+        (t for t in study.get_trials() if t.state == TrialState.COMPLETE), key=lambda t: t.number
+    )
+    size = {t.number: t.user_attrs[attrs.POLICY_PARAMS] for t in done}
+    for t in done:  # no trial raced on a tie with a smaller one that had its seeds already
+        raced = len(t.user_attrs[attrs.SEEDS]) == 2
+        smaller_before = [u for u in done if u.number < t.number and size[u.number] < size[t.number]
+                          and u.user_attrs.get(attrs.SELECTABLE)]  # fmt: skip
+        assert not (raced and smaller_before), t.number
+    front = pareto(study)
+    assert len(front.points) == 1 and front.points[0].params == min(size.values())
