@@ -251,7 +251,10 @@ def test_a_policy_that_cannot_be_built_fails_its_trial_and_the_study_goes_on(sql
         return fake_measure(spec)
 
     config = make_config(
-        space=load_space("ppo").with_small_networks().with_fixed({"net_depth": 0}).to_dict(),
+        space=load_space("ppo")
+        .with_small_networks()
+        .with_fixed({"net_depth": 0, "shared_trunk": False})
+        .to_dict(),
         seeds=1,
         objectives=("return", "params"),
     )
