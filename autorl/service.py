@@ -25,10 +25,10 @@ from autorl.study.config import (
     DEFAULT_TEST_SEEDS,
     StudyConfig,
     check_study_name,
+    parse_objectives,
     seed_fields,
     tuning_evaluation,
 )
-from autorl.study.objectives import parse_objectives
 from autorl.study.record import write_priority
 from autorl.types import TaskSpec
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from autorl.errors import StudyError
 from autorl.scoring import AGGREGATES
-from autorl.study.objectives import parse_objectives
 from autorl.types import EvalSettings, TaskSpec
 
 PRUNERS = ("median", "hyperband", "none")
@@ -249,6 +248,21 @@ class StudyConfig:
 
     def with_runtime(self, **changes: Any) -> StudyConfig:
         return replace(self, **changes)
+
+
+COST_OBJECTIVES = ("params", "latency")  # what ``autorl.study.objectives`` trades return for
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    """``"return"``, ``"return,params"`` or ``"return,latency"`` as a tuple; StudyError
+    otherwise, saying what is accepted."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    accepted = "return, return,params or return,latency"
+    if not names or names[0] != "return":
+        raise StudyError(f"--objectives {text!r}: the first objective is return (use {accepted})")
+    if len(names) > 2 or any(n not in COST_OBJECTIVES for n in names[1:]):
+        raise StudyError(f"--objectives {text!r} is not one of {accepted}")
+    return names
 
 
 def seed_fields(

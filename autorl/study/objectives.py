@@ -33,21 +33,8 @@ from autorl.errors import StudyError
 from autorl.study import attrs
 from autorl.study.accounting import is_selectable, selection_key
 
-RETURN = "return"
-COSTS = {"params": attrs.POLICY_PARAMS, "latency": attrs.LATENCY_US}
+COSTS = {"params": attrs.POLICY_PARAMS, "latency": attrs.LATENCY_US}  # config.COST_OBJECTIVES
 COST_UNITS = {"params": "parameters", "latency": "µs per action"}
-
-
-def parse_objectives(text: str) -> tuple[str, ...]:
-    """``"return"``, ``"return,params"`` or ``"return,latency"`` as a tuple; StudyError
-    otherwise, saying what is accepted."""
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    accepted = "return, return,params or return,latency"
-    if not names or names[0] != RETURN:
-        raise StudyError(f"--objectives {text!r}: the first objective is return (use {accepted})")
-    if len(names) > 2 or any(n not in COSTS for n in names[1:]):
-        raise StudyError(f"--objectives {text!r} is not one of {accepted}")
-    return names
 
 
 def cost_objective(objectives: Sequence[str]) -> str | None:

@@ -151,7 +151,7 @@ def test_a_study_submitted_for_return_and_size_serves_its_front(client, sqlite_u
     assert [t["policy_params"] for t in page] == [9000, 50, 20_000]
     create(client)  # tuned for return alone: no front, and the answer says what to do
     response = client.get("/v1/studies/CartPole-v1-ppo/front")
-    assert response.status_code == 422 and "--objectives return,params" in response.text
+    assert response.status_code == 409 and "--objectives return,params" in response.text
 
 
 def test_an_old_study_record_reads_with_the_new_fields(client, sqlite_url):

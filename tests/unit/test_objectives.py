@@ -17,12 +17,12 @@ from autorl.service import TuneRequest
 from autorl.spaces import load_space
 from autorl.study import attrs
 from autorl.study.accounting import total_compute
-from autorl.study.config import RaceSettings
+from autorl.study.config import COST_OBJECTIVES, RaceSettings, parse_objectives
 from autorl.study.factory import create_or_continue
 from autorl.study.objectives import (
+    COSTS,
     CostAwareMedianPruner,
     pareto_front,
-    parse_objectives,
     parse_tolerance,
     shrink_ladder,
     smallest_within,
@@ -96,6 +96,7 @@ def test_objectives_and_tolerances_are_parsed_or_refused_with_what_is_accepted()
     for bad in ("params,return", "return,size", "return,params,latency", ""):
         with pytest.raises(StudyError, match="return,params or return,latency"):
             parse_objectives(bad)
+    assert set(COSTS) == set(COST_OBJECTIVES)  # every cost a study accepts is measured
     assert parse_tolerance("5%") == pytest.approx(0.05)
     assert parse_tolerance("0.1") == pytest.approx(0.1)
     for bad in ("150%", "0", "five", "-5%"):

@@ -121,17 +121,18 @@ def list_trials(
     return ListOf[TrialPublic](data=page, count=total)
 
 
-@reads.get("/{study_id}/front", response_model=FrontPublic, responses=documented(404, 422))
+@reads.get("/{study_id}/front", response_model=FrontPublic, responses=documented(404, 409))
 def get_front(study_id: str, storage: StorageDep, url: StorageUrl) -> FrontPublic:
     """The front of return against the policy's size or latency (studies submitted with
-    ``objectives``), cheapest first; 422 for a study tuned for return alone."""
+    ``objectives``), cheapest first; 409 for a study tuned for return alone (what it is,
+    not the request, has no front)."""
     from autorl.study.queries import pareto
 
     study = store.get_study(storage, study_id)
     try:
         front = pareto(study, db.study_random_return(url, study.study_name))
     except StudyError as exc:
-        raise Unprocessable(str(exc)) from exc
+        raise Conflict(str(exc)) from exc
     return FrontPublic.model_validate(json_safe(front.to_dict()))
 
 
