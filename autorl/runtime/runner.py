@@ -32,15 +32,13 @@ from autorl.spaces import SearchSpace
 from autorl.stop import raise_if_stopped
 from autorl.study import attrs
 from autorl.study.accounting import (
-    best_trial,
     configuration_key,
     counts_against_budget,
     failure_reason,
-    selection_key,
 )
 from autorl.study.config import StudyConfig
+from autorl.study.enqueue import rerace_if_needed, shrink_if_due
 from autorl.study.factory import load_study, stored_budget, stored_config
-from autorl.study.objectives import SHRINK, shrink_count, shrink_ladder
 from autorl.study.record import State, write_operator_state
 from autorl.study.recovery import abandon, recover_stale_trials, requeue, worker_identity
 from autorl.study.stats import study_counts
@@ -85,7 +83,8 @@ def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = No
     """A new RUNNING trial if the budget has room and the study's ``max_concurrent_trials``
     are not all running, else None. Exact across processes. The last trial of a racing
     study that has no incumbent yet re-races its best one-seed configuration
-    (``rerace_if_needed``)."""
+    (``autorl.study.enqueue.rerace_if_needed``); a size study's last trials shrink its best
+    configuration's network (``shrink_if_due``)."""
     with study_lock(storage_url, study.study_name):
         trials = study.get_trials(deepcopy=False)
         if recover_stale_trials(study, trials):
@@ -120,63 +119,6 @@ def claim(study: optuna.Study, storage_url: str, config: StudyConfig | None = No
                 queued = frozen.system_attrs.get("fixed_params") is not None
                 trial.set_user_attr(attrs.SOURCE, "enqueued" if queued else "sampler")
         return Claim(trial, trials)
-
-
-def rerace_if_needed(study: optuna.Study, trials: Sequence[FrozenTrial]) -> bool:
-    """Queue the best configuration that stopped after one seed when no configuration has
-    run the study's seeds (a study whose configurations all scored below the random policy
-    raced none of them): its seed run is taken over and it races from its second seed, so the
-    study still gets an incumbent. Nothing when one exists or a trial is queued. Whether it
-    queued one."""
-    if best_trial(trials) is not None or any(t.state == TrialState.WAITING for t in trials):
-        return False
-    scored = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not scored:
-        return False
-    best = max(scored, key=selection_key)
-    study.enqueue_trial(best.params, user_attrs={attrs.SOURCE: f"{attrs.RERACE}:{best.number}"})
-    log.info(
-        "study %s: no configuration has run its seeds; the last trial re-races trial %d (%.4g)",
-        study.study_name,
-        best.number,
-        best.value,
-    )
-    return True
-
-
-def shrink_if_due(
-    study: optuna.Study,
-    trials: Sequence[FrozenTrial],
-    config: StudyConfig,
-    used: int,
-    budget: int,
-) -> bool:
-    """In a study with a cost objective, once all but the last ``shrink_count(budget)``
-    trials are used: queue the best configuration with smaller networks
-    (``objectives.shrink_ladder``), so that the front's cheap end is searched with settings
-    known to work, not only where the sampler happened to go. Once per study (a budget grown
-    later shrinks again at its new end). Whether it queued any."""
-    k = shrink_count(budget)
-    if k == 0 or used != budget - k or any(t.state == TrialState.WAITING for t in trials):
-        return False
-    source = f"{SHRINK}:"
-    if sum(str(t.user_attrs.get(attrs.SOURCE, "")).startswith(source) for t in trials) >= k:
-        return False
-    best = best_trial(trials)
-    if best is None:
-        return False
-    ladder = shrink_ladder(best.params, config.space, k)
-    for params in ladder:
-        study.enqueue_trial(params, user_attrs={attrs.SOURCE: f"{source}{best.number}"})
-    if ladder:
-        log.info(
-            "study %s: the last %d trials shrink trial %d's network: %s",
-            study.study_name,
-            len(ladder),
-            best.number,
-            ", ".join(f"{p['net_depth']}x{p['net_width']}" for p in ladder),
-        )
-    return bool(ladder)
 
 
 def trial_time_limit(completed: Sequence[FrozenTrial], ctx: TrialContext) -> float | None:
