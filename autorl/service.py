@@ -16,6 +16,7 @@ from typing import Any
 
 import optuna
 
+from autorl.envs.gym_tasks import probe_task
 from autorl.errors import StudyError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
@@ -76,8 +77,9 @@ class TuneRequest:
 
     def search_space(self) -> SearchSpace:
         """The space searched (SpaceError if it cannot be read; UsageError if it is for
-        another algorithm), with the ``fixed`` values pinned. With a cost objective the
-        algorithm's default space searches small networks too (``with_small_networks``)."""
+        another algorithm), with the ``fixed`` values pinned. The algorithm's default space
+        searches a CNN when the task's observation is an image (``for_images``) and, with a
+        cost objective, small networks too (``with_small_networks``)."""
         if self.space_inline is not None:
             space = SearchSpace.from_dict(dict(self.space_inline), source="space_inline")
         else:
@@ -87,8 +89,12 @@ class TuneRequest:
                 f"the search space {space.name!r} is for {space.algo}, but algo is "
                 f"{self.algo}: choose a {self.algo} space, or {space.algo} as the algorithm"
             )
-        if self.space is None and self.space_inline is None and "," in self.objectives:
-            space = space.with_small_networks()  # the default space, down to linear policies
+        if self.space is None and self.space_inline is None:  # the algorithm's default space
+            observation = probe_task(self.task)["observation_space"]
+            if observation.get("image"):
+                space = space.for_images(*observation["shape"][1:])  # a CNN, chosen here
+            if "," in self.objectives:
+                space = space.with_small_networks()  # down to linear policies
         return space.with_fixed(dict(self.fixed)) if self.fixed else space
 
     def study_config(self, space: SearchSpace) -> tuple[StudyConfig, tuple[str, ...]]:
@@ -148,7 +154,8 @@ class Submitted:
 
 
 def check(request: TuneRequest) -> tuple[SearchSpace, StudyConfig, tuple[str, ...]]:
-    """Everything about ``request`` that can be refused without storage or an environment."""
+    """Everything about ``request`` that can be refused without storage or training (the
+    default space asks the task's observation: one env built)."""
     from autorl.study.enqueue import check_configurations
 
     request.warm_start.check()

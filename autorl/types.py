@@ -92,9 +92,15 @@ class EnvSettings:
     n_envs: int = 1
     normalize_obs: bool = False
     normalize_reward: bool = False
+    frame_stack: int = 1  # the policy sees the last k observations (autorl.envs.images)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as data; ``frame_stack`` only when it stacks (so that configurations
+        stored before it existed keep their identity)."""
+        data = dataclasses.asdict(self)
+        if self.frame_stack == 1:
+            del data["frame_stack"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EnvSettings:
@@ -102,6 +108,7 @@ class EnvSettings:
             n_envs=int(data.get("n_envs", 1)),
             normalize_obs=bool(data.get("normalize_obs", False)),
             normalize_reward=bool(data.get("normalize_reward", False)),
+            frame_stack=int(data.get("frame_stack", 1)),
         )
 
 

@@ -128,6 +128,12 @@ def _compress(
 
     out = Path(out)
     loaded = load_trained(model_path)
+    if loaded.config.env.frame_stack > 1:
+        raise CompressionError(
+            f"{model_path} sees the last {loaded.config.env.frame_stack} observations "
+            "stacked (env.frame_stack); compressing frame-stacked policies is not supported "
+            "yet; nothing was written"
+        )
     model, norm = loaded.model, loaded.norm
     graph = from_sb3(model, norm)
     task = loaded.task

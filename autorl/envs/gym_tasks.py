@@ -15,6 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from autorl.envs.env_attrs import apply_env_attrs
+from autorl.envs.images import as_image_task_env, is_image
 from autorl.errors import IncompatibleAlgorithm, TaskError
 from autorl.spaces.catalog import ACTION_SPACE_KINDS, SUPPORTED_KINDS
 from autorl.types import TaskSpec
@@ -74,6 +75,30 @@ def register_task(task: TaskSpec) -> None:
     logger.debug("registered %s -> %s", task.env_id, task.entry_point)
 
 
+# Packages that register a namespace of env ids only when asked: namespace -> (module, the
+# function that registers them, the autorl extra that installs the package).
+NAMESPACES: dict[str, tuple[str, str, str]] = {
+    "MinAtar": ("minatar.gym", "register_envs", "minatar"),
+}
+
+
+def register_namespace(env_id: str) -> None:
+    """Register the ids of ``env_id``'s namespace (``MinAtar/Breakout-v1``) if a package
+    registers them on request and they are not registered yet; TaskError if it is missing."""
+    namespace = env_id.partition("/")[0] if "/" in env_id else None
+    if namespace not in NAMESPACES or env_id in gym.registry:
+        return
+    module_name, register, extra = NAMESPACES[namespace]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TaskError(
+            f"'{env_id}' is a {namespace} environment, but {module_name} cannot be imported "
+            f"({exc}); install it with pip install 'autorl[{extra}]'"
+        ) from exc
+    getattr(module, register)()
+
+
 def _unknown_id(env_id: str) -> TaskError:
     close = difflib.get_close_matches(env_id, list(gym.registry.keys()), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
@@ -85,8 +110,10 @@ def _unknown_id(env_id: str) -> TaskError:
 
 
 def make_env(task: TaskSpec) -> gym.Env:
-    """One bare environment: registered, constructed with env_kwargs, env_attrs applied."""
+    """One bare environment: registered, constructed with env_kwargs, env_attrs applied, an
+    image observation as uint8 (C, H, W) (``autorl.envs.images``)."""
     register_task(task)
+    register_namespace(task.env_id)
     if ":" not in task.env_id and task.env_id not in gym.registry:
         raise _unknown_id(task.env_id)
     try:
@@ -103,7 +130,7 @@ def make_env(task: TaskSpec) -> gym.Env:
     except BaseException:
         env.close()
         raise
-    return env
+    return as_image_task_env(env)
 
 
 def action_space_kind(space: spaces.Space) -> str:
@@ -166,6 +193,7 @@ def _space_info(space: spaces.Space) -> dict[str, Any]:
         info["n"] = int(space.n)
     elif isinstance(space, spaces.Box):
         info["shape"] = list(space.shape)
+        info["image"] = is_image(space)
         info["low"] = np.asarray(space.low, dtype=float).ravel().tolist()[:16]
         info["high"] = np.asarray(space.high, dtype=float).ravel().tolist()[:16]
     elif isinstance(space, spaces.MultiDiscrete):

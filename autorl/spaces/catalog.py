@@ -119,7 +119,9 @@ POLICY_KWARGS: dict[str, frozenset[str]] = {
 
 # Env-level settings: only in the ``env:`` section, they become ``TrainConfig.env``.
 # ``normalize`` is shorthand for the two switches: none, obs, reward or both.
-ENV_SETTINGS = frozenset({"n_envs", "normalize", "normalize_obs", "normalize_reward"})
+ENV_SETTINGS = frozenset(
+    {"n_envs", "normalize", "normalize_obs", "normalize_reward", "frame_stack"}
+)
 NORMALIZE_MODES: dict[str, tuple[bool, bool]] = {
     "none": (False, False),
     "obs": (True, False),
@@ -140,6 +142,8 @@ SEMANTIC: dict[str, frozenset[str]] = {
     "activation": _ALL,
     "critic_depth": WITH_CRITIC,
     "critic_width": WITH_CRITIC,
+    "cnn": _ALL,  # a convolutional stack for image observations (autorl/spaces/conv.py)
+    "cnn_features": _ALL,
     "shared_trunk": ON_POLICY,
     "head_depth": ON_POLICY,
     "noise_type": frozenset({"sac", "td3"}),
@@ -172,6 +176,8 @@ REQUIRES: dict[str, str] = {
     "head_depth": "shared_trunk",
     "critic_depth": "critic_width",
     "critic_width": "net_depth",
+    "cnn": "cnn_features",
+    "cnn_features": "cnn",
     "noise_std": "noise_type",
     "ent_coef_init": "ent_coef_mode",
     "ent_coef_value": "ent_coef_mode",

@@ -159,6 +159,12 @@ def _check_relations(algo: str, specs: dict[str, tuple[str, ParamSpec]], chk: _C
     for name, needed in catalog.REQUIRES.items():
         if name in specs and needed not in specs:
             chk.add(where(name), f"needs params.{needed}")
+    if "cnn" in specs and "shared_trunk" in specs:
+        chk.add(
+            where("shared_trunk"),
+            "a space with params.cnn shares its CNN between actor and critic already: "
+            "drop shared_trunk (and head_depth)",
+        )
     noisy = "noise_type" in specs and any(v != "none" for v in possible("noise_type"))
     if noisy and "noise_std" not in specs:
         chk.add(where("noise_type"), "needs params.noise_std for the noise types it allows")

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from autorl.errors import SpaceError
-from autorl.spaces import catalog, invariants, schema
+from autorl.spaces import catalog, conv, invariants, schema
 from autorl.spaces.conditions import is_active
 from autorl.spaces.constraints import CONSTRAINTS, Draft, fit_budget
 from autorl.spaces.params import FixedParam, FloatParam, IntParam, ParamSpec, TrialLike
@@ -160,6 +160,42 @@ class SearchSpace:
         if not changed:
             return self
         return SearchSpace.from_dict(data, source=f"space {self.name} with small networks")
+
+    def for_images(self, height: int, width: int) -> SearchSpace:
+        """This space for image observations of ``height`` x ``width`` pixels: CnnPolicy, the
+        convolutional stacks such frames fit (``cnn``: ``conv.CONV_STACKS``), the width of
+        the layer after them (``cnn_features``) and the last 1, 2 or 4 frames stacked
+        (``frame_stack``). No shared MLP trunk (the CNN is what actor and critic share) and
+        no observation normalisation (pixels are scaled by 255). Unchanged if the space
+        declares ``cnn`` already; SpaceError if no stack fits the frames."""
+        data = self.to_dict()
+        params, env = data["params"], data["env"]
+        if "cnn" in params:
+            return self
+        stacks = conv.fitting_stacks(height, width)
+        if not stacks:
+            raise SpaceError(
+                f"no convolutional stack of {', '.join(conv.CONV_STACKS)} fits "
+                f"{height}x{width} frames; give a space with params.cnn (e.g. '8x1')"
+            )
+        data["policy"] = "CnnPolicy"
+        for name in ("shared_trunk", "head_depth"):
+            params.pop(name, None)
+        for name, spec in list(params.items()):  # drop conditions on the shared trunk
+            allowed = (spec.get("when") or {}).pop("shared_trunk", None)
+            if allowed is not None and False not in allowed:
+                del params[name]  # only ever active with a shared trunk
+            elif allowed is not None and not spec["when"]:
+                del spec["when"]
+        params["cnn"] = {"type": "categorical", "choices": stacks}
+        params["cnn_features"] = {"type": "categorical", "choices": list(conv.CNN_FEATURES)}
+        env.setdefault("frame_stack", {"type": "categorical", "choices": [1, 2, 4]})
+        if "normalize_obs" in env:
+            env["normalize_obs"] = {"type": "fixed", "value": False}
+        if isinstance(env.get("normalize"), dict) and "choices" in env["normalize"]:
+            kept = [c for c in env["normalize"]["choices"] if not catalog.NORMALIZE_MODES[c][0]]
+            env["normalize"] = {**env["normalize"], "choices": kept or ["none"]}
+        return SearchSpace.from_dict(data, source=f"space {self.name} for {height}x{width} images")
 
     # --- sampling and checking ------------------------------------------------------------
 

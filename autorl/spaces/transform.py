@@ -16,6 +16,7 @@ from autorl.spaces.catalog import (
     POLICY_KWARGS,
     SEMANTIC,
 )
+from autorl.spaces.conv import extractor_kwargs
 
 
 def _schedule(value: float, schedule: str | None, final_fraction: float | None) -> Any:
@@ -37,6 +38,8 @@ def _policy_kwargs(algo: str, values: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = values[name]
     if "activation" in values:
         out["activation_fn"] = values["activation"]
+    if "cnn" in values:
+        out["cnn"] = extractor_kwargs(values["cnn"], values["cnn_features"])
     if "net_depth" in values:
         layers = [int(values["net_width"])] * int(values["net_depth"])
         if algo in ON_POLICY and values.get("shared_trunk"):

@@ -17,6 +17,7 @@ from autorl.spaces.catalog import (
     NORMALIZE_MODES,
     SCHEDULES,
 )
+from autorl.spaces.conv import check_stack
 
 Check = Callable[[Any], "str | None"]
 
@@ -69,6 +70,7 @@ MAX_ROLLOUT = 2**20  # n_steps, batch_size
 MAX_EPOCHS = 1000  # n_epochs, gradient_steps, policy_delay
 MAX_WIDTH, MAX_DEPTH = 8192, 32  # a layer's units, layers
 MAX_BUFFER = 10**8
+MAX_FRAME_STACK = 16
 MAX_LEARNING_RATE = 1.0
 
 
@@ -177,6 +179,7 @@ _CHECKS: dict[str, Check] = {
     "normalize": _one_of(tuple(NORMALIZE_MODES)),
     "normalize_obs": _boolean,
     "normalize_reward": _boolean,
+    "frame_stack": _integer(1, MAX_FRAME_STACK),
     # semantic names
     "one_minus_gamma": _number(0.0, 1.0, low_open=True, high_open=True),
     "one_minus_gae_lambda": _number(0.0, 1.0),
@@ -188,6 +191,8 @@ _CHECKS: dict[str, Check] = {
     "activation": _one_of(ACTIVATIONS),
     "critic_depth": _integer(0, MAX_DEPTH),
     "critic_width": _integer(1, MAX_WIDTH),
+    "cnn": check_stack,
+    "cnn_features": _integer(1, MAX_WIDTH),
     "shared_trunk": _boolean,
     "head_depth": _integer(0, MAX_DEPTH),
     "noise_type": _one_of(NOISE_TYPES),

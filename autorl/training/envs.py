@@ -14,7 +14,12 @@ from collections.abc import Callable
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    VecEnv,
+    VecNormalize,
+    VecTransposeImage,
+)
 
 from autorl.envs.gym_tasks import (
     ACTION_KINDS,
@@ -26,6 +31,7 @@ from autorl.envs.gym_tasks import (
     probe_task,
     register_task,
 )
+from autorl.envs.images import is_image, stack_frames
 from autorl.errors import SpaceError
 from autorl.training.guards import EnvGuard
 from autorl.types import EnvSettings, TaskSpec
@@ -65,12 +71,15 @@ class IndependentlySeededVecEnv(DummyVecEnv):
         return list(self._seeds)
 
 
-def make_env_fn(task: TaskSpec, seed: int, rank: int) -> Callable[[], gym.Env]:
-    """A constructor for the ``rank``-th env of a vector env (Monitor + EnvGuard), its action
-    space seeded with ``env_seed(seed, rank)``."""
+def make_env_fn(
+    task: TaskSpec, seed: int, rank: int, frame_stack: int = 1
+) -> Callable[[], gym.Env]:
+    """A constructor for the ``rank``-th env of a vector env (Monitor + EnvGuard, the last
+    ``frame_stack`` observations stacked), its action space seeded with
+    ``env_seed(seed, rank)``."""
 
     def _init() -> gym.Env:
-        env = EnvGuard(make_env(task), task.env_id)
+        env = EnvGuard(stack_frames(make_env(task), frame_stack), task.env_id)
         env.action_space.seed(env_seed(seed, rank))
         return Monitor(env)
 
@@ -95,9 +104,13 @@ def make_vec_env(
     if count < 1:
         raise SpaceError(f"n_envs must be at least 1, got {count}")
     venv: VecEnv = IndependentlySeededVecEnv(
-        [make_env_fn(task, seed, rank) for rank in range(count)]
+        [make_env_fn(task, seed, rank, settings.frame_stack) for rank in range(count)]
     )
     venv.seed(seed)
+    if is_image(venv.observation_space):
+        # Channels first already (autorl.envs.images); SB3 guesses the layout from the
+        # smallest axis and would transpose a stack of more channels than pixels a side.
+        venv = VecTransposeImage(venv, skip=True)
     try:
         if settings.normalize_obs or settings.normalize_reward:
             try:

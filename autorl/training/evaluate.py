@@ -15,6 +15,7 @@ import numpy as np
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, unwrap_vec_normalize
 
+from autorl.envs.images import stack_frames
 from autorl.errors import TrialFailure
 from autorl.training.envs import make_env
 from autorl.training.guards import DIVERGED_HINT, Deadline, EnvGuard
@@ -41,7 +42,7 @@ class EvaluationEnv:
             )
         self._norm: VecNormalize | None = source if source is not None and source.norm_obs else None
         self._deadline = deadline
-        self.env = EnvGuard(make_env(task), task.env_id)
+        self.env = EnvGuard(stack_frames(make_env(task), settings.frame_stack), task.env_id)
 
     def _observe(self, obs: Any) -> Any:
         return obs if self._norm is None else self._norm.normalize_obs(obs)

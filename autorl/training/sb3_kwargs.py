@@ -2,7 +2,8 @@
 
 Schedules become SB3's picklable ``LinearSchedule``/``ConstantSchedule`` (never lambdas, so a
 saved model loads anywhere); activation names become ``torch.nn`` classes; action noise is sized
-to the action space; ``policy_kwargs.shared_trunk`` becomes a shared features extractor.
+to the action space; ``policy_kwargs.shared_trunk`` becomes a shared features extractor,
+``policy_kwargs.cnn`` a ``ConvExtractor``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from stable_baselines3.common.noise import (
 from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule
 from torch import nn
 
-from autorl.training.policies import SharedTrunkExtractor
+from autorl.training.policies import ConvExtractor, SharedTrunkExtractor
 from autorl.types import TrainConfig
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -93,6 +94,18 @@ def _policy_kwargs(algo: str, data: Mapping[str, Any]) -> dict[str, Any]:
     if "activation_fn" in out:
         out["activation_fn"] = activation(out["activation_fn"])
     trunk = out.pop("shared_trunk", None)
+    cnn = out.pop("cnn", None)
+    if cnn is not None:
+        if trunk is not None:
+            raise ValueError(
+                "policy_kwargs.cnn and shared_trunk both set the features extractor; a CNN "
+                "is shared by actor and critic already: drop shared_trunk"
+            )
+        out["features_extractor_class"] = ConvExtractor
+        out["features_extractor_kwargs"] = {
+            "layers": [[int(v) for v in layer] for layer in cnn["layers"]],
+            "features_dim": int(cnn.get("features_dim", 512)),
+        }
     if trunk is not None:
         if algo not in ON_POLICY:
             raise ValueError(f"policy_kwargs.shared_trunk is for on-policy algorithms, not {algo}")

@@ -21,6 +21,30 @@ TINY_RACING = ["--timesteps", "600", "--evaluations", "2", "--eval-episodes", "2
 TINY = [*TINY_RACING, "--seeds", "1"]
 
 
+def ppo_configuration(**changes) -> dict:
+    """A whole PPO parameter set of a size study's space (to ``--enqueue``), with ``changes``."""
+    return {
+        "n_envs": 1,
+        "normalize_reward": False,
+        "learning_rate": 1e-3,
+        "lr_schedule": "constant",
+        "n_steps": 64,
+        "batch_size": 32,
+        "n_epochs": 5,
+        "one_minus_gamma": 0.01,
+        "one_minus_gae_lambda": 0.05,
+        "clip_range": 0.2,
+        "ent_coef": 1e-4,
+        "vf_coef": 0.5,
+        "max_grad_norm": 0.5,
+        "activation": "tanh",
+        "critic_depth": 1,  # a size study searches the critic apart
+        "critic_width": 64,
+        "ortho_init": True,
+        **changes,
+    }
+
+
 def run_cli(args: list[str], capsys) -> tuple[int, str, str]:
     code = main(args)
     out, err = capsys.readouterr()

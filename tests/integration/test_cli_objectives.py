@@ -8,7 +8,7 @@ import json
 import pytest
 from optuna.trial import TrialState
 
-from tests.integration.cli_helpers import TINY_RACING, run_cli, trials
+from tests.integration.cli_helpers import TINY_RACING, ppo_configuration, run_cli, trials
 
 pytestmark = pytest.mark.integration
 
@@ -17,27 +17,7 @@ def test_tune_for_return_and_size_then_list_the_front_and_train_the_smallest(
     tmp_path, sqlite_url, capsys
 ):
     queued = tmp_path / "queued.json"  # a linear policy and a small one, so the front has two
-    base = {
-        "n_envs": 1,
-        "normalize_obs": False,
-        "normalize_reward": False,
-        "learning_rate": 1e-3,
-        "lr_schedule": "constant",
-        "n_steps": 64,
-        "batch_size": 32,
-        "n_epochs": 5,
-        "one_minus_gamma": 0.01,
-        "one_minus_gae_lambda": 0.05,
-        "clip_range": 0.2,
-        "ent_coef": 1e-4,
-        "vf_coef": 0.5,
-        "max_grad_norm": 0.5,
-        "activation": "tanh",
-        "shared_trunk": False,
-        "critic_depth": 1,  # a size study searches the critic apart
-        "critic_width": 64,
-        "ortho_init": True,
-    }
+    base = ppo_configuration(normalize_obs=False, shared_trunk=False)
     sizes = [{"net_depth": 0, "net_width": 4}, {"net_depth": 1, "net_width": 16}]
     queued.write_text(json.dumps([{**base, **size} for size in sizes]))
     code, out, err = run_cli(

@@ -47,10 +47,11 @@ def test_a_worker_asked_for_cuda_without_one_stops_before_claiming(sqlite_url, c
     assert "no CUDA device is visible" in capsys.readouterr().err
 
 
-def test_an_mlp_on_the_cpu_trains_on_one_thread_an_image_policy_on_its_share():
+def test_the_cpu_trains_on_one_thread_a_gpu_worker_on_its_share():
     from autorl.training.device import training_threads
 
     assert training_threads("MlpPolicy", "cpu", 8) == 1
-    assert training_threads("CnnPolicy", "cpu", 8) == 8
+    assert training_threads("CnnPolicy", "cpu", 8) == 1
+    assert training_threads("CnnPolicy", "cuda", 8) == 8
     assert training_threads("MultiInputPolicy", "cpu", 0) == 1
     assert training_threads("MlpPolicy", "cuda", 4) == 4
