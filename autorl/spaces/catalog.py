@@ -130,6 +130,8 @@ NORMALIZE_MODES: dict[str, tuple[bool, bool]] = {
 }
 
 _ALL = frozenset(ALGORITHMS)
+# Hidden layer k's own width (layer 1 is ``net_width``; a layer without one takes net_width).
+LAYER_WIDTHS: tuple[str, ...] = ("net_width_2", "net_width_3", "net_width_4")
 # Names that ``resolve`` transforms (see autorl/spaces/transform.py), and who accepts them.
 SEMANTIC: dict[str, frozenset[str]] = {
     "one_minus_gamma": _ALL,
@@ -140,6 +142,7 @@ SEMANTIC: dict[str, frozenset[str]] = {
     "net_depth": _ALL,
     "net_width": _ALL,
     "activation": _ALL,
+    **dict.fromkeys(LAYER_WIDTHS, _ALL),
     "critic_depth": WITH_CRITIC,
     "critic_width": WITH_CRITIC,
     "cnn": _ALL,  # a convolutional stack for image observations (autorl/spaces/conv.py)
@@ -174,6 +177,7 @@ REQUIRES: dict[str, str] = {
     "net_depth": "net_width",
     "net_width": "net_depth",
     "head_depth": "shared_trunk",
+    **dict.fromkeys(LAYER_WIDTHS, "net_depth"),
     "critic_depth": "critic_width",
     "critic_width": "net_depth",
     "cnn": "cnn_features",

@@ -19,6 +19,7 @@ from autorl.spaces.values import is_int, is_number
 from autorl.types import EnvSettings, TrainConfig
 
 SMALL_WIDTHS = (4, 8, 16, 32)  # hidden widths a size-aware search adds (``with_small_networks``)
+MAX_SEARCHED_DEPTH = 4  # the depth a size-aware search reaches (at least)
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,8 @@ class SearchSpace:
 
     def with_small_networks(self) -> SearchSpace:
         """This space with its architecture reaching down to a linear policy: ``net_depth``
-        from 0 (no hidden layer) and ``net_width`` choices down to SMALL_WIDTHS, for a
+        from 0 (no hidden layer) to at least MAX_SEARCHED_DEPTH, ``net_width`` choices down
+        to SMALL_WIDTHS and each deeper layer's own width (``net_width_2`` ...), for a
         search that trades return against size; where the algorithm has a critic, the
         critic searched apart (``critic_depth``, ``critic_width``: the space's own ranges,
         not a shared trunk's), since a shipped policy leaves it out. Unchanged where the
@@ -150,13 +152,21 @@ class SearchSpace:
             params["critic_depth"] = {**depth, **apart}
             params["critic_width"] = {**width, **apart}
             changed = True
-        if isinstance(depth, dict) and depth.get("type") == "int" and depth["low"] > 0:
-            params["net_depth"] = {**depth, "low": 0}
-            changed = True
+        if isinstance(depth, dict) and depth.get("type") == "int":
+            reach = {"low": 0, "high": max(int(depth["high"]), MAX_SEARCHED_DEPTH)}
+            changed = changed or reach != {"low": depth["low"], "high": depth["high"]}
+            params["net_depth"] = {**depth, **reach}
         if isinstance(width, dict) and width.get("type") == "categorical":
             choices = sorted({*width["choices"], *SMALL_WIDTHS})
             changed = changed or choices != list(width["choices"])
             params["net_width"] = {**width, "choices": choices}
+            if searched:  # each deeper layer its own width: a funnel can be smaller
+                high = params["net_depth"]["high"]
+                for k, name in enumerate(catalog.LAYER_WIDTHS, start=2):
+                    if name not in params and k <= high:
+                        when = {"net_depth": list(range(k, high + 1))}
+                        params[name] = {"type": "categorical", "choices": choices, "when": when}
+                        changed = True
         if not changed:
             return self
         return SearchSpace.from_dict(data, source=f"space {self.name} with small networks")

@@ -41,7 +41,7 @@ def _policy_kwargs(algo: str, values: Mapping[str, Any]) -> dict[str, Any]:
     if "cnn" in values:
         out["cnn"] = extractor_kwargs(values["cnn"], values["cnn_features"])
     if "net_depth" in values:
-        layers = [int(values["net_width"])] * int(values["net_depth"])
+        layers = layer_widths(values, int(values["net_depth"]))
         if algo in ON_POLICY and values.get("shared_trunk"):
             out["shared_trunk"] = layers
             out["net_arch"] = [int(values["net_width"])] * int(values.get("head_depth", 0))
@@ -51,6 +51,15 @@ def _policy_kwargs(algo: str, values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out["net_arch"] = layers
     return out
+
+
+def layer_widths(values: Mapping[str, Any], depth: int) -> list[int]:
+    """The hidden widths of a ``depth``-layer network: layer 1 ``net_width``, layer k
+    ``net_width_k`` where given (``catalog.LAYER_WIDTHS``), else ``net_width``."""
+    width = int(values["net_width"])
+    return [
+        int(values.get(f"net_width_{k}", width)) if k > 1 else width for k in range(1, depth + 1)
+    ]
 
 
 def _ent_coef(values: Mapping[str, Any], kwargs: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from autorl.spaces.catalog import (
     ACTIVATIONS,
     ENT_COEF_MODES,
+    LAYER_WIDTHS,
     NOISE_TYPES,
     NORMALIZE_MODES,
     SCHEDULES,
@@ -188,6 +189,7 @@ _CHECKS: dict[str, Check] = {
     "clip_schedule": _one_of(SCHEDULES),
     "net_depth": _integer(0, MAX_DEPTH),
     "net_width": _integer(1, MAX_WIDTH),
+    **dict.fromkeys(LAYER_WIDTHS, _integer(1, MAX_WIDTH)),
     "activation": _one_of(ACTIVATIONS),
     "critic_depth": _integer(0, MAX_DEPTH),
     "critic_width": _integer(1, MAX_WIDTH),

@@ -21,6 +21,7 @@ dominate it on the front.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from autorl.errors import StudyError
+from autorl.spaces.catalog import LAYER_WIDTHS
+from autorl.spaces.transform import layer_widths
 from autorl.study import attrs
 from autorl.study.accounting import is_selectable, selection_key
 
@@ -150,10 +153,16 @@ def shrink_count(budget: int) -> int:
     return min(4, budget // 5)
 
 
-def _size(depth: int, width: int) -> int:
+def _layers_size(widths: Sequence[int]) -> int:
     """A proxy for the hidden layers' weights (0: a linear policy): the first and last
-    layers as if observation and action had 8 dimensions between them, the rest width²."""
-    return 0 if depth == 0 else 8 * width + (depth - 1) * width * width
+    layers as if observation and action had 8 dimensions between them, the rest w_i * w_i+1."""
+    if not widths:
+        return 0
+    return 8 * widths[0] + sum(a * b for a, b in itertools.pairwise(widths))
+
+
+def _size(depth: int, width: int) -> int:
+    return _layers_size([width] * depth)
 
 
 def shrink_ladder(params: Mapping[str, Any], space: Mapping[str, Any], k: int) -> list[dict]:
@@ -167,16 +176,18 @@ def shrink_ladder(params: Mapping[str, Any], space: Mapping[str, Any], k: int) -
         return []
     if "net_depth" not in params or "net_width" not in params:
         return []
-    depth, width = int(params["net_depth"]), int(params["net_width"])
+    depth = int(params["net_depth"])
+    own = layer_widths(params, depth)
+    width, own_size = max(own, default=0), _layers_size(own)
     grid = {
         (d, 0 if d == 0 else w)
         for d in range(int(depth_spec["low"]), depth + 1)
         for w in width_spec["choices"]
-        if w <= width and _size(d, w) < _size(depth, width)
+        if w <= width and _size(d, w) < own_size
     }
     if not grid:
         return []
-    top = math.log1p(_size(depth, width))
+    top = math.log1p(own_size)
     picks: list[tuple[int, int]] = []
     for i in range(1, k + 1):  # targets evenly spaced in log size, the last a linear policy
         target = top * (1 - i / k)
@@ -189,4 +200,9 @@ def shrink_ladder(params: Mapping[str, Any], space: Mapping[str, Any], k: int) -
         )
     narrowest = min(width_spec["choices"])
     picks.sort(key=lambda dw: _size(*dw), reverse=True)
-    return [{**params, "net_depth": d, "net_width": narrowest if d == 0 else w} for d, w in picks]
+    per_layer = [name for name in LAYER_WIDTHS if name in space.get("params", {})]
+    ladder = []
+    for d, w in picks:  # uniform networks: every layer's width the same
+        w = narrowest if d == 0 else w
+        ladder.append({**params, "net_depth": d, "net_width": w, **dict.fromkeys(per_layer, w)})
+    return ladder

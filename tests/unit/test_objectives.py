@@ -132,6 +132,14 @@ def test_with_a_cost_objective_the_default_space_reaches_down_to_a_linear_policy
     trial = probe.ask()
     config = space.resolve(space.sample(trial, "discrete"), "discrete", 10_000).config
     assert config.sb3_kwargs["policy_kwargs"]["net_arch"] == {"pi": [8], "vf": [64, 64]}
+    # depth 0 to 4, each deeper layer its own width: a funnel is smaller than a column
+    assert params["net_depth"]["high"] == 4
+    assert params["net_width_3"]["when"] == {"net_depth": [3, 4]}
+    funnel = {"net_depth": 3, "net_width": 64, "net_width_2": 16, "net_width_3": 4,
+              "shared_trunk": False, "critic_depth": 1, "critic_width": 64}  # fmt: skip
+    probe.enqueue_trial(funnel)
+    config = space.resolve(space.sample(probe.ask(), "discrete"), "discrete", 10_000).config
+    assert config.sb3_kwargs["policy_kwargs"]["net_arch"] == {"pi": [64, 16, 4], "vf": [64]}
     given = TuneRequest(task=TaskSpec("CartPole-v1"), objectives="return,params", space="ppo")
     assert given.search_space().to_dict()["params"] == plain  # a space the user gave stays
 
@@ -154,6 +162,10 @@ def test_the_shrink_ladder_steps_down_evenly_in_log_size_to_a_linear_policy():
     assert shapes == [(1, 64), (1, 8), (1, 4), (0, 4)]
     assert all(p["n_epochs"] == 5 for p in ladder)
     assert shrink_ladder({"net_depth": 0, "net_width": 4}, space, 4) == []  # nothing smaller
+    funnel = {"net_depth": 2, "net_width": 64, "net_width_2": 8}  # 8*64 + 64*8 = 1024
+    ladder = shrink_ladder(funnel, space, 3)
+    assert [(p["net_depth"], p["net_width"]) for p in ladder] == [(2, 8), (1, 4), (0, 4)]
+    assert all(p["net_width_2"] == p["net_width"] == p["net_width_4"] for p in ladder)
     fixed = load_space("ppo").with_fixed({"net_depth": 2}).to_dict()
     assert shrink_ladder({"net_depth": 2, "net_width": 64}, fixed, 4) == []  # depth not searched
 
