@@ -1,0 +1,112 @@
+"""Pixels: the CNN a pixel task's default space searches, against an MLP on the same
+flattened frames, at equal trials, env steps per trial and sampler seed.
+
+For each sampler seed, two cold studies (no warm start) in ``studies/pixels.db`` (resumable:
+rerun and a study continues): ``cnn``, ``autorl tune`` with the algorithm's default space
+(which, for image observations, searches ``cnn``, ``cnn_features`` and ``frame_stack``), and
+``mlp``, the same with ``--space ppo`` (the shipped file as it is: ``MlpPolicy`` on the
+flattened frames). ``autorl tune`` tests each study's chosen configuration on 5 test seeds
+(100000..100004, 20 episodes each, seeded from 200000) that no choice used; the result, with
+the chosen configuration's acting parameters, env steps and the machine, lands in
+``results/pixels-TASK-sSEED-ARM.json`` (a file that exists is skipped).
+
+    .venv/bin/python benchmarks/compress/pixels.py --arms cnn,mlp --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from run import machine  # benchmarks/compress/run.py
+
+HERE = Path(__file__).resolve().parent
+STATE, RESULTS = HERE / "studies", HERE / "results"
+TASKS: dict[str, dict[str, Any]] = {
+    "breakout": {"env_id": "MinAtar/Breakout-v1", "algo": "ppo", "timesteps": 50_000, "trials": 10},
+}
+ARMS = {"cnn": [], "mlp": ["--space", "ppo"]}
+log = logging.getLogger("pixels")
+
+
+def run(name: str, seed: int, arm: str) -> None:
+    out = RESULTS / f"pixels-{name}-s{seed}-{arm}.json"
+    if out.exists():
+        log.info("%s exists: skipped", out)
+        return
+    import optuna
+
+    from autorl.compress.onnx_policy import play
+    from autorl.study.accounting import total_compute
+    from autorl.study.config import StudyConfig
+    from autorl.training.cost import policy_cost
+    from autorl.types import TrainConfig
+
+    task, study_name = TASKS[name], f"{name}-pixels-s{seed}-{arm}"
+    STATE.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{STATE / 'pixels.db'}"
+    cmd = [
+        sys.executable, "-m", "autorl.cli", "tune", task["env_id"], "--algo", task["algo"],
+        "--study", study_name, "--trials", str(task["trials"]),
+        "--timesteps", str(task["timesteps"]), "--sampler-seed", str(seed),
+        "--warm-start", "none", "--no-progress", "--storage", url, *ARMS[arm],
+    ]  # fmt: skip
+    log.info("%s", " ".join(cmd[2:]))
+    began = time.monotonic()
+    subprocess.run(cmd, check=True)
+    tuned_s = time.monotonic() - began
+    study = optuna.load_study(study_name=study_name, storage=url)
+    config = StudyConfig.from_dict(study.user_attrs["autorl.config"])
+    test = study.user_attrs["autorl.validation"]
+    chosen = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
+    trained = TrainConfig.from_dict(chosen.user_attrs["config"])
+    cost = policy_cost(config.task, trained, "cpu")
+    random = play(config.task, None, 100, 200_000)  # uniformly random actions
+    result = {
+        "task": task,
+        "arm": arm,
+        "sampler_seed": seed,
+        "chosen_trial": test["trial"],
+        "selection_score": chosen.value,
+        "test_mean": test["mean"],
+        "test_scores": test["scores"],
+        "random_return": sum(random) / len(random),
+        "policy": trained.policy,
+        "policy_kwargs": trained.sb3_kwargs.get("policy_kwargs"),
+        "frame_stack": trained.env.frame_stack,
+        "acting_params": cost.params,
+        "latency_us": cost.latency_us,
+        "env_steps": total_compute(study.get_trials(deepcopy=False))["env_steps"],
+        "trials": len(study.trials),
+        "tune_wall_s": round(tuned_s, 1),
+        "test": {"seeds": list(range(100_000, 100_005)), "episodes": 20, "first_episode": 200_000},
+        "machine": machine(),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    log.info("wrote %s: test %.2f", out, test["mean"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="breakout")
+    parser.add_argument("--arms", default="cnn,mlp")
+    parser.add_argument("--seeds", default="0")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    os.environ.setdefault("AUTORL_SEED_KB", "none")
+    for seed in (int(s) for s in args.seeds.split(",")):
+        for name in args.tasks.split(","):
+            for arm in args.arms.split(","):
+                run(name, seed, arm)
+
+
+if __name__ == "__main__":
+    main()
