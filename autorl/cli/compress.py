@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autorl.cli.common import print_table
+from autorl.cli.common import add_storage, print_table, storage_url
 from autorl.errors import UsageError
 from autorl.study.config import VALIDATION_EVAL_SEED
 
@@ -44,6 +44,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train a student with these hidden widths (16,16; 'linear'); repeat for several",
     )
     c.add_argument(
+        "--distill-front",
+        metavar="STUDY",
+        help="also a student with the architecture of STUDY's smallest configuration whose "
+        "score is within --within of the best's (a study tuned with --objectives)",
+    )
+    c.add_argument("--within", default="5%", metavar="TOL", help="with --distill-front")
+    c.add_argument(
         "--quantize",
         choices=PRECISIONS,
         action="append",
@@ -59,7 +66,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--seed", type=int, default=VALIDATION_EVAL_SEED, help="first episode seed")
     c.add_argument("--distill-steps", type=int, default=10_000, help="states per round")
     c.add_argument("--distill-rounds", type=int, default=2, help="DAgger rounds after the first")
+    add_storage(c)
     c.set_defaults(handler=cmd_compress, uses_optuna=False)
+
+
+def front_widths(args: argparse.Namespace) -> tuple[int, ...]:
+    """The actor's hidden widths of the configuration ``--distill-front STUDY --within TOL``
+    picks (``autorl train --smallest-within``'s choice, by training scores alone)."""
+    from autorl.cli.models import smallest_within_choice
+    from autorl.spaces.transform import actor_widths
+    from autorl.study.factory import load_study
+    from autorl.study.queries import best_config
+    from autorl.study.storage import open_storage
+
+    url = storage_url(args)
+    study, _ = load_study(args.distill_front, open_storage(url))
+    _, number, _ = smallest_within_choice(study, url, args.within)
+    config = best_config(study, url, number).config
+    found = actor_widths(config["sb3_kwargs"].get("policy_kwargs"))
+    if found is None:
+        raise UsageError(
+            f"trial {number} of {args.distill_front} uses SB3's default network; "
+            "give --distill WIDTHS"
+        )
+    print(f"distilling into trial {number}'s actor: {','.join(map(str, found)) or 'linear'}")
+    return found
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
@@ -72,13 +103,16 @@ def cmd_compress(args: argparse.Namespace) -> int:
         raise UsageError(f"--distill-steps {args.distill_steps} must be between 100 and 10^7")
     if not 0 <= args.distill_rounds <= 20:
         raise UsageError(f"--distill-rounds {args.distill_rounds} must be between 0 and 20")
+    students = list(args.distill)
+    if args.distill_front is not None:
+        students.append(front_widths(args))
     precisions = (["fp32"] if args.onnx or not args.quantize else []) + list(
         dict.fromkeys(args.quantize)
     )
     report = compress(
         args.model,
         args.out,
-        distill_widths=args.distill,
+        distill_widths=students,
         precisions=precisions,
         episodes=args.episodes,
         seed=args.seed,

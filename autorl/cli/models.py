@@ -58,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("give --trial N or --smallest-within TOL, not both")
     number, front = args.trial, None
     if args.smallest_within is not None:
-        front, number, fraction = _smallest_within(study, url, args.smallest_within)
+        front, number, fraction = smallest_within_choice(study, url, args.smallest_within)
     chosen = best_config(study, url, number)
     train_config = TrainConfig.from_dict(chosen.config)
     timesteps = args.timesteps or config.timesteps
@@ -97,7 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _smallest_within(study, url: str, tolerance: str):
+def smallest_within_choice(study, url: str, tolerance: str):
     """The front and the trial ``--smallest-within`` picks from it, by training scores alone
     (no test seed takes part in the choice)."""
     from autorl import db

@@ -62,6 +62,18 @@ def layer_widths(values: Mapping[str, Any], depth: int) -> list[int]:
     ]
 
 
+def actor_widths(policy_kwargs: Mapping[str, Any] | None) -> tuple[int, ...] | None:
+    """The hidden widths between observation and action of a configuration's policy (a
+    shared trunk, then the actor's head), as ``_policy_kwargs`` writes them; ``None`` where
+    SB3's default network is used (no ``net_arch``)."""
+    data = dict(policy_kwargs or {})
+    arch = data.get("net_arch")
+    if arch is None and "shared_trunk" not in data:
+        return None
+    head = arch.get("pi", []) if isinstance(arch, Mapping) else list(arch or [])
+    return tuple(int(w) for w in [*data.get("shared_trunk", []), *head])
+
+
 def _ent_coef(values: Mapping[str, Any], kwargs: dict[str, Any]) -> None:
     mode = values.get("ent_coef_mode")
     if mode == "fixed":

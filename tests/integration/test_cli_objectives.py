@@ -80,6 +80,14 @@ def test_tune_for_return_and_size_then_list_the_front_and_train_the_smallest(
     assert (tmp_path / "small.zip").exists()
     assert "on test seeds [100000]" in out and "no choice used them" in out
 
+    # a student with the architecture of the front's smallest point: the linear policy
+    compress = f"compress {tmp_path / 'small.zip'} --out {tmp_path / 'c'} --distill-front sized"
+    tiny = "--within 100% --episodes 2 --distill-steps 200 --distill-rounds 0"
+    code, out, err = run_cli([*compress.split(), *tiny.split(), "--storage", sqlite_url], capsys)
+    assert code == 0, err
+    assert f"distilling into trial {front['points'][0]['trial']}'s actor: linear" in out
+    assert "student-linear" in out
+
 
 def test_size_search_input_errors_say_what_to_change(sqlite_url, capsys):
     code, _, err = run_cli(

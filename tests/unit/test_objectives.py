@@ -15,6 +15,7 @@ from autorl.errors import StudyError, UsageError
 from autorl.runtime.runner import WorkerOptions, run_worker
 from autorl.service import TuneRequest
 from autorl.spaces import load_space
+from autorl.spaces.transform import actor_widths
 from autorl.study import attrs
 from autorl.study.accounting import total_compute
 from autorl.study.config import COST_OBJECTIVES, RaceSettings, parse_objectives
@@ -140,6 +141,9 @@ def test_with_a_cost_objective_the_default_space_reaches_down_to_a_linear_policy
     probe.enqueue_trial(funnel)
     config = space.resolve(space.sample(probe.ask(), "discrete"), "discrete", 10_000).config
     assert config.sb3_kwargs["policy_kwargs"]["net_arch"] == {"pi": [64, 16, 4], "vf": [64]}
+    assert actor_widths(config.sb3_kwargs["policy_kwargs"]) == (64, 16, 4)  # what is shipped
+    assert actor_widths({"shared_trunk": [32, 32], "net_arch": [8]}) == (32, 32, 8)
+    assert actor_widths({"ortho_init": True}) is None  # SB3's default network
     given = TuneRequest(task=TaskSpec("CartPole-v1"), objectives="return,params", space="ppo")
     assert given.search_space().to_dict()["params"] == plain  # a space the user gave stays
 
@@ -314,3 +318,18 @@ def test_a_configuration_tied_with_a_smaller_incumbent_loses_the_race(sqlite_url
         assert not (raced and smaller_before), t.number
     front = pareto(study)
     assert len(front.points) == 1 and front.points[0].params == min(size.values())
+
+
+def test_compress_distills_into_the_front_pick_or_says_why_it_cannot(sqlite_url, tmp_path, capsys):
+    from autorl.cli import main
+
+    size_study(sqlite_url, "fronted", budget=6)
+    args = ["compress", str(tmp_path / "none.zip"), "--out", str(tmp_path / "out")]
+    code = main([*args, "--distill-front", "fronted", "--storage", sqlite_url])
+    out, err = capsys.readouterr()
+    assert "distilling into trial" in out and "'s actor: " in out
+    assert code != 0 and "no model file" in err  # the pick came first; nothing was written
+    create_or_continue("plain", open_storage(sqlite_url), make_config(), 1)
+    code = main([*args, "--distill-front", "plain", "--storage", sqlite_url])
+    assert code != 0 and "tuned for return alone: it has no front" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
