@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from autorl.compress.graph import Activation, Dense, PolicyGraph, layers_of
+from autorl.compress.graph import Activation, Conv, Dense, PolicyGraph, layers_of
 from autorl.envs.gym_tasks import make_env
 from autorl.types import TaskSpec
 
@@ -82,7 +82,22 @@ class GraphModule(nn.Module):
 
 def _body_of(graph: PolicyGraph) -> nn.Sequential:
     modules: list[nn.Module] = []
+    spatial = False
     for layer in graph.layers:
+        if isinstance(layer, Conv):
+            if not spatial:
+                modules.append(nn.Unflatten(1, graph.obs_shape))
+                spatial = True
+            out, channels, kh, kw = layer.weight.shape
+            conv = nn.Conv2d(channels, out, (kh, kw), stride=layer.stride)
+            with torch.no_grad():
+                conv.weight.copy_(torch.as_tensor(layer.weight))
+                conv.bias.copy_(torch.as_tensor(layer.bias))
+            modules.append(conv)
+            continue
+        if isinstance(layer, Dense) and spatial:
+            modules.append(nn.Flatten())
+            spatial = False
         if isinstance(layer, Dense):
             linear = nn.Linear(layer.weight.shape[1], layer.weight.shape[0])
             with torch.no_grad():

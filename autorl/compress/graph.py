@@ -2,7 +2,7 @@
 layers and activations, and the head that turns the last layer into an action.
 
 ``from_sb3`` reads it from a Stable-Baselines3 model (PPO, A2C, SAC, TD3, DQN with an MLP
-policy on a Box observation) and its VecNormalize statistics, which are folded in: the graph
+or CNN policy on a Box observation) and its VecNormalize statistics, which are folded in: the graph
 takes the env's raw observation. It is what ``autorl.compress.onnx_policy`` writes as ONNX
 and what distillation trains a smaller copy of. Heads:
 
@@ -46,7 +46,17 @@ class Activation:
     high: float = 1.0
 
 
-Layer = Dense | Activation
+@dataclass(frozen=True)
+class Conv:
+    """A 2-D convolution without padding (``weight``: out x in x kh x kw); the layers before
+    the first dense layer after it are flattened, channel first, as torch's ``Flatten``."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    stride: tuple[int, int]
+
+
+Layer = Dense | Conv | Activation
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,15 @@ class PolicyGraph:
 
     @property
     def parameters(self) -> int:
-        """Weights and biases of the dense layers (normalisation constants not counted)."""
-        return sum(int(d.weight.size + d.bias.size) for d in self.layers if isinstance(d, Dense))
+        """Weights and biases of the dense and convolutional layers (normalisation constants
+        not counted)."""
+        return sum(
+            int(d.weight.size + d.bias.size) for d in self.layers if isinstance(d, Dense | Conv)
+        )
+
+    @property
+    def convolutional(self) -> bool:
+        return any(isinstance(layer, Conv) for layer in self.layers)
 
     @property
     def out_dim(self) -> int:
@@ -126,10 +143,10 @@ def _activation(module: Any) -> Activation:
 
 def layers_of(modules: list[Any]) -> list[Layer]:
     """Dense layers and activations of a chain of torch modules, in order."""
-    from stable_baselines3.common.torch_layers import FlattenExtractor
+    from stable_baselines3.common.torch_layers import FlattenExtractor, NatureCNN
     from torch import nn
 
-    from autorl.training.policies import SharedTrunkExtractor
+    from autorl.training.policies import ConvExtractor, SharedTrunkExtractor
 
     out: list[Layer] = []
     for module in modules:
@@ -137,6 +154,12 @@ def layers_of(modules: list[Any]) -> list[Layer]:
             out += layers_of(list(module))
         elif isinstance(module, SharedTrunkExtractor):
             out += layers_of([module.trunk])
+        elif isinstance(module, ConvExtractor):
+            out += layers_of([module.cnn])
+        elif isinstance(module, NatureCNN):
+            out += layers_of([module.cnn, module.linear])
+        elif isinstance(module, nn.Conv2d):
+            out.append(_conv(module))
         elif isinstance(module, FlattenExtractor | nn.Flatten | nn.Identity):
             continue
         elif isinstance(module, nn.Linear):
@@ -152,9 +175,30 @@ def layers_of(modules: list[Any]) -> list[Layer]:
         else:
             raise CompressionError(
                 f"a {type(module).__name__} cannot be compressed: autorl compresses MLP "
-                "policies (an image observation's CNN is not supported yet)"
+                "policies and CNNs of Conv2d, ReLU and Linear layers"
             )
     return out
+
+
+def _conv(module: Any) -> Conv:
+    plain = (
+        tuple(module.padding) == (0, 0)
+        and tuple(module.dilation) == (1, 1)
+        and module.groups == 1
+        and module.padding_mode == "zeros"
+    )
+    if not plain:
+        raise CompressionError(
+            "a Conv2d with padding, dilation or groups cannot be compressed (autorl's stacks "
+            "have none)"
+        )
+    weight = module.weight.detach().cpu().numpy().astype(np.float32)
+    bias = (
+        module.bias.detach().cpu().numpy().astype(np.float32)
+        if module.bias is not None
+        else np.zeros(weight.shape[0], dtype=np.float32)
+    )
+    return Conv(weight, bias, (int(module.stride[0]), int(module.stride[1])))
 
 
 def _chain(model: Any) -> tuple[list[Any], str]:
@@ -197,7 +241,7 @@ def from_sb3(model: Any, norm: Any = None) -> PolicyGraph:
         raise CompressionError(f"the action space {action_space} is neither Box nor Discrete")
     modules, head = _chain(model)
     layers = layers_of(modules)
-    if not layers or not isinstance(layers[0], Dense):
+    if not any(isinstance(layer, Dense) for layer in layers):
         raise CompressionError("the policy has no dense layer to export")
     scale = 1.0
     if is_image_space(obs_space) and getattr(model.policy, "normalize_images", False):

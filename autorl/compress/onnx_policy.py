@@ -6,7 +6,8 @@ beside it (the task, so ``autorl evaluate policy.onnx`` knows its env). The grap
 ``obs`` is the env's raw observation, flattened (float32, batch x obs_dim): normalisation is
 folded in. Its output ``action`` is int64 (batch) for a discrete action, float32 (batch x
 action_dim) otherwise. Dense layers are ``MatMul`` + ``Add`` so that onnxruntime's dynamic
-quantization turns them into integer matrix products; ``fp16`` stores the weights as float16
+quantization turns them into integer matrix products (a CNN's observation is reshaped to
+batch x C x H x W for its ``Conv`` layers, then flattened); ``fp16`` stores the weights as float16
 and casts them back to float32 when the model loads (half the bytes on disk, the same
 arithmetic).
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from autorl.compress.graph import Activation, Dense, PolicyGraph
+from autorl.compress.graph import Activation, Conv, Dense, PolicyGraph
 from autorl.errors import ArtifactError, CompressionError
 from autorl.types import TaskSpec
 
@@ -121,8 +122,17 @@ def to_onnx(graph: PolicyGraph, fp16: bool = False) -> Any:
     if graph.obs_clip is not None:
         c = np.float32(graph.obs_clip)
         x = b.op("Clip", [x, b.const(-c), b.const(c)])
+    spatial = False  # x is batch x C x H x W between convolutions, batch x features else
     for layer in graph.layers:
-        if isinstance(layer, Dense):
+        if isinstance(layer, Conv):
+            if not spatial:
+                shape = np.asarray([-1, *graph.obs_shape], dtype=np.int64)
+                x, spatial = b.op("Reshape", [x, b.const(shape)]), True
+            w, bias = b.const(layer.weight, weight=True), b.const(layer.bias, weight=True)
+            x = b.op("Conv", [x, w, bias], strides=list(layer.stride))
+        elif isinstance(layer, Dense):
+            if spatial:
+                x, spatial = b.op("Flatten", [x], axis=1), False
             w = b.const(np.ascontiguousarray(layer.weight.T), weight=True)
             x = b.op("Add", [b.op("MatMul", [x, w]), b.const(layer.bias, weight=True)])
         else:

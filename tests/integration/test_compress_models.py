@@ -72,6 +72,24 @@ CASES: dict[str, tuple[str, str, dict[str, Any], EnvSettings]] = {
         EnvSettings(),
     ),
 }
+try:  # a CNN on MinAtar's 10x10 frames, where the minatar extra is installed
+    import minatar  # noqa: F401
+except ImportError:
+    pass
+else:
+    CNN = {"cnn": {"layers": [[8, 3, 1], [8, 3, 2]], "features_dim": 32}, "net_arch": [16]}
+    CASES["ppo-cnn-pixels"] = (
+        "ppo",
+        "MinAtar/Breakout-v1",
+        {"n_steps": 64, "batch_size": 32, "n_epochs": 2, "policy_kwargs": CNN},
+        EnvSettings(),
+    )
+    CASES["dqn-cnn-pixels"] = (
+        "dqn",
+        "MinAtar/Breakout-v1",
+        {**OFF_POLICY, "policy_kwargs": CNN},
+        EnvSettings(),
+    )
 
 
 @pytest.fixture(autouse=True)
