@@ -8,6 +8,7 @@ import copy
 import difflib
 import importlib
 import logging
+import re
 from typing import Any
 
 import gymnasium as gym
@@ -75,28 +76,40 @@ def register_task(task: TaskSpec) -> None:
     logger.debug("registered %s -> %s", task.env_id, task.entry_point)
 
 
-# Packages that register a namespace of env ids only when asked: namespace -> (module, the
-# function that registers them, the autorl extra that installs the package).
-NAMESPACES: dict[str, tuple[str, str, str]] = {
-    "MinAtar": ("minatar.gym", "register_envs", "minatar"),
-}
+# Packages whose env ids exist once they are imported (or a function of theirs is called):
+# (the ids, module, registering function or None, the autorl extra that installs it).
+REGISTRARS: tuple[tuple[re.Pattern[str], str, str | None, str], ...] = (
+    (re.compile(r"MinAtar/.+"), "minatar.gym", "register_envs", "games"),
+    (
+        re.compile(
+            r"(highway|highway-fast|merge|roundabout|intersection|parking|racetrack|exit"
+            r"|two-way|lane-keeping|u-turn)(-[A-Za-z-]+)?-v\d+"
+        ),
+        "highway_env",
+        None,
+        "driving",
+    ),
+)
 
 
 def register_namespace(env_id: str) -> None:
-    """Register the ids of ``env_id``'s namespace (``MinAtar/Breakout-v1``) if a package
-    registers them on request and they are not registered yet; TaskError if it is missing."""
-    namespace = env_id.partition("/")[0] if "/" in env_id else None
-    if namespace not in NAMESPACES or env_id in gym.registry:
+    """Register the ids of the package ``env_id`` belongs to (``MinAtar/Breakout-v1``,
+    ``highway-fast-v0``) if they are not registered yet; TaskError if it is missing."""
+    if env_id in gym.registry:
         return
-    module_name, register, extra = NAMESPACES[namespace]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise TaskError(
-            f"'{env_id}' is a {namespace} environment, but {module_name} cannot be imported "
-            f"({exc}); install it with pip install 'autorl[{extra}]'"
-        ) from exc
-    getattr(module, register)()
+    for pattern, module_name, register, extra in REGISTRARS:
+        if not pattern.fullmatch(env_id):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise TaskError(
+                f"'{env_id}' is an environment of {module_name.split('.')[0]}, which cannot "
+                f"be imported ({exc}); install it with pip install 'autorl[{extra}]'"
+            ) from exc
+        if register is not None:
+            getattr(module, register)()
+        return
 
 
 def _unknown_id(env_id: str) -> TaskError:

@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 from tests.integration.cli_helpers import TINY, ppo_configuration, run_cli, trials
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("minatar", reason="MinAtar is in the minatar and dev extras")
+pytest.importorskip("minatar", reason="MinAtar is in the games and dev extras")
 
 
 def test_a_pixel_game_is_tuned_with_a_cnn_then_trained_evaluated_and_compressed(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -97,6 +99,52 @@ def test_derived_attr_cannot_be_set_directly() -> None:
 def test_non_numeric_value_for_numeric_attr_is_rejected() -> None:
     with pytest.raises(TaskError, match="Give a number"):
         make_env(TaskSpec("CartPole-v1", env_attrs={"gravity": "strong"}))
+
+
+def test_paths_set_nested_numbers_and_arrays_in_place_and_name_what_exists() -> None:
+    from types import SimpleNamespace
+
+    from autorl.envs.env_attrs import apply_env_attrs
+
+    env = gym.make("CartPole-v1")
+    masses = np.ones(3)
+    env.unwrapped.model = SimpleNamespace(
+        body_mass=masses, opt=SimpleNamespace(gravity=np.array([0.0, 0.0, -9.81]), dt=0.01)
+    )
+    attrs = {"model.body_mass[1]": 3.0, "model.opt.gravity": [0, 0, -5], "model.opt.dt": 0.02}
+    apply_env_attrs(env, attrs, "X")
+    assert masses.tolist() == [1.0, 3.0, 1.0]  # in place: a view stays a view
+    assert env.unwrapped.model.opt.gravity.tolist() == [0, 0, -5]
+    assert env.unwrapped.model.opt.dt == 0.02
+    refused = {
+        "model.body_mas[1]": "no field 'body_mas'. Did you mean 'body_mass'",
+        "model.body_mass[3]": "index [3] is outside 'body_mass', of shape [3]",
+        "model.opt.gravity": "give a list of shape [3] of numbers, got 1.0",
+        "model.opt.dt[0]": "'dt' is not an array to index",
+        "__class__": "is not an attribute name or a path",
+        "model.opt.gravity[0].x": "an indexed array has no fields",
+    }
+    for path, reason in refused.items():
+        with pytest.raises(TaskError, match=re.escape(reason)):
+            apply_env_attrs(env, {path: 1.0}, "X")
+    with pytest.raises(TaskError, match="give a finite number"):
+        apply_env_attrs(env, {"model.body_mass[0]": float("nan")}, "X")
+    env.close()
+
+
+def test_a_mujoco_robot_gets_its_mass_and_gravity_with_constants_recomputed() -> None:
+    pytest.importorskip("mujoco", reason="MuJoCo is in the mujoco and dev extras")
+    task = TaskSpec(
+        "InvertedPendulum-v5",
+        env_attrs={"model.body_mass[2]": 10.0, "model.opt.gravity": [0.0, 0.0, -5.0]},
+    )
+    env = make_env(task)
+    model = env.unwrapped.model
+    assert model.body_mass[2] == 10.0 and model.opt.gravity[2] == -5.0
+    assert model.body_subtreemass[1] == pytest.approx(model.body_mass[1] + 10.0)  # mj_setConst
+    env.reset(seed=0)
+    env.step(env.action_space.sample())
+    env.close()
 
 
 def test_class_attributes_can_be_overridden_per_instance() -> None:
@@ -214,3 +262,13 @@ def test_seed_runs_share_no_env_stream() -> None:
             np.testing.assert_array_equal(runs[seed][rank], expected)
     starts = {tuple(np.round(obs, 6)) for run in runs.values() for obs in run}
     assert len(starts) == 6  # no start state shared between the runs' envs
+
+
+def test_a_highway_scenario_registers_on_use_and_takes_its_config_dict() -> None:
+    pytest.importorskip("highway_env", reason="highway-env is in the driving and dev extras")
+    task = TaskSpec("highway-fast-v0", env_kwargs={"config": {"lanes_count": 2}})
+    env = make_env(task)
+    assert env.unwrapped.config["lanes_count"] == 2
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == env.observation_space.shape
+    env.close()

@@ -3,6 +3,8 @@ search-space values, and the space a pixel task is searched with."""
 
 from __future__ import annotations
 
+import re
+
 import gymnasium as gym
 import numpy as np
 import optuna
@@ -113,14 +115,15 @@ def test_a_space_refuses_a_cnn_beside_a_shared_trunk_and_a_malformed_stack():
 
 
 def test_an_env_id_of_a_namespace_whose_package_is_missing_says_what_to_install(monkeypatch):
-    monkeypatch.setitem(gym_tasks.NAMESPACES, "Nowhere", ("no_such_module_x", "f", "nowhere"))
+    missing = (re.compile(r"Nowhere/.+"), "no_such_module_x", "f", "nowhere")
+    monkeypatch.setattr(gym_tasks, "REGISTRARS", (missing, *gym_tasks.REGISTRARS))
     with pytest.raises(TaskError, match=r"pip install 'autorl\[nowhere\]'"):
         gym_tasks.make_env(TaskSpec("Nowhere/Game-v0"))
 
 
 @pytest.mark.parametrize("algo", ["ppo", "a2c", "dqn"])
 def test_random_configurations_for_a_pixel_game_build_a_cnn_on_its_stacked_frames(algo):
-    pytest.importorskip("minatar", reason="MinAtar is in the minatar and dev extras")
+    pytest.importorskip("minatar", reason="MinAtar is in the games and dev extras")
     from autorl.training.envs import make_vec_env
     from autorl.training.models import build_model
     from autorl.training.policies import ConvExtractor
