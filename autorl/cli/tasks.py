@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ft = fsub.add_parser(
         "tune", help="tune each task of a family file in turn, each warm-started by the ones before"
     )
-    ft.add_argument("file", type=Path, help="family YAML (see benchmarks/families/)")
+    ft.add_argument(
+        "file", help="a family YAML, or a shipped family's name (autorl/families/files/)"
+    )
     ft.add_argument("--only", help="comma-separated variant names to tune (default: all)")
     ft.add_argument(
         "--enqueue",

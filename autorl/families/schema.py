@@ -123,10 +123,23 @@ def parse_family(data: Any, source: str = "<family>") -> Family:
     return Family(doc.name, doc.description, tuple(tasks), source)
 
 
+SHIPPED = Path(__file__).resolve().parent / "files"  # one family per domain, in the package
+
+
+def shipped_families() -> list[str]:
+    """The names of the family files autorl ships (``autorl/families/files``)."""
+    return sorted(p.stem for p in SHIPPED.glob("*.yaml"))
+
+
 def load_family(path: str | Path) -> Family:
-    """Read and validate a family file."""
+    """Read and validate a family file: a path, or the name of a shipped family."""
     file = Path(path)
+    if not file.is_file() and NAME.match(str(path)) and (SHIPPED / f"{path}.yaml").is_file():
+        file = SHIPPED / f"{path}.yaml"
     shown = display_path(file)
     if not file.is_file():
-        raise FamilyError(f"{shown}: no such family file")
+        raise FamilyError(
+            f"{shown}: no such family file, nor a shipped family "
+            f"(shipped: {', '.join(shipped_families())})"
+        )
     return parse_family(load_yaml(file, shown, FamilyError), shown)

@@ -7,7 +7,7 @@ grows in steps (all tasks get the first ``--step`` configurations, then the next
 a partial table already covers every task. After each step the table is exported.
 
 Usage:
-  python benchmarks/meta/run_table.py benchmarks/families/pendulum-physics.yaml \
+  python benchmarks/meta/run_table.py autorl/families/files/pendulum-physics.yaml \
       --algo ppo --timesteps 100000 --pool benchmarks/meta/pool-ppo-box.json --step 8
 """
 

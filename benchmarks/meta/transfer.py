@@ -1,6 +1,6 @@
 """Transfer, live: warm starts from one-seed knowledge against warm starts from racing knowledge.
 
-Family ``pendulum-physics`` (benchmarks/families/pendulum-physics.yaml), SAC at 10k steps.
+Family ``pendulum-physics`` (autorl/families/files/pendulum-physics.yaml), SAC at 10k steps.
 The knowledge is the reproduce benchmark's studies of the family's default task, Pendulum-v1
 (``benchmarks/search/state/reproduce.db``, protocol v2, every sampler seed there): arm
 ``one-seed`` imports only its one-seed studies (the selection before racing, run to the same
@@ -38,7 +38,7 @@ ROOT = HERE.parents[1]
 RESULTS = HERE / "transfer.json"
 STATE = HERE / "state" / "transfer"
 SOURCE = f"sqlite:///{ROOT / 'benchmarks' / 'search' / 'state' / 'reproduce.db'}"
-FAMILY = ROOT / "benchmarks" / "families" / "pendulum-physics.yaml"
+FAMILY = ROOT / "autorl" / "families" / "files" / "pendulum-physics.yaml"
 ARMS = {"cold": None, "one-seed": "pendulum-one-seed-", "racing": "pendulum-racing-"}
 TIMESTEPS, THRESHOLD, FAILED = 10_000, -200.0, 0.1  # FAILED: normalised score, near random
 log = logging.getLogger("transfer")

@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from autorl.envs.features import probe_features
+from autorl.envs.gym_tasks import make_env
 from autorl.errors import FamilyError, TaskError
-from autorl.families import load_family, parse_family
+from autorl.families import load_family, parse_family, shipped_families
 from autorl.types import TaskFeatures, TaskSpec
 
-FAMILIES = Path(__file__).resolve().parents[2] / "benchmarks" / "families"
+EXTRAS = {  # the module a shipped family's environments need, and the extra installing it
+    "lunarlander-wind": ("Box2D", "box2d"),
+    "minatar-breakout": ("minatar", "games"),
+    "highway-traffic": ("highway_env", "driving"),
+    "inverted-pendulum-physics": ("mujoco", "mujoco"),
+}
 
 
-@pytest.mark.parametrize("path", sorted(FAMILIES.glob("*.yaml")), ids=lambda p: p.stem)
-def test_shipped_families_load_with_distinct_tasks(path):
-    family = load_family(path)
-    assert len(family.tasks) >= 4
+@pytest.mark.parametrize("name", shipped_families())
+def test_shipped_families_load_by_name_and_every_variant_builds(name):
+    family = load_family(name)
+    assert family.name == name and 4 <= len(family.tasks) <= 6
     assert len({t.spec.key() for t in family.tasks}) == len(family.tasks)
     assert all(t.spec.family == family.name for t in family.tasks)
+    module, extra = EXTRAS.get(name, ("gymnasium", ""))
+    pytest.importorskip(module, reason=f"the {extra} extra is not installed")
+    for task in family.tasks:  # every variant's settings exist (a typo fails here)
+        make_env(task.spec).close()
+
+
+def test_an_unknown_family_lists_the_shipped_ones():
+    with pytest.raises(FamilyError, match=r"nor a shipped family.*pendulum-physics"):
+        load_family("pendulum-physic")
 
 
 def test_variants_merge_over_the_base():
