@@ -24,6 +24,7 @@ from torch import nn
 
 from autorl.compress.graph import Activation, Conv, Dense, PolicyGraph, layers_of
 from autorl.envs.gym_tasks import make_env
+from autorl.envs.images import stack_frames
 from autorl.types import TaskSpec
 
 log = logging.getLogger(__name__)
@@ -137,10 +138,15 @@ def student_body(teacher: PolicyGraph, widths: Sequence[int]) -> nn.Sequential:
 
 
 def collect_states(
-    task: TaskSpec, act: Callable[[np.ndarray], np.ndarray], steps: int, seed: int
+    task: TaskSpec,
+    act: Callable[[np.ndarray], np.ndarray],
+    steps: int,
+    seed: int,
+    frame_stack: int = 1,
 ) -> np.ndarray:
-    """Raw observations of episodes played by ``act`` (episode i seeded ``seed + i``)."""
-    env = make_env(task)
+    """Raw observations of episodes played by ``act`` (episode i seeded ``seed + i``), the
+    last ``frame_stack`` frames joined as the policy saw them in training."""
+    env = stack_frames(make_env(task), frame_stack)
     states: list[np.ndarray] = []
     episode = 0
     try:
@@ -211,7 +217,8 @@ def _distill(
     for round_ in range(settings.rounds + 1):
         actor = teacher_net.act if round_ == 0 else student.act
         seed = DISTILL_SEED + 10_000 * round_ + settings.seed * 1_000
-        new = collect_states(task, actor, settings.steps, seed).reshape(-1, teacher.obs_dim)
+        new = collect_states(task, actor, settings.steps, seed, teacher.frame_stack)
+        new = new.reshape(-1, teacher.obs_dim)
         states = np.concatenate([states, new])
         targets = _targets(teacher_net, states)
         inputs = torch.as_tensor(states)

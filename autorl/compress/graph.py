@@ -74,6 +74,7 @@ class PolicyGraph:
     obs_mean: np.ndarray | None = None
     obs_std: np.ndarray | None = None  # sqrt(var + epsilon) of VecNormalize
     obs_clip: float | None = None
+    frame_stack: int = 1  # the observation is the env's last k joined (autorl.envs.images)
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -226,8 +227,9 @@ def _chain(model: Any) -> tuple[list[Any], str]:
     raise CompressionError(f"{type(model).__name__} models cannot be compressed yet")
 
 
-def from_sb3(model: Any, norm: Any = None) -> PolicyGraph:
-    """The deterministic policy of an SB3 ``model``; ``norm``: its VecNormalize (or None)."""
+def from_sb3(model: Any, norm: Any = None, frame_stack: int = 1) -> PolicyGraph:
+    """The deterministic policy of an SB3 ``model``; ``norm``: its VecNormalize (or None);
+    ``frame_stack``: the training's ``env.frame_stack`` (the observation it acts on)."""
     from gymnasium import spaces
     from stable_baselines3.common.preprocessing import is_image_space
 
@@ -264,5 +266,6 @@ def from_sb3(model: Any, norm: Any = None) -> PolicyGraph:
         obs_mean=mean,
         obs_std=std,
         obs_clip=clip,
+        frame_stack=int(frame_stack),
         meta={"algo": type(model).__name__.lower()},
     )

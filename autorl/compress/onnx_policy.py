@@ -210,6 +210,7 @@ def write(
         "precision": precision,
         "task": task.to_dict(),
         "obs_shape": list(graph.obs_shape),
+        "frame_stack": graph.frame_stack,
         "action_shape": list(graph.action_shape),
         "discrete": graph.head == "argmax",
         "parameters": graph.parameters,
@@ -265,7 +266,11 @@ class OnnxPolicy:
     def from_graph(cls, graph: PolicyGraph, task: TaskSpec) -> OnnxPolicy:
         """The fp32 export of ``graph``, in memory (to check it before anything is written)."""
         ort = _runtime()
-        meta = {"discrete": graph.head == "argmax", "action_shape": list(graph.action_shape)}
+        meta = {
+            "discrete": graph.head == "argmax",
+            "action_shape": list(graph.action_shape),
+            "frame_stack": graph.frame_stack,
+        }
         data = to_onnx(graph).SerializeToString()
         return cls(Path("<memory>"), task, meta, ort.InferenceSession(data, _options(ort)))
 
@@ -283,16 +288,22 @@ class OnnxPolicy:
 
 
 def play(
-    task: TaskSpec, act: Callable[[Any], Any] | None, episodes: int, seed: int
+    task: TaskSpec,
+    act: Callable[[Any], Any] | None,
+    episodes: int,
+    seed: int,
+    frame_stack: int = 1,
 ) -> tuple[float, ...]:
     """Undiscounted returns of ``episodes`` episodes of ``task`` played by ``act`` (None:
-    uniformly random actions, the action space seeded with ``seed``); episode i reset with
-    ``seed + i``, as ``autorl.training.evaluate`` does. Imports no torch."""
+    uniformly random actions, the action space seeded with ``seed``) on the last
+    ``frame_stack`` frames; episode i reset with ``seed + i``, as ``autorl.training.evaluate``
+    does. Imports no torch."""
     from autorl.envs.gym_tasks import make_env
+    from autorl.envs.images import stack_frames
 
     if episodes < 1:
         raise ValueError(f"episodes must be at least 1, got {episodes}")
-    env = make_env(task)
+    env = stack_frames(make_env(task), frame_stack)
     env.action_space.seed(seed)
     returns = []
     try:
@@ -312,4 +323,4 @@ def play(
 
 def run_episodes(policy: OnnxPolicy, episodes: int, seed: int) -> tuple[float, ...]:
     """The returns of an exported policy on its task (``play``)."""
-    return play(policy.task, policy.act, episodes, seed)
+    return play(policy.task, policy.act, episodes, seed, int(policy.meta.get("frame_stack", 1)))

@@ -64,11 +64,11 @@ def latency_us(act: Callable[[Any], Any], obs: Any, calls: int = 300, repeats: i
     return round(statistics.median(means), 2)
 
 
-def check_states(task: TaskSpec, space: Any, teacher: Callable) -> np.ndarray:
+def check_states(task: TaskSpec, space: Any, teacher: Callable, frame_stack: int = 1) -> np.ndarray:
     """Observations to compare actions on: the teacher's own states and space samples."""
     from autorl.compress.distill import collect_states
 
-    visited = collect_states(task, teacher, CHECK_STATES, CHECK_SEED)
+    visited = collect_states(task, teacher, CHECK_STATES, CHECK_SEED, frame_stack)
     low = np.where(np.isfinite(space.low), space.low, -3.0)
     high = np.where(np.isfinite(space.high), space.high, 3.0)
     rng = np.random.default_rng(CHECK_SEED)
@@ -128,14 +128,8 @@ def _compress(
 
     out = Path(out)
     loaded = load_trained(model_path)
-    if loaded.config.env.frame_stack > 1:
-        raise CompressionError(
-            f"{model_path} sees the last {loaded.config.env.frame_stack} observations "
-            "stacked (env.frame_stack); compressing frame-stacked policies is not supported "
-            "yet; nothing was written"
-        )
     model, norm = loaded.model, loaded.norm
-    graph = from_sb3(model, norm)
+    graph = from_sb3(model, norm, loaded.config.env.frame_stack)
     task = loaded.task
     space = model.observation_space
 
@@ -143,7 +137,7 @@ def _compress(
         batch = norm.normalize_obs(obs) if norm is not None and norm.norm_obs else obs
         return model.predict(batch, deterministic=True)[0]
 
-    states = check_states(task, space, sb3_act)
+    states = check_states(task, space, sb3_act, graph.frame_stack)
     expected = sb3_act(states)
     exported = onnx_policy.OnnxPolicy.from_graph(graph, task)
     agree = agreement(graph, expected, exported.act_batch(states), worst=True)
@@ -154,7 +148,7 @@ def _compress(
             "settings; nothing was written"
         )
     teacher_eval = loaded.evaluate(episodes, seed)
-    random = float(np.mean(onnx_policy.play(task, None, episodes, seed)))
+    random = float(np.mean(onnx_policy.play(task, None, episodes, seed, graph.frame_stack)))
     obs = states[0]
     rows = [
         Variant(

@@ -51,9 +51,10 @@ def test_a_pixel_game_is_tuned_with_a_cnn_then_trained_evaluated_and_compressed(
     code, out, err = run_cli([*compress.split(), *tiny.split()], capsys)
     assert code == 0, err
     assert "teacher ONNX int8" in out and "student-16 ONNX fp32" in out
-    code, out, err = run_cli(["evaluate", str(tmp_path / "c1" / "teacher.onnx")], capsys)
+    # ... and a frame-stacked one plays on its stacked frames, in autorl evaluate too
+    code, out, err = run_cli(["compress", str(models[0]), "--out", str(tmp_path / "c0")], capsys)
+    assert code == 0, err
+    sidecar = json.loads((tmp_path / "c0" / "teacher.autorl.json").read_text())
+    assert sidecar["frame_stack"] == 2 and sidecar["obs_shape"] == [8, 10, 10]
+    code, out, err = run_cli(["evaluate", str(tmp_path / "c0" / "teacher.onnx")], capsys)
     assert code == 0 and "MinAtar/Breakout-v1:" in out, err
-    # ... but a frame-stacked policy is refused, and nothing is written
-    code, _, err = run_cli(["compress", str(models[0]), "--out", str(tmp_path / "c0")], capsys)
-    assert code != 0 and "frame-stacked policies is not supported yet" in err
-    assert not (tmp_path / "c0").exists() or not any((tmp_path / "c0").iterdir())
