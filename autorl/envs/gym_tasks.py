@@ -92,6 +92,11 @@ REGISTRARS: tuple[tuple[re.Pattern[str], str, str | None, str], ...] = (
 )
 
 
+# Gymnasium's own optional dependencies (named in its DependencyNotInstalled message) and the
+# autorl extra that installs each.
+DEPENDENCY_EXTRAS = {"Box2D": "box2d", "MuJoCo": "mujoco", "pygame": "box2d"}
+
+
 def register_namespace(env_id: str) -> None:
     """Register the ids of the package ``env_id`` belongs to (``MinAtar/Breakout-v1``,
     ``highway-fast-v0``) if they are not registered yet; TaskError if it is missing."""
@@ -133,6 +138,12 @@ def make_env(task: TaskSpec) -> gym.Env:
         env = gym.make(task.env_id, **dict(task.env_kwargs))
     except gym.error.NameNotFound:
         raise _unknown_id(task.env_id) from None
+    except gym.error.DependencyNotInstalled as exc:
+        extra = next((e for key, e in DEPENDENCY_EXTRAS.items() if key in str(exc)), None)
+        hint = f"install it with pip install 'autorl[{extra}]'" if extra else str(exc)
+        raise TaskError(
+            f"environment '{task.env_id}' needs a package that is not installed ({exc}); {hint}"
+        ) from exc
     except Exception as exc:
         raise TaskError(
             f"could not build environment '{task.env_id}' with env_kwargs "

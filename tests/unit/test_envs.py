@@ -272,3 +272,21 @@ def test_a_highway_scenario_registers_on_use_and_takes_its_config_dict() -> None
     obs, _ = env.reset(seed=0)
     assert obs.shape == env.observation_space.shape
     env.close()
+
+
+@pytest.mark.parametrize(
+    ("module", "env_id", "extra"),
+    [("Box2D", "LunarLander-v3", "box2d"), ("mujoco", "Hopper-v5", "mujoco")],
+)
+def test_an_env_whose_optional_package_is_missing_names_the_extra(
+    monkeypatch, module, env_id, extra
+):
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if it were not installed
+    for name in [
+        m for m in sys.modules if m.startswith(("gymnasium.envs.box2d", "gymnasium.envs.mujoco"))
+    ]:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(TaskError, match=re.escape(f"pip install 'autorl[{extra}]'")):
+        make_env(TaskSpec(env_id))
