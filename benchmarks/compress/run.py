@@ -54,6 +54,45 @@ TASKS: dict[str, dict[str, Any]] = {
         "sb3_kwargs": {"learning_rate": 0.001},  # RL Zoo's sac.yml Pendulum-v1
         "students": [[64, 64], [32, 32], [16, 16], [8, 8]],
     },
+    "mountaincar": {
+        "env_id": "MountainCarContinuous-v0",
+        "algo": "ppo",
+        "threshold": 90.0,
+        "timesteps": 20_000,
+        "n_envs": 1,
+        "normalize_obs": True,
+        "sb3_kwargs": {  # RL Zoo's ppo.yml MountainCarContinuous-v0 (normalize: true)
+            "batch_size": 256,
+            "n_steps": 8,
+            "gamma": 0.9999,
+            "learning_rate": 7.77e-05,
+            "ent_coef": 0.00429,
+            "clip_range": 0.1,
+            "n_epochs": 10,
+            "gae_lambda": 0.9,
+            "max_grad_norm": 5.0,
+            "vf_coef": 0.19,
+            "use_sde": True,
+            "policy_kwargs": {"log_std_init": -3.29, "ortho_init": False},
+        },
+        "students": [[64, 64], [16], [8], [4], []],
+    },
+    "lunarlander": {
+        "env_id": "LunarLander-v3",
+        "algo": "ppo",
+        "threshold": 200.0,
+        "timesteps": 1_000_000,
+        "n_envs": 16,
+        "sb3_kwargs": {  # RL Zoo's ppo.yml LunarLander
+            "n_steps": 1024,
+            "batch_size": 64,
+            "gae_lambda": 0.98,
+            "gamma": 0.999,
+            "n_epochs": 4,
+            "ent_coef": 0.01,
+        },
+        "students": [[64, 64], [32], [16], [8]],
+    },
 }
 
 
@@ -88,7 +127,10 @@ def teacher(name: str, task: dict[str, Any]) -> Path:
     spec = TrainSpec(
         task=TaskSpec(task["env_id"]),
         config=TrainConfig(
-            task["algo"], "MlpPolicy", task["sb3_kwargs"], EnvSettings(n_envs=task["n_envs"])
+            task["algo"],
+            "MlpPolicy",
+            task["sb3_kwargs"],
+            EnvSettings(n_envs=task["n_envs"], normalize_obs=task.get("normalize_obs", False)),
         ),
         timesteps=task["timesteps"],
         seed=0,
@@ -125,7 +167,10 @@ def run(name: str) -> None:
     report.update(
         task=name,
         threshold=task["threshold"],
-        teacher_training={k: task[k] for k in ("algo", "timesteps", "n_envs", "sb3_kwargs")},
+        teacher_training={
+            **{k: task[k] for k in ("algo", "timesteps", "n_envs", "sb3_kwargs")},
+            "normalize_obs": task.get("normalize_obs", False),
+        },
         seconds=round(time.monotonic() - began, 1),
         machine=machine(),
         when=time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
