@@ -80,6 +80,7 @@ def register_task(task: TaskSpec) -> None:
 # (the ids, module, registering function or None, the autorl extra that installs it).
 REGISTRARS: tuple[tuple[re.Pattern[str], str, str | None, str], ...] = (
     (re.compile(r"MinAtar/.+"), "minatar.gym", "register_envs", "games"),
+    (re.compile(r"ALE/.+"), "ale_py", None, "games"),  # the ROMs ship in the wheel
     (
         re.compile(
             r"(highway|highway-fast|merge|roundabout|intersection|parking|racetrack|exit"

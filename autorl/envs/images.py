@@ -2,10 +2,11 @@
 
 Any rank-3 ``Box`` observation with finite bounds is treated as an image: channels last
 (Gymnasium's convention, ``(H, W, C)``) unless the first axis is the smaller end, as in
-``(C, H, W)``. ``ImageObservation`` presents it as ``uint8`` in ``[0, 255]``, channels first:
-the one layout SB3 normalises (it divides by 255) and never re-transposes, so the policy, its
-evaluations and an exported model all see the same array. MinAtar's boolean frames become 0 or
-255; a float image in ``[low, high]`` is scaled to 256 levels. Gymnasium only, no torch.
+``(C, H, W)``; so is a rank-2 ``uint8`` frame in ``[0, 255]`` (grayscale, one channel).
+``ImageObservation`` presents it as ``uint8`` in ``[0, 255]``, channels first: the one layout
+SB3 normalises (it divides by 255) and never re-transposes, so the policy, its evaluations
+and an exported model all see the same array. MinAtar's boolean frames become 0 or 255; a
+float image in ``[low, high]`` is scaled to 256 levels. Gymnasium only, no torch.
 """
 
 from __future__ import annotations
@@ -18,15 +19,27 @@ import numpy as np
 from gymnasium import spaces
 
 PIXEL_MAX = 255
+MIN_GRAY_SIDE = 8  # a rank-2 uint8 observation this large a side is a grayscale frame
 
 
 def image_layout(space: spaces.Space) -> str | None:
-    """``"chw"`` or ``"hwc"`` for an image observation space, ``None`` for anything else."""
-    if not isinstance(space, spaces.Box) or len(space.shape) != 3:
+    """``"chw"``, ``"hwc"`` or ``"hw"`` (a grayscale frame: ``uint8`` in [0, 255], at least
+    ``MIN_GRAY_SIDE`` a side, such as ALE's ``obs_type="grayscale"``) for an image observation
+    space, ``None`` for anything else."""
+    if not isinstance(space, spaces.Box):
+        return None
+    if len(space.shape) == 2:
+        gray = space.dtype == np.uint8 and min(space.shape) >= MIN_GRAY_SIDE
+        return "hw" if gray and _pixel_bounds(space) else None
+    if len(space.shape) != 3:
         return None
     if not (np.isfinite(space.low).all() and np.isfinite(space.high).all()):
         return None
     return "chw" if space.shape[0] < space.shape[-1] else "hwc"
+
+
+def _pixel_bounds(space: spaces.Box) -> bool:
+    return bool(np.all(space.low == 0)) and bool(np.all(space.high == PIXEL_MAX))
 
 
 def is_image(space: spaces.Space) -> bool:
@@ -37,8 +50,7 @@ def is_image(space: spaces.Space) -> bool:
         isinstance(space, spaces.Box)
         and len(space.shape) == 3
         and space.dtype == np.uint8
-        and bool(np.all(space.low == 0))
-        and bool(np.all(space.high == PIXEL_MAX))
+        and _pixel_bounds(space)
     )
 
 
@@ -48,9 +60,12 @@ class ImageObservation(gym.ObservationWrapper):
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         space = env.observation_space
-        self._channels_last = image_layout(space) == "hwc"
+        layout = image_layout(space)
+        self._channels_last, self._gray = layout == "hwc", layout == "hw"
         low = np.broadcast_to(np.asarray(space.low, dtype=np.float32), space.shape)
         high = np.broadcast_to(np.asarray(space.high, dtype=np.float32), space.shape)
+        if self._gray:
+            low, high = low[None], high[None]
         if self._channels_last:
             low, high = np.moveaxis(low, -1, 0), np.moveaxis(high, -1, 0)
         self._low = np.ascontiguousarray(low)
@@ -60,6 +75,8 @@ class ImageObservation(gym.ObservationWrapper):
 
     def observation(self, observation: Any) -> np.ndarray:
         obs = np.asarray(observation)
+        if self._gray:
+            obs = obs[None]
         if self._channels_last:
             obs = np.moveaxis(obs, -1, 0)
         scaled = (obs.astype(np.float32) - self._low) * self._scale

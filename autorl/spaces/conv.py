@@ -27,6 +27,7 @@ CONV_STACKS: tuple[str, ...] = (
 )
 CNN_FEATURES: tuple[int, ...] = (64, 128, 256, 512)
 MAX_CHANNELS, MAX_KERNEL, MAX_LAYERS = 1024, 32, 8
+MAX_FLAT_FEATURES = 32_768  # the Nature stack on a 210x160 frame leaves 22,528
 _LAYER = re.compile(r"(\d+)x(\d+)(?:/(\d+))?")
 
 
@@ -82,9 +83,22 @@ def fits(spec: str, height: int, width: int) -> bool:
     return min(output_size(parse_stack(spec), height, width)) >= 1
 
 
+def flat_features(spec: str, height: int, width: int) -> int:
+    """The values the stack hands the linear layer after it (channels x height x width)."""
+    layers = parse_stack(spec)
+    h, w = output_size(layers, height, width)
+    return layers[-1].channels * max(h, 0) * max(w, 0)
+
+
 def fitting_stacks(height: int, width: int) -> list[str]:
-    """The ``CONV_STACKS`` that a ``height`` x ``width`` frame fits."""
-    return [spec for spec in CONV_STACKS if fits(spec, height, width)]
+    """The ``CONV_STACKS`` that a ``height`` x ``width`` frame fits, leaving at most
+    ``MAX_FLAT_FEATURES`` values (a stride-1 stack on a 210x160 Atari frame would hand a
+    linear layer of 512 half a million inputs: 269M weights)."""
+    return [
+        spec
+        for spec in CONV_STACKS
+        if fits(spec, height, width) and flat_features(spec, height, width) <= MAX_FLAT_FEATURES
+    ]
 
 
 def extractor_kwargs(spec: str, features_dim: int) -> dict[str, Any]:

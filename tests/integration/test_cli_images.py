@@ -58,3 +58,17 @@ def test_a_pixel_game_is_tuned_with_a_cnn_then_trained_evaluated_and_compressed(
     assert sidecar["frame_stack"] == 2 and sidecar["obs_shape"] == [8, 10, 10]
     code, out, err = run_cli(["evaluate", str(tmp_path / "c0" / "teacher.onnx")], capsys)
     assert code == 0 and "MinAtar/Breakout-v1:" in out, err
+
+
+def test_an_atari_game_is_tuned_on_its_grayscale_frames_with_a_cnn(sqlite_url, capsys):
+    pytest.importorskip("ale_py", reason="ale-py is in the games and dev extras")
+    env = json.dumps({"obs_type": "grayscale", "max_episode_steps": 100})  # tiny episodes
+    tune = "tune ALE/Pong-v5 --study pong --trials 1 --seeds 1 --timesteps 256"
+    tiny = "--evaluations 1 --eval-episodes 1 --validation-seeds 1 --validation-episodes 2"
+    args = [*tune.split(), "--env-kwargs", env, *tiny.split(), "--no-progress"]
+    code, out, err = run_cli([*args, "--storage", sqlite_url], capsys)
+    assert code == 0, err
+    (done,) = trials(sqlite_url, "pong")
+    config = done.user_attrs["config"]
+    assert config["policy"] == "CnnPolicy" and "cnn" in config["sb3_kwargs"]["policy_kwargs"]
+    assert "test on unseen seeds [100000]" in out

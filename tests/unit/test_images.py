@@ -58,6 +58,8 @@ def test_any_image_reaches_the_policy_as_uint8_channels_first_scaled_to_255():
     assert image_layout(spaces.Box(0, 1, (4,))) is None
     vector = gym.make("CartPole-v1")
     assert as_image_task_env(vector) is vector
+    gray = spaces.Box(0, 255, (12, 9), np.uint8)  # a grayscale frame gets its channel axis
+    assert image_layout(gray) == "hw" and image_layout(spaces.Box(0, 1, (12, 9))) is None
 
 
 def test_stacked_frames_hold_the_last_k_observations_and_the_first_after_a_reset():
@@ -80,6 +82,8 @@ def test_conv_stacks_parse_fit_frames_and_explain_a_malformed_one():
     assert "nature" not in conv.fitting_stacks(10, 10)  # MinAtar's frames
     assert conv.fitting_stacks(10, 10)[0] == "16x3" and "nature" in conv.fitting_stacks(84, 84)
     assert conv.fitting_stacks(2, 2) == []
+    atari = conv.fitting_stacks(210, 160)  # stride-1 stacks would leave 500k features
+    assert atari == ["16x8/4-32x4/2", "nature"] and conv.flat_features("nature", 210, 160) == 22528
     for bad, reason in (("16x", "CHANNELSxKERNEL"), ("0x3", "channels"), (16, "stack such as")):
         assert reason in conv.check_stack(bad)
     kwargs = conv.extractor_kwargs("16x3", 128)
@@ -165,3 +169,15 @@ def test_a_stack_too_large_for_the_frames_is_an_infeasible_configuration():
     assert e.value.reason == FailureReason.INFEASIBLE
     fits = ConvExtractor(frames, conv.extractor_kwargs("16x3-32x3", 64)["layers"], 64)
     assert fits.features_dim == 64
+
+
+def test_an_atari_game_registers_on_use_and_its_grayscale_frames_get_a_channel():
+    pytest.importorskip("ale_py", reason="ale-py is in the games and dev extras")
+    task = TaskSpec("ALE/Pong-v5", env_kwargs={"obs_type": "grayscale"})
+    env = gym_tasks.make_env(task)
+    assert env.observation_space == spaces.Box(0, 255, (1, 210, 160), np.uint8)
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (1, 210, 160)
+    env.close()
+    space = load_space("ppo").for_images(210, 160)
+    assert space.spec("cnn").choices == ["16x8/4-32x4/2", "nature"]
