@@ -51,12 +51,26 @@ def _py(value: Any) -> str:
     return repr(value)
 
 
+EXTRACTORS = {"shared_trunk": "SharedTrunkExtractor", "cnn": "ConvExtractor"}  # autorl's
+
+
 def _policy_kwargs_py(pk: dict[str, Any], trunk_class: str | None) -> str:
-    """``dict(...)`` source; a shared trunk as ``trunk_class`` (ExportError if None)."""
+    """``dict(...)`` source; a shared trunk as ``trunk_class``, a CNN as autorl's
+    ``ConvExtractor`` (ExportError for either if ``trunk_class`` is None: RL Zoo's file)."""
     parts = []
     for key, value in pk.items():
         if key == "activation_fn":
             parts.append(f"activation_fn={ACTIVATIONS.get(value, value)}")
+        elif key == "cnn":
+            if trunk_class is None:
+                raise ExportError(
+                    f"policy_kwargs: the searched CNN {value['layers']} needs autorl's "
+                    "ConvExtractor, which an RL Zoo file cannot name"
+                )
+            parts += [
+                "features_extractor_class=ConvExtractor",
+                f"features_extractor_kwargs={_py(value)}",
+            ]
         elif key == "shared_trunk":
             if trunk_class is None:
                 raise ExportError(
@@ -109,6 +123,8 @@ def _zoo(best: BestConfig, action_dims: int | None) -> str:
     notes: list[str] = []
     entry: dict[str, Any] = {"n_timesteps": best.timesteps, "policy": cfg["policy"]}
     entry["n_envs"] = env.get("n_envs", 1)
+    if env.get("frame_stack", 1) > 1:  # RL Zoo's VecFrameStack joins them as autorl does
+        entry["frame_stack"] = env["frame_stack"]
     if env.get("normalize_obs") or env.get("normalize_reward"):
         entry["normalize"] = (
             f"dict(norm_obs={bool(env.get('normalize_obs'))}, "
@@ -167,8 +183,9 @@ def to_python(best: BestConfig, action_dims: int | None = None) -> str:
             expr = repr(value["value"])
         elif key == "policy_kwargs":
             expr = _policy_kwargs_py(value, trunk_class="SharedTrunkExtractor")
-            if "shared_trunk" in value:
-                lines.insert(3, "from autorl.training.policies import SharedTrunkExtractor")
+            used = [c for k, c in EXTRACTORS.items() if k in value]
+            if used:
+                lines.insert(3, f"from autorl.training.policies import {', '.join(used)}")
         elif key == "action_noise":
             noise = (
                 "NormalActionNoise" if value["type"] == "normal" else "OrnsteinUhlenbeckActionNoise"

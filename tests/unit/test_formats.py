@@ -71,6 +71,10 @@ def test_zoo_format_uses_rl_zoo_conventions():
     [
         ({"clip_range": {"schedule": "linear", "initial": 0.2, "final": 0.05}}, "lin_ ends at 0"),
         ({"policy_kwargs": {"shared_trunk": [64], "net_arch": [32]}}, "shared actor/critic"),
+        (
+            {"policy_kwargs": {"cnn": {"layers": [[16, 3, 1]], "features_dim": 64}}},
+            "needs autorl's ConvExtractor",
+        ),
         ({"target_entropy": {"per_action_dim": -0.5}}, "action dimension is not known"),
     ],
 )
@@ -112,6 +116,28 @@ def test_a_shared_trunk_exports_to_python_as_the_network_autorl_trains():
     # the zoo file's network: the same net_arch without the trunk, which it cannot name
     with pytest.raises(ExportError):
         render(best(**config), "zoo")
+
+
+def test_a_searched_cnn_exports_to_python_as_the_network_autorl_trains():
+    pytest.importorskip("minatar", reason="MinAtar is in the games and dev extras")
+    from stable_baselines3 import PPO
+
+    from autorl.envs.gym_tasks import make_env
+    from autorl.training.sb3_kwargs import materialize
+    from autorl.types import TaskSpec, TrainConfig
+
+    pk = {"cnn": {"layers": [[16, 3, 1], [32, 3, 2]], "features_dim": 64}, "net_arch": [16]}
+    config = best(sb3_kwargs={"n_steps": 64, "policy_kwargs": pk}).config
+    config = {**config, "policy": "CnnPolicy", "env": {"n_envs": 1, "frame_stack": 2}}
+    namespace: dict = {}
+    exec(compile(render(best(**config), "python"), "best.py", "exec"), namespace)
+    exported = namespace["kwargs"]
+    assert namespace["env_settings"]["frame_stack"] == 2
+    env = make_env(TaskSpec("MinAtar/Breakout-v1"))
+    trained = materialize(TrainConfig.from_dict(config), env.action_space)
+    ours = PPO(config["policy"], env, **trained)
+    theirs = PPO(exported.pop("policy"), env, **exported)
+    assert _architecture(theirs) == _architecture(ours)
 
 
 def test_python_format_is_valid_python_that_builds_the_kwargs():
