@@ -193,7 +193,9 @@ def run(name: str) -> None:
 def summary() -> str:
     """The recorded results as markdown tables, one per task."""
     out = []
-    for path in sorted(RESULTS.glob("*.json")):
+    for path in (RESULTS / f"{name}.json" for name in TASKS):
+        if not path.is_file():  # results/ also holds front.py's and joint.py's
+            continue
         r = json.loads(path.read_text())
         out.append(
             f"**{r['env_id']}** ({r['teacher_training']['algo'].upper()}, teacher "
