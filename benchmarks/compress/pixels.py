@@ -30,7 +30,7 @@ from run import machine  # benchmarks/compress/run.py
 HERE = Path(__file__).resolve().parent
 STATE, RESULTS = HERE / "studies", HERE / "results"
 TASKS: dict[str, dict[str, Any]] = {
-    "breakout": {"env_id": "MinAtar/Breakout-v1", "algo": "ppo", "timesteps": 50_000, "trials": 10},
+    "breakout": {"env_id": "MinAtar/Breakout-v1", "algo": "ppo", "timesteps": 30_000, "trials": 6},
 }
 ARMS = {"cnn": [], "mlp": ["--space", "ppo"]}
 log = logging.getLogger("pixels")
