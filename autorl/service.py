@@ -16,7 +16,6 @@ from typing import Any
 
 import optuna
 
-from autorl.envs.gym_tasks import probe_task
 from autorl.errors import StudyError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
@@ -90,7 +89,9 @@ class TuneRequest:
                 f"{self.algo}: choose a {self.algo} space, or {space.algo} as the algorithm"
             )
         if self.space is None and self.space_inline is None:  # the algorithm's default space
-            observation = probe_task(self.task)["observation_space"]
+            from autorl.runtime.submit import observation_space
+
+            observation = observation_space(self.task)  # built apart: it may crash
             if observation.get("image"):
                 space = space.for_images(*observation["shape"][1:])  # a CNN, chosen here
             if "," in self.objectives:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 
 from autorl.envs.features import probe_features
-from autorl.envs.gym_tasks import check_compatible, make_env
+from autorl.envs.gym_tasks import check_compatible, make_env, probe_task
 from autorl.envs.smoke import smoke_test
 from autorl.errors import StudyError, TaskError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings, warm_start
@@ -63,6 +64,22 @@ def preflight(config: StudyConfig, storage_url: str | None = None) -> TaskFeatur
             f"({'reset, random steps and a probe' if probe else 'reset and random steps'}): "
             f"{exc}. Fix the environment (run it alone: gymnasium.make, reset, step) before "
             "tuning it; nothing was stored."
+        ) from None
+
+
+def _observation(task: TaskSpec) -> dict[str, Any]:
+    return probe_task(task)["observation_space"]
+
+
+def observation_space(task: TaskSpec) -> dict[str, Any]:
+    """The task's observation space as autorl presents it (``probe_task``: an image as uint8
+    (C, H, W)), the env built in a child process as ``preflight`` does."""
+    try:
+        return call_apart(_observation, task, timeout_s=CHECK_TIMEOUT_S)
+    except ProcessDied as exc:
+        raise TaskError(
+            f"environment {task.env_id!r} ended the process that built it: {exc}. Fix the "
+            "environment (run it alone: gymnasium.make) before tuning it; nothing was stored."
         ) from None
 
 

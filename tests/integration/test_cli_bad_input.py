@@ -107,6 +107,11 @@ CASES = [
         "ended the process that checked it (reset, random steps and a probe): the checking "
         "process was killed by SIGABRT",
     ),
+    (
+        # a native crash while it is built, to read its observation space: the CLI lives on
+        ["tune", "AbortBuild-v0", "--entry-point", "tests.fixtures.envs:AbortOnBuildEnv"],
+        "ended the process that built it: the checking process was killed by SIGABRT",
+    ),
     (["tune", "X-v0", "--entry-point", "no_such_module:Env"], "no_such_module"),
     (
         ["tune", "NanObs-v0", "--entry-point", "tests.fixtures.envs:NanObsEnv"],
