@@ -18,13 +18,11 @@ import argparse
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from run import machine  # benchmarks/compress/run.py
+from tuned import autorl, machine  # benchmarks/compress/tuned.py
 
 HERE = Path(__file__).resolve().parent
 STATE, RESULTS = HERE / "studies", HERE / "results"  # studies: committed (no weights)
@@ -34,13 +32,6 @@ TASKS: dict[str, dict[str, Any]] = {
     "pendulum": {"env_id": "Pendulum-v1", "algo": "sac", "timesteps": 10_000, "trials": 20},
 }
 log = logging.getLogger("front")
-
-
-def _autorl(*args: str) -> str:
-    cmd = [sys.executable, "-m", "autorl.cli", *args]
-    log.info("%s", " ".join(cmd[2:]))
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    return done.stdout
 
 
 def run(name: str, seed: int, jobs: int) -> None:
@@ -58,7 +49,7 @@ def run(name: str, seed: int, jobs: int) -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{STATE / 'front.db'}"
     began = time.monotonic()
-    _autorl(
+    autorl(
         "tune", task["env_id"], "--algo", task["algo"], "--study", study_name,
         "--objectives", "return,params", "--trials", str(task["trials"]),
         "--timesteps", str(task["timesteps"]), "--sampler-seed", str(seed),
@@ -66,7 +57,7 @@ def run(name: str, seed: int, jobs: int) -> None:
     )  # fmt: skip
     tuned_s = time.monotonic() - began
     front = json.loads(
-        _autorl("best", study_name, "--pareto", "--format", "json", "--storage", url)
+        autorl("best", study_name, "--pareto", "--format", "json", "--storage", url, capture=True)
     )
     study = optuna.load_study(study_name=study_name, storage=url)
     config = StudyConfig.from_dict(study.user_attrs["autorl.config"])

@@ -19,13 +19,10 @@ import argparse
 import json
 import logging
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from run import machine  # benchmarks/compress/run.py
+from tuned import cold_tune, tested  # benchmarks/compress/tuned.py
 
 HERE = Path(__file__).resolve().parent
 STATE, RESULTS = HERE / "studies", HERE / "results"
@@ -65,45 +62,21 @@ def run(name: str, seed: int, arm: str) -> None:
     if out.exists():
         log.info("%s exists: skipped", out)
         return
-    import optuna
-
-    from autorl.study.accounting import total_compute
-
     task, study_name = TASKS[name], f"{name}-joint-s{seed}-{arm}"
+    STATE.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{STATE / 'joint.db'}"
     space = [] if arm == "joint" else ["--space", str(default_space_file(task["algo"]))]
-    cmd = [
-        sys.executable, "-m", "autorl.cli", "tune", task["env_id"], "--algo", task["algo"],
-        "--study", study_name, "--trials", str(task["trials"]),
-        "--timesteps", str(task["timesteps"]), "--sampler-seed", str(seed),
-        "--warm-start", "none", "--no-progress", "--storage", url, *space,
-    ]  # fmt: skip
-    log.info("%s", " ".join(cmd[2:]))
-    began = time.monotonic()
-    subprocess.run(cmd, check=True)
-    tuned_s = time.monotonic() - began
-    study = optuna.load_study(study_name=study_name, storage=url)
-    test = study.user_attrs["autorl.validation"]
-    chosen = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
-    result = {
-        "task": task,
-        "arm": arm,
-        "sampler_seed": seed,
-        "chosen_trial": test["trial"],
-        "selection_score": chosen.value,
-        "test_mean": test["mean"],
-        "test_scores": test["scores"],
-        "solved_fraction": test.get("solved_fraction"),
-        "policy_kwargs": chosen.user_attrs["config"]["sb3_kwargs"].get("policy_kwargs"),
-        "env_steps": total_compute(study.get_trials(deepcopy=False))["env_steps"],
-        "trials": len(study.trials),
-        "tune_wall_s": round(tuned_s, 1),
-        "test": {"seeds": list(range(100_000, 100_005)), "episodes": 20, "first_episode": 200_000},
-        "machine": machine(),
-    }
+    tuned_s = cold_tune(
+        task["env_id"], task["algo"], study_name, url, task["trials"], task["timesteps"],
+        seed, *space,
+    )  # fmt: skip
+    chosen, record = tested(study_name, url, tuned_s)
+    policy_kwargs = chosen.user_attrs["config"]["sb3_kwargs"].get("policy_kwargs")
+    result = {"task": task, "arm": arm, "sampler_seed": seed, "policy_kwargs": policy_kwargs,
+              **record}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
-    log.info("wrote %s: test %.2f", out, test["mean"])
+    log.info("wrote %s: test %.2f", out, result["test_mean"])
 
 
 def main() -> None:

@@ -19,13 +19,11 @@ import argparse
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from run import machine  # benchmarks/compress/run.py
+from tuned import cold_tune, machine, tested  # benchmarks/compress/tuned.py
 
 HERE = Path(__file__).resolve().parent
 STATE, RESULTS = HERE / "studies", HERE / "results"
@@ -41,57 +39,36 @@ def run(name: str, seed: int, arm: str) -> None:
     if out.exists():
         log.info("%s exists: skipped", out)
         return
-    import optuna
-
     from autorl.compress.onnx_policy import play
-    from autorl.study.accounting import total_compute
-    from autorl.study.config import StudyConfig
     from autorl.training.cost import policy_cost
-    from autorl.types import TrainConfig
+    from autorl.types import TaskSpec, TrainConfig
 
     task, study_name = TASKS[name], f"{name}-pixels-s{seed}-{arm}"
     STATE.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{STATE / 'pixels.db'}"
-    cmd = [
-        sys.executable, "-m", "autorl.cli", "tune", task["env_id"], "--algo", task["algo"],
-        "--study", study_name, "--trials", str(task["trials"]),
-        "--timesteps", str(task["timesteps"]), "--sampler-seed", str(seed),
-        "--warm-start", "none", "--no-progress", "--storage", url, *ARMS[arm],
-    ]  # fmt: skip
-    log.info("%s", " ".join(cmd[2:]))
-    began = time.monotonic()
-    subprocess.run(cmd, check=True)
-    tuned_s = time.monotonic() - began
-    study = optuna.load_study(study_name=study_name, storage=url)
-    config = StudyConfig.from_dict(study.user_attrs["autorl.config"])
-    test = study.user_attrs["autorl.validation"]
-    chosen = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
+    tuned_s = cold_tune(
+        task["env_id"], task["algo"], study_name, url, task["trials"], task["timesteps"],
+        seed, *ARMS[arm],
+    )  # fmt: skip
+    chosen, record = tested(study_name, url, tuned_s)
     trained = TrainConfig.from_dict(chosen.user_attrs["config"])
-    cost = policy_cost(config.task, trained, "cpu")
-    random = play(config.task, None, 100, 200_000)  # uniformly random actions
+    cost = policy_cost(TaskSpec(task["env_id"]), trained, "cpu")
+    random = play(TaskSpec(task["env_id"]), None, 100, 200_000)  # uniformly random actions
     result = {
         "task": task,
         "arm": arm,
         "sampler_seed": seed,
-        "chosen_trial": test["trial"],
-        "selection_score": chosen.value,
-        "test_mean": test["mean"],
-        "test_scores": test["scores"],
         "random_return": sum(random) / len(random),
         "policy": trained.policy,
         "policy_kwargs": trained.sb3_kwargs.get("policy_kwargs"),
         "frame_stack": trained.env.frame_stack,
         "acting_params": cost.params,
         "latency_us": cost.latency_us,
-        "env_steps": total_compute(study.get_trials(deepcopy=False))["env_steps"],
-        "trials": len(study.trials),
-        "tune_wall_s": round(tuned_s, 1),
-        "test": {"seeds": list(range(100_000, 100_005)), "episodes": 20, "first_episode": 200_000},
-        "machine": machine(),
+        **record,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
-    log.info("wrote %s: test %.2f", out, test["mean"])
+    log.info("wrote %s: test %.2f", out, result["test_mean"])
 
 
 def check_learning(timesteps: int = 100_000) -> None:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from tuned import machine  # benchmarks/compress/tuned.py
 
 HERE = Path(__file__).resolve().parent
 STATE, RESULTS = HERE / "state", HERE / "results"
@@ -94,26 +93,6 @@ TASKS: dict[str, dict[str, Any]] = {
         "students": [[64, 64], [32], [16], [8]],
     },
 }
-
-
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    ).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "commit": commit,
-    }
 
 
 def teacher(name: str, task: dict[str, Any]) -> Path:

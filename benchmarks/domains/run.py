@@ -16,12 +16,13 @@ import argparse
 import json
 import logging
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "compress"))
+from tuned import autorl, cold_tune, tested
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -37,81 +38,42 @@ DOMAINS: dict[str, dict[str, Any]] = {
 log = logging.getLogger("domains")
 
 
-def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    ).stdout.strip()
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "commit": commit}  # fmt: skip
-
-
-def _autorl(*args: str) -> None:
-    cmd = [sys.executable, "-m", "autorl.cli", *args]
-    log.info("%s", " ".join(cmd[2:]))
-    subprocess.run(cmd, check=True)
-
-
 def run(name: str) -> None:
     out = RESULTS / f"{name}.json"
     if out.exists():
         log.info("%s exists: skipped", out)
         return
-    import optuna
-
     from autorl.families import load_family
-    from autorl.study.accounting import total_compute
 
     domain = DOMAINS[name]
     task = load_family(domain["family"]).tasks[0]  # the default variant
     study_name = f"{domain['family']}-{task.name}-{domain['algo']}"
     url = f"sqlite:///{HERE / 'domains.db'}"
     spec = task.spec
-    env = ["--env-kwargs", json.dumps(dict(spec.env_kwargs))] if spec.env_kwargs else []
+    extra = ["--family", domain["family"]]
+    if spec.env_kwargs:
+        extra += ["--env-kwargs", json.dumps(dict(spec.env_kwargs))]
     if task.threshold is not None:
-        env += ["--threshold", str(task.threshold)]
-    began = time.monotonic()
-    _autorl(
-        "tune", spec.env_id, *env, "--algo", domain["algo"], "--study", study_name,
-        "--family", domain["family"], "--trials", str(domain["trials"]),
-        "--timesteps", str(domain["timesteps"]), "--sampler-seed", "0",
-        "--warm-start", "none", "--no-progress", "--storage", url,
+        extra += ["--threshold", str(task.threshold)]
+    tuned_s = cold_tune(
+        spec.env_id, domain["algo"], study_name, url, domain["trials"], domain["timesteps"],
+        0, *extra,
     )  # fmt: skip
-    tuned_s = time.monotonic() - began
     RESULTS.mkdir(parents=True, exist_ok=True)
-    _autorl("report", study_name, "--out", str(RESULTS / f"{name}.html"), "--storage", url)
-    study = optuna.load_study(study_name=study_name, storage=url)
-    test = study.user_attrs["autorl.validation"]
-    chosen = next(t for t in study.get_trials(deepcopy=False) if t.number == test["trial"])
+    autorl("report", study_name, "--out", str(RESULTS / f"{name}.html"), "--storage", url)
+    chosen, record = tested(study_name, url, tuned_s)
     result = {
         "domain": name,
         **domain,
         "env_id": spec.env_id,
         "study": study_name,
-        "chosen_trial": test["trial"],
-        "selection_score": chosen.value,
-        "seed_scores": chosen.user_attrs.get("seed_scores"),
-        "test_mean": test["mean"],
-        "test_scores": test["scores"],
-        "solved_fraction": test.get("solved_fraction"),
-        "threshold": test.get("threshold"),
+        "threshold": task.threshold,
         "config": chosen.user_attrs.get("config"),
-        "env_steps": total_compute(study.get_trials(deepcopy=False))["env_steps"],
-        "trials": len(study.trials),
-        "tune_wall_s": round(tuned_s, 1),
-        "test": {"seeds": list(range(100_000, 100_005)), "episodes": 20, "first_episode": 200_000},
-        "machine": machine(),
+        **record,
         "when": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
     }
     out.write_text(json.dumps(result, indent=1) + "\n")
-    log.info("wrote %s: test %s", out, test["mean"])
+    log.info("wrote %s: test %s", out, result["test_mean"])
 
 
 def main() -> None:
