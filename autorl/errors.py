@@ -45,6 +45,9 @@ class TrialFailure(AutoRLError):
         self.reason = reason
         self.message = message
 
+    def __reduce__(self) -> tuple[type[TrialFailure], tuple[FailureReason, str]]:
+        return (type(self), (self.reason, self.message))  # it pickles across processes
+
 
 class SchemaError(AutoRLError):
     """The database's autorl tables are missing, older or newer than this version expects."""

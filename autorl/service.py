@@ -10,13 +10,14 @@ Imports no torch and no Stable-Baselines3 (the API process submits through this 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
 
-from autorl.errors import StudyError, UsageError
+from autorl.errors import SpaceError, StudyError, UsageError
 from autorl.knowledge.warmstart import WarmStartSettings
 from autorl.spaces import SearchSpace, load_space
 from autorl.study.config import (
@@ -31,6 +32,8 @@ from autorl.study.config import (
 )
 from autorl.study.record import write_priority
 from autorl.types import TaskSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -231,3 +234,147 @@ def run(
 
     run_study(submitted.study, storage_url, jobs=jobs, device=device, on_progress=on_progress)
     return finish_study(submitted.study, submitted.config, device, jobs)
+
+
+# --- population-based training -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PbtRequest:
+    """A population-based training run to create (``autorl pbt ENV``)."""
+
+    task: TaskSpec
+    settings: Any  # autorl.pbt.records.PbtSettings
+    algo: str = "ppo"
+    space: str | None = None  # a shipped space's name or a YAML path; default: the algo's
+    name: str | None = None  # default: ENV-ALGO-pbt
+    warm_start: WarmStartSettings = field(default_factory=WarmStartSettings)
+
+    def run_name(self) -> str:
+        return self.name or f"{default_study_name(self.task, self.algo)}-pbt"
+
+
+def start_pbt(request: PbtRequest, storage_url: str) -> Any:
+    """Check the task and the space, draw the first population, store the run (a
+    ``PbtRun``); nothing is stored when a check fails."""
+    from autorl.db import population as store
+    from autorl.runtime.population import check_task, population_space
+    from autorl.runtime.submit import observation_space
+    from autorl.study.enqueue import sample_configurations
+
+    check_study_name(request.run_name())
+    space = load_space(request.space or request.algo)
+    if space.algo != request.algo:
+        raise UsageError(f"the search space {space.name!r} is for {space.algo}, not {request.algo}")
+    kind = check_task(request.algo, request.task)
+    if request.space is None:
+        observation = observation_space(request.task)
+        if observation.get("image"):
+            space = space.for_images(*observation["shape"][1:])
+    space = population_space(space)
+    settings = request.settings
+    initial = sample_configurations(space, kind, settings.population, settings.seed)
+    origins = []
+    for member, (params, proposal) in enumerate(
+        _population_warm_start(request, storage_url, space, kind)
+    ):
+        completed = _completed(space, kind, initial[member], params)
+        if completed is not None:
+            initial[member] = completed
+            origins.append(proposal.origin())
+    return store.create_run(
+        storage_url,
+        request.run_name(),
+        request.task,
+        request.algo,
+        kind,
+        settings,
+        space.to_dict(),
+        initial,
+        origins,
+    )
+
+
+def run_pbt(
+    name: str, storage_url: str, jobs: int = 1, device: str = "auto"
+) -> tuple[Any, dict[str, Any] | None]:
+    """Work a stored run here until it ends (a stopped or crashed run resumes from its
+    checkpoints), then test the winner on unseen episodes: ``(run, test record or None)``."""
+    from autorl.db import population as store
+    from autorl.runtime.population import publish_winner, run_here
+    from autorl.training.device import resolve_device
+
+    run = store.get_run(storage_url, name)
+    if run is None:
+        raise StudyError(f"no population-based training run named {name!r} in {storage_url}")
+    space = SearchSpace.from_dict(run.space)
+    resolved = resolve_device(device, space.policy)
+    run = run_here(storage_url, name, jobs, resolved)
+    return run, publish_winner(storage_url, run, resolved)
+
+
+def pbt_schedule(name: str, storage_url: str) -> list[dict[str, Any]]:
+    """The winning member's hyperparameters over time: one entry per segment of its lineage
+    (steps, the values it trained with, whose checkpoint it started from, its score)."""
+    from autorl.db import population as store
+    from autorl.runtime.population import lineage, winner
+
+    run = store.get_run(storage_url, name)
+    if run is None:
+        raise StudyError(f"no population-based training run named {name!r} in {storage_url}")
+    best = winner(storage_url, run)
+    if best is None:
+        raise StudyError(f"run {name!r} has not finished its last generation ({run.state})")
+    return [
+        {
+            "generation": s.generation,
+            "start_step": s.start_step,
+            "until_step": s.until_step,
+            "member": s.member,
+            "copied_from": s.source_member if s.exploited else None,
+            "score": s.score,
+            "params": dict(s.params),
+        }
+        for s in lineage(storage_url, run, best.member)
+    ]
+
+
+def _population_warm_start(
+    request: PbtRequest, storage_url: str, space: SearchSpace, kind: str
+) -> list:
+    """Up to half the population from similar past tasks (the rest stays random: a
+    population needs its diversity)."""
+    from autorl.knowledge.warmstart import population_proposals
+    from autorl.runtime.isolation import call_apart
+    from autorl.runtime.tasks import needs_features, register
+
+    request.warm_start.check()
+    if request.warm_start.mode == "none":
+        return []
+    features = None
+    if needs_features(storage_url, request.task):
+        from autorl.envs.features import probe_features
+
+        try:
+            features = call_apart(probe_features, request.task, timeout_s=600.0)
+        except Exception as exc:  # the segments will meet (and store) what broke the env
+            log.warning("warm start skipped: probing %s failed: %s", request.task.env_id, exc)
+            return []
+    record = register(storage_url, request.task, features)
+    count = min(request.warm_start.proposals, request.settings.population // 2)
+    return population_proposals(
+        storage_url, request.algo, record, request.settings.timesteps, space, count,
+        request.warm_start,
+    )  # fmt: skip
+
+
+def _completed(
+    space: SearchSpace, kind: str, sampled: Mapping[str, Any], proposed: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """A proposal's values over a sampled configuration (what it leaves out), if valid."""
+    merged = {**sampled, **proposed}
+    try:
+        space.validate_params(merged, kind)
+    except SpaceError:  # a combination the space refuses: keep the sample
+        return None
+    return merged

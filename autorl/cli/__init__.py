@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         kb,
         meta,
         models,
+        pbt,
         query,
         remote,
         serve,
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tune.register(sub)
+    pbt.register(sub)
     query.register(sub)
     models.register(sub)
     compress.register(sub)

@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from autorl.cli.pbt import train_replay
+    from autorl.db import population
     from autorl.study.factory import load_study
     from autorl.study.queries import best_config
     from autorl.study.storage import open_storage
@@ -53,6 +55,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from autorl.training.trainer import train_model
 
     url = storage_url(args)
+    run = population.get_run(url, args.study)
+    if run is not None:  # a population-based training run: replay its winner's schedule
+        if args.trial is not None or args.smallest_within is not None:
+            raise UsageError(f"{args.study} is a population-based training run: no --trial")
+        return train_replay(args, url, run)
     study, config = load_study(args.study, open_storage(url))
     if args.smallest_within is not None and args.trial is not None:
         raise UsageError("give --trial N or --smallest-within TOL, not both")

@@ -39,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="the front of return against size or latency (studies tuned with --objectives)",
     )
+    b.add_argument(
+        "--schedule",
+        action="store_true",
+        help="a population-based training run's winner: its hyperparameters over time",
+    )
     add_storage(b)
     b.set_defaults(handler=cmd_best)
 
@@ -95,6 +100,10 @@ def cmd_best(args: argparse.Namespace) -> int:
         return _family_best(args)
     if not args.study:
         raise UsageError("give a study name, or --family NAME")
+    if args.schedule:
+        from autorl.cli.pbt import print_schedule
+
+        return print_schedule(args.study, storage_url(args), args.format)
     if args.pareto and args.format not in (None, "json"):
         raise UsageError(f"--pareto prints a table or, with --format json, JSON: not {args.format}")
     study, url = _load(args)
@@ -287,8 +296,17 @@ def print_best(study: optuna.Study, url: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from autorl.db import population
     from autorl.report import write_report
 
+    url = storage_url(args)
+    run = population.get_run(url, args.study)
+    if run is not None:  # a population-based training run
+        from autorl.report.population import write_population_report
+
+        path = write_population_report(url, run, args.out or Path(f"{args.study}.html"))
+        print(f"wrote {path}")
+        return 0
     study, _ = _load(args)
     out = args.out or Path(f"{args.study}.html")
     path = write_report(study, out)

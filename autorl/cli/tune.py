@@ -193,7 +193,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(handler=cmd_resume)
 
 
-def _task(args: argparse.Namespace) -> TaskSpec:
+def task_from_args(args: argparse.Namespace) -> TaskSpec:
+    """The task of ENV, --entry-point, --env-kwargs, --env-attrs and --family."""
     return TaskSpec(
         env_id=args.env,
         entry_point=args.entry_point,
@@ -259,7 +260,7 @@ def read_enqueue(args: argparse.Namespace) -> list[dict]:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    request = tune_request(args, _task(args), args.study, read_enqueue(args))
+    request = tune_request(args, task_from_args(args), args.study, read_enqueue(args))
     return tune(request, args)
 
 

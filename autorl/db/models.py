@@ -1,4 +1,5 @@
-"""The autorl tables: tasks, families, task features and study links.
+"""The autorl tables: tasks, families, task features, study links, and population-based
+training's runs, segments and checkpoints.
 
 They live beside Optuna's tables in the same database, every name prefixed ``autorl_``.
 Only :mod:`autorl.db.repo` handles these rows; everything else gets ``autorl.types``.
@@ -12,7 +13,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, MetaData, String, Text, func
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TABLE_PREFIX = "autorl_"
@@ -104,4 +117,60 @@ class StudyTaskRow(Base):
     family_id: Mapped[int | None] = mapped_column(
         ForeignKey("autorl_families.id", ondelete="SET NULL"), index=True
     )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PbtRunRow(Base):
+    """A population-based training run: its task, algorithm, settings and state."""
+
+    __tablename__ = "autorl_pbt_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), unique=True)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("autorl_tasks.id", ondelete="CASCADE"), index=True
+    )
+    algo: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PbtSegmentRow(Base):
+    """One member's training from one step boundary to the next, with the values it used,
+    whose checkpoint it started from (the lineage) and how it scored."""
+
+    __tablename__ = "autorl_pbt_segments"
+    __table_args__ = (UniqueConstraint("run_id", "member", "generation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("autorl_pbt_runs.id", ondelete="CASCADE"))
+    member: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(Integer)
+    start_step: Mapped[int] = mapped_column(Integer)
+    until_step: Mapped[int] = mapped_column(Integer)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_member: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    score: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PbtCheckpointRow(Base):
+    """A member's checkpoint after a generation (``autorl.training.segments`` bytes)."""
+
+    __tablename__ = "autorl_pbt_checkpoints"
+    __table_args__ = (UniqueConstraint("run_id", "member", "generation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("autorl_pbt_runs.id", ondelete="CASCADE"))
+    member: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -110,6 +110,31 @@ def warm_start(
     return queued
 
 
+def population_proposals(
+    storage_url: str,
+    algo: str,
+    record: TaskRecord,
+    timesteps: int,
+    space: SearchSpace,
+    count: int,
+    settings: WarmStartSettings,
+) -> list[tuple[dict[str, Any], Proposal]]:
+    """Up to ``count`` configurations from similar past tasks for a population's first
+    members, as this space's values (a proposal the space cannot hold is skipped)."""
+    if settings.mode == "none" or count < 1:
+        return []
+    kind = record.features.action.kind if record.features is not None else None
+    past = past_tasks(storage_url, algo, seed=settings.seed_kb)
+    target = target_task(record, timesteps, None)
+    out = []
+    for proposal in propose(past, target, count, settings.strategy):
+        try:
+            out.append((fit_to_space(dict(proposal.params), space, kind), proposal))
+        except SpaceError as exc:
+            log.info("warm start: skipped %s (%s)", proposal.origin(), exc)
+    return out
+
+
 def prior_sampler(
     study: optuna.Study, config: StudyConfig, storage_url: str, worker_index: int = 0
 ) -> PriorTPESampler | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from optuna.storages import RDBStorage
 
@@ -13,22 +13,30 @@ log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def heartbeat(storage: RDBStorage, trial_id: int, interval_s: float) -> Iterator[None]:
-    """Record a heartbeat now and every ``interval_s`` seconds until the body ends."""
+def beating(beat: Callable[[], object], interval_s: float, what: str) -> Iterator[None]:
+    """Call ``beat`` every ``interval_s`` seconds in a thread until the body ends; a failed
+    beat (the database briefly unreachable) is logged and tried again at the next one."""
     stop = threading.Event()
 
-    def beat() -> None:
+    def loop() -> None:
         while not stop.wait(interval_s):
             try:
-                storage.record_heartbeat(trial_id)
-            except Exception:  # the database may be briefly unreachable; try again next beat
-                log.warning("could not record heartbeat of trial id %d", trial_id, exc_info=True)
+                beat()
+            except Exception:
+                log.warning("could not record the heartbeat of %s", what, exc_info=True)
 
-    storage.record_heartbeat(trial_id)
-    thread = threading.Thread(target=beat, name=f"heartbeat-{trial_id}", daemon=True)
+    thread = threading.Thread(target=loop, name=f"heartbeat {what}", daemon=True)
     thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join(timeout=interval_s + 5)
+
+
+@contextlib.contextmanager
+def heartbeat(storage: RDBStorage, trial_id: int, interval_s: float) -> Iterator[None]:
+    """Record a heartbeat now and every ``interval_s`` seconds until the body ends."""
+    storage.record_heartbeat(trial_id)
+    with beating(lambda: storage.record_heartbeat(trial_id), interval_s, f"trial id {trial_id}"):
+        yield

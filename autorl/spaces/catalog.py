@@ -188,6 +188,20 @@ REQUIRES: dict[str, str] = {
     "target_entropy_per_dim": "ent_coef_mode",
 }
 
+# Parameters that population-based training may change while a run trains (``mutable: true``
+# in a space): SB3 reads them from the model's attributes at every update, so a new value set
+# on a restored model takes effect (``autorl.training.segments.apply_hyperparameters``).
+# Everything else is built into the networks, the buffers or the env.
+MUTABLE: dict[str, frozenset[str]] = {
+    "ppo": frozenset({"learning_rate", "ent_coef", "clip_range", "vf_coef", "max_grad_norm"}),
+    "a2c": frozenset({"learning_rate", "ent_coef", "vf_coef", "max_grad_norm"}),
+    "dqn": frozenset(
+        {"learning_rate", "exploration_final_eps", "exploration_fraction", "max_grad_norm"}
+    ),
+    "sac": frozenset({"learning_rate", "tau"}),
+    "td3": frozenset({"learning_rate", "tau"}),
+}
+
 SCHEDULES = ("constant", "linear")
 ACTIVATIONS = ("tanh", "relu", "elu", "leaky_relu", "gelu", "silu")
 NOISE_TYPES = ("normal", "ornstein_uhlenbeck", "none")

@@ -57,6 +57,8 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     when: dict[str, list[Any]] | None = None
+    # population-based training may change it during a run (``catalog.MUTABLE`` says which)
+    mutable: bool = False
 
     @field_validator("when", mode="before")
     @classmethod
@@ -202,6 +204,8 @@ class FixedParam(_Base):
         out: dict[str, Any] = {"type": "fixed", "value": self.value}
         if self.when is not None:
             out["when"] = self.when
+        if self.mutable:
+            out["mutable"] = True
         return out
 
 

@@ -121,6 +121,18 @@ def _check_values(name: str, spec: ParamSpec, path: str, chk: _Checker) -> None:
                 return
 
 
+def _check_mutable(algo: str, name: str, spec: ParamSpec, path: str, chk: _Checker) -> None:
+    if not spec.mutable or isinstance(spec, FixedParam):
+        return  # a fixed value stays fixed (with_fixed keeps the flag, PBT never moves it)
+    if name not in catalog.MUTABLE[algo]:
+        allowed = ", ".join(sorted(catalog.MUTABLE[algo]))
+        chk.add(
+            f"{path}.mutable",
+            f"{name} cannot change during a {algo} run (it is built into the model, its "
+            f"buffers or the env); parameters that may: {allowed}",
+        )
+
+
 def _check_when(defs: list[ParamDef], index: int, path: str, chk: _Checker) -> None:
     spec = defs[index].spec
     earlier = {d.name: d.spec for d in defs[:index]}
@@ -191,6 +203,7 @@ def _parse_params(algo: str, doc: Document, chk: _Checker) -> tuple[ParamDef, ..
             if spec is None:
                 continue
             _check_values(name, spec, path, chk)
+            _check_mutable(algo, name, spec, path, chk)
             defs.append(ParamDef(name, section, spec))
             seen[name] = (section, spec)
             _check_when(defs, len(defs) - 1, path, chk)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import VecEnv
 
@@ -38,7 +39,8 @@ def _validate(spec: TrainSpec) -> None:
         raise UsageError(f"evaluation episodes must be at least 1, got {spec.evaluation.episodes}")
 
 
-def _training_env(spec: TrainSpec, deadline: Deadline) -> VecEnv:
+def guarded_training_env(spec: TrainSpec, deadline: Deadline) -> VecEnv:
+    """The training VecEnv of ``spec`` (checked against the algorithm), under ``deadline``."""
     gamma = float(spec.config.sb3_kwargs.get("gamma", 0.99))
     venv = make_vec_env(spec.task, spec.config.env, spec.seed, gamma=gamma)
     try:
@@ -66,8 +68,10 @@ def _failure(exc: Exception, model: BaseAlgorithm | None, spec: TrainSpec) -> Tr
     return failure
 
 
-def _reraise(exc: Exception, failure: TrialFailure | None) -> NoReturn:
-    """Raise ``failure`` (chained to ``exc``), or ``exc`` itself when it is a bug or the same."""
+def reraise_classified(exc: Exception, model: BaseAlgorithm | None, spec: TrainSpec) -> NoReturn:
+    """Raise the ``TrialFailure`` ``exc`` stands for (chained to it), or ``exc`` itself when
+    it is a bug or a failure already."""
+    failure = _failure(exc, model, spec)
     if failure is None or failure is exc:
         raise exc
     raise failure from exc
@@ -91,7 +95,7 @@ def train_and_evaluate(
     eval_env: EvaluationEnv | None = None
     model: BaseAlgorithm | None = None
     try:
-        train_venv = _training_env(spec, deadline)
+        train_venv = guarded_training_env(spec, deadline)
         eval_env = EvaluationEnv(spec.task, spec.config.env, train_venv, deadline)
         model = build_model(spec.config, train_venv, seed=spec.seed, device=spec.device)
         trained, scorer = model, eval_env
@@ -105,7 +109,7 @@ def train_and_evaluate(
         if not callback.pruned:
             callback.evaluate_now(spec.timesteps)
     except Exception as exc:
-        _reraise(exc, _failure(exc, model, spec))
+        reraise_classified(exc, model, spec)
     finally:
         for env in (eval_env, train_venv):
             if env is not None:
@@ -129,21 +133,24 @@ def train_and_evaluate(
     return result
 
 
-def train_model(spec: TrainSpec) -> tuple[BaseAlgorithm, VecEnv]:
-    """Train without intermediate evaluations; the caller saves the model and closes the env."""
+def train_model(
+    spec: TrainSpec, callback: BaseCallback | None = None
+) -> tuple[BaseAlgorithm, VecEnv]:
+    """Train without intermediate evaluations (``callback``: SB3's, e.g. a replayed
+    schedule); the caller saves the model and closes the env."""
     _validate(spec)
     apply_threads()
     deadline = Deadline(spec.max_wall_s)
     set_random_seed(spec.seed, using_cuda=spec.device.startswith("cuda"))
-    venv = _training_env(spec, deadline)
+    venv = guarded_training_env(spec, deadline)
     model: BaseAlgorithm | None = None
     try:
         model = build_model(spec.config, venv, seed=spec.seed, device=spec.device)
-        model.learn(total_timesteps=spec.timesteps)
+        model.learn(total_timesteps=spec.timesteps, callback=callback)
         check_parameters(model)
     except Exception as exc:
         venv.close()
-        _reraise(exc, _failure(exc, model, spec))
+        reraise_classified(exc, model, spec)
     except BaseException:
         venv.close()
         raise

@@ -67,5 +67,5 @@ def test_three_processes_initialise_a_fresh_database_once(pg_url):
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_schema = 'public' AND table_name LIKE 'autorl\\_%'",
     )
-    assert tables == 6  # five tables and the version table
+    assert tables == 9  # eight tables (five of the registry, three of PBT) and the version
     assert _scalar(pg_url, "SELECT to_regclass('alembic_version')") is None  # Optuna's: untouched

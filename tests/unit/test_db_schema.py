@@ -22,13 +22,13 @@ from tests.db_checks import migration_drift
 SPEC = TaskSpec(env_id="CartPole-v1")
 
 # A later revision, to make the real one "old": adds a nullable column to a table of ours.
-REVISION_0002 = '''"""A later schema (test only)."""
+REVISION_LATER = '''"""A later schema (test only)."""
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9002"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -73,10 +73,10 @@ def _set_revision(url: str, revision: str) -> None:
 
 @pytest.fixture
 def later_migrations(tmp_path, monkeypatch) -> Path:
-    """This code's migrations plus a revision 0002, standing in for a newer autorl release."""
+    """This code's migrations plus a revision 9002, standing in for a newer autorl release."""
     folder = tmp_path / "migrations"
     shutil.copytree(schema.migrations_dir(), folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "0002_later.py").write_text(REVISION_0002)
+    (folder / "versions" / "9002_later.py").write_text(REVISION_LATER)
     return folder
 
 
@@ -84,7 +84,7 @@ def test_a_fresh_database_is_initialised_on_first_use(sqlite_url):
     assert db.current_revision(sqlite_url) is None
     assert not Path(_path(sqlite_url)).exists()  # asking does not create the file
     db.ensure_schema(sqlite_url)
-    assert db.current_revision(sqlite_url) == db.head_revision() == "0001"
+    assert db.current_revision(sqlite_url) == db.head_revision() == "0002"
     db.ensure_schema(sqlite_url)  # cached: no second initialisation
     db.clear_schema_cache()
     db.ensure_schema(sqlite_url)  # checked again: up to date
@@ -99,22 +99,22 @@ def test_the_migrations_build_exactly_the_models(sqlite_url):
 def test_an_older_schema_is_refused_naming_the_upgrade_command(
     sqlite_url, later_migrations, monkeypatch
 ):
-    db.register_task(sqlite_url, SPEC, family="poles")  # stored at revision 0001
+    db.register_task(sqlite_url, SPEC, family="poles")  # stored at revision 0002
     db.clear_schema_cache()
     monkeypatch.setattr(schema, "migrations_dir", lambda: later_migrations)
-    assert db.head_revision() == "0002"
+    assert db.head_revision() == "9002"
     before = _snapshot(sqlite_url)
 
     with pytest.raises(SchemaError) as info:
         db.ensure_schema(sqlite_url)
     assert f"autorl db upgrade --storage {sqlite_url}" in str(info.value)
-    assert "'0001'" in str(info.value)
+    assert "'0002'" in str(info.value)
     with pytest.raises(SchemaError, match="autorl db upgrade"):
         db.list_tasks(sqlite_url)
     assert _snapshot(sqlite_url) == before  # a refusal changes nothing
 
     assert main(["db", "upgrade", "--storage", sqlite_url]) == 0
-    assert db.current_revision(sqlite_url) == "0002"
+    assert db.current_revision(sqlite_url) == "9002"
     assert [r.families for r in db.list_tasks(sqlite_url)] == [("poles",)]
     with sqlite3.connect(_path(sqlite_url)) as conn:
         columns = [r[1] for r in conn.execute("PRAGMA table_info(autorl_families)")]
@@ -150,11 +150,11 @@ def test_tables_without_a_recorded_revision_are_refused(sqlite_url):
 def test_autorl_db_upgrade_and_current(sqlite_url, capsys):
     assert main(["db", "current", "--storage", sqlite_url]) == 0
     out = capsys.readouterr().out
-    assert "current: none" in out and "head:    0001" in out
+    assert "current: none" in out and "head:    0002" in out
 
     assert main(["db", "upgrade", "--storage", sqlite_url]) == 0
     out = capsys.readouterr().out
-    assert "before:  none" in out and "after:   0001" in out
+    assert "before:  none" in out and "after:   0002" in out
     assert main(["db", "upgrade", "--storage", sqlite_url]) == 0
     assert "already up to date" in capsys.readouterr().out
     assert db.current_revision(sqlite_url) == db.head_revision()

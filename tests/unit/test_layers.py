@@ -19,7 +19,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("study", ("autorl.study", "autorl.families")),
     (
         "foundations",
-        ("autorl.training", "autorl.envs", "autorl.db", "autorl.meta", "autorl.spaces"),
+        (
+            "autorl.training",
+            "autorl.envs",
+            "autorl.db",
+            "autorl.meta",
+            "autorl.pbt",
+            "autorl.spaces",
+        ),
     ),
     (
         "base",
@@ -80,6 +87,7 @@ def test_imports_point_down_the_layers():
         ("autorl.meta", ("optuna", "sqlalchemy", "torch", "stable_baselines3", "autorl.db")),
         ("autorl.envs", ("torch", "stable_baselines3", "autorl.training")),
         ("autorl.spaces", ("torch", "stable_baselines3")),
+        ("autorl.pbt", ("optuna", "sqlalchemy", "torch", "stable_baselines3", "autorl.db")),
         # an exported policy runs where only onnxruntime is installed
         ("autorl.compress.onnx_policy", ("torch", "stable_baselines3", "autorl.training")),
     ],
