@@ -90,8 +90,9 @@ def add_search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--warm-start-strategy",
         default="portfolio",
-        choices=["portfolio", "nearest-best"],
-        help="how past tasks' configurations are chosen (default portfolio)",
+        choices=["portfolio", "nearest-best", "family-best"],
+        help="how past tasks' configurations are chosen (default portfolio; family-best: the "
+        "baseline without similarity, one ranking for every task)",
     )
     p.add_argument("--n-envs", type=int, help="fix the number of parallel envs")
     p.add_argument("--normalize", choices=sorted(NORMALIZE), help="fix VecNormalize")

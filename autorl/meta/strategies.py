@@ -7,6 +7,8 @@ unrelated history yields no proposals (a cold start) rather than bad ones.
 
 - ``nearest-best``: the best configuration of the most similar task, then the best of the
   next one, and so on round-robin (auto-sklearn 1.0's nearest-neighbour warm start).
+- ``family-best``: the baseline the other two must beat: every past task weighs the same and
+  the configurations of best mean score over them come first, whatever the target.
 - ``portfolio``: a greedy portfolio (auto-sklearn 2.0): each next configuration is the one
   that most raises the weighted sum over past tasks of the best normalised score the
   portfolio reaches there, so the first few proposals cover different tasks' optima. A
@@ -189,7 +191,35 @@ def portfolio(past: Sequence[PastTask], target: TargetTask, k: int) -> list[Prop
     return proposals
 
 
-STRATEGIES: dict[str, Strategy] = {"nearest-best": nearest_best, "portfolio": portfolio}
+def family_best(past: Sequence[PastTask], target: TargetTask, k: int) -> list[Proposal]:
+    """The baseline without similarity: the configurations of best mean (shrunk, normalised)
+    score over the relevant past tasks (``MIN_WEIGHT``, as for the others: never another
+    action kind), equally weighted, so the same list for every target of a family (its
+    single best first)."""
+    tasks = [(task, 1.0) for task, _ in _relevant(past, target)]
+    shrinks = [task_shrink(task) for task, _ in tasks]
+    candidates: list[_Scored] = []
+    seen: set[str] = set()
+    for (task, _), shrink in zip(tasks, shrinks, strict=True):
+        for scored in _ranked(task, shrink)[:CANDIDATES_PER_TASK]:
+            if params_key(scored.trial.params) not in seen:
+                seen.add(params_key(scored.trial.params))
+                candidates.append(scored)
+    if not candidates:
+        return []
+    means = [sum(row) / len(row) for row in _estimates(candidates, tasks, shrinks)]
+    order = sorted(range(len(candidates)), key=lambda i: (-means[i], -candidates[i].gain))
+    return [
+        _proposal(candidates[i], means[i], f"family mean #{rank + 1} over {len(tasks)} tasks")
+        for rank, i in enumerate(order[:k])
+    ]
+
+
+STRATEGIES: dict[str, Strategy] = {
+    "nearest-best": nearest_best,
+    "portfolio": portfolio,
+    "family-best": family_best,  # a baseline: one ranking for every task, no similarity
+}
 DEFAULT_STRATEGY = "portfolio"
 
 

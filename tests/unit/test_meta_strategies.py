@@ -108,3 +108,17 @@ def test_portfolio_prefers_a_configuration_observed_good_on_every_task():
 def test_unknown_strategy_is_refused_naming_the_choices():
     with pytest.raises(UsageError, match="nearest-best"):
         propose([], TargetTask("t"), 3, "magic")
+
+
+def test_family_best_proposes_one_ranking_whatever_the_target():
+    robust = {"lr": 1e-3, "act": "relu"}
+    tasks = []
+    for key, optimum in (("a", -4.5), ("b", -2.0)):
+        base = quadratic_task(key, optimum)
+        shared = PastTrial(robust, -160.0, number=99, study=key)  # near-best on both tasks
+        tasks.append(PastTask(key, (*base.trials, shared), base.families, base.features, -200))
+    near_a = TargetTask("t", ("pendulum",), features(random_return=-1100.0))
+    near_b = TargetTask("u", ("pendulum",), features(random_return=-1300.0))
+    first = propose(tasks, near_a, 3, "family-best")
+    assert first[0].params == robust and "family mean #1 over 2 tasks" in first[0].why
+    assert [p.params for p in first] == [p.params for p in propose(tasks, near_b, 3, "family-best")]
