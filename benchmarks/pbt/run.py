@@ -96,17 +96,24 @@ def pbt_arm(task: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def replay_arm(name: str, env: str) -> dict[str, Any]:
-    """The winner's schedule trained from scratch on each test seed."""
-    from autorl.training.artifacts import load_trained
+    """The winner's schedule trained from scratch on each test seed (two at a time)."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    scores = []
+    from autorl.training.artifacts import load_trained
+    from autorl.training.device import set_threads
+
+    set_threads(1)
     with tempfile.TemporaryDirectory() as folder:
-        for seed in TEST["seeds"]:
+
+        def replay(seed: int) -> float:
             path = Path(folder) / f"replay-{seed}.zip"
             autorl("train", name, "--seed", str(seed), "--out", str(path), "--storage", URL)
-            loaded = load_trained(path)
-            scores.append(loaded.evaluate(TEST["episodes"], TEST["first_episode"]).mean)
-            log.info("%s replay seed %d: %.1f", env, seed, scores[-1])
+            score = load_trained(path).evaluate(TEST["episodes"], TEST["first_episode"]).mean
+            log.info("%s replay seed %d: %.1f", env, seed, score)
+            return score
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            scores = list(pool.map(replay, TEST["seeds"]))
     return {"test_scores": scores, "test_mean": statistics.fmean(scores)}
 
 

@@ -131,3 +131,18 @@ def test_checkpoints_nobody_can_start_from_are_deleted_and_the_lineage_is_kept(s
     chain = lineage(sqlite_url, run, 0)
     assert [(s.member, s.generation) for s in chain] == [(1, 0), (1, 1), (0, 2)]
     assert chain[-1].exploited and not chain[0].exploited
+
+
+def test_pb2_learns_from_each_segment_s_improvement_and_stays_in_bounds(sqlite_url, caplog):
+    run = new_run(sqlite_url, explore="pb2")
+    finish_generation(sqlite_url, run, {0: 10.0, 1: 20.0, 2: 30.0, 3: 40.0})
+    assert advance(sqlite_url, run)
+    finish_generation(sqlite_url, run, {0: 45.0, 1: 25.0, 2: 60.0, 3: 41.0})
+    with caplog.at_level("DEBUG", logger="autorl.pbt.explore"):
+        assert advance(sqlite_url, run)
+    assert "pb2: n=4" in caplog.text  # four improvements over the copied checkpoints: a GP
+    third = store.segments(sqlite_url, run.id, 2)
+    copied = [s for s in third if s.exploited]
+    assert [s.member for s in copied] == [1] and copied[0].source_member == 2
+    for name, spec in mutable_specs(SPACE).items():
+        assert spec.contains(copied[0].params[name]) is None
