@@ -45,8 +45,9 @@ def space_file(tmp_path):
 
 
 def pbt_args(space_file: str, url: str, *extra: str, env: type = CountingEnv) -> list[str]:
+    env_id = "Count-v0" if env is CountingEnv else f"{env.__name__}-v0"  # one class an id
     return [
-        "pbt", "Count-v0", "--entry-point", entry_point(env), "--space", space_file,
+        "pbt", env_id, "--entry-point", entry_point(env), "--space", space_file,
         "--population", "3", "--timesteps", "600", "--interval", "200", "--episodes", "2",
         "--name", "pop", "--storage", url, *extra,
     ]  # fmt: skip
