@@ -258,7 +258,8 @@ def start_pbt(request: PbtRequest, storage_url: str) -> Any:
     """Check the task and the space, draw the first population, store the run (a
     ``PbtRun``); nothing is stored when a check fails."""
     from autorl.db import population as store
-    from autorl.runtime.population import check_task, population_space
+    from autorl.runtime.population import population_space
+    from autorl.runtime.population_run import check_task
     from autorl.runtime.submit import observation_space
     from autorl.study.enqueue import sample_configurations
 
@@ -301,7 +302,7 @@ def run_pbt(
     """Work a stored run here until it ends (a stopped or crashed run resumes from its
     checkpoints), then test the winner on unseen episodes: ``(run, test record or None)``."""
     from autorl.db import population as store
-    from autorl.runtime.population import publish_winner, run_here
+    from autorl.runtime.population_run import publish_winner, run_here
     from autorl.training.device import resolve_device
 
     run = store.get_run(storage_url, name)

@@ -43,15 +43,12 @@ from autorl.settings import HeartbeatSettings
 from autorl.spaces import SearchSpace
 from autorl.spaces.params import FixedParam, ParamSpec
 from autorl.stop import raise_if_stopped
-from autorl.types import TaskSpec
 
 log = logging.getLogger(__name__)
 
 POLL_S = 1.0  # how often an idle worker looks for the next generation
 SEGMENT_TIMEOUT_S = 6 * 3600.0
 EVAL_SEED_BASE = 300_000  # generation g's evaluation episodes: 300000 + 1000 g + i
-TEST_SEED = 200_000  # the winner's test episodes (no generation's evaluation used them)
-TEST_EPISODES = 20
 PINNED = {"lr_schedule": "constant", "clip_schedule": "constant"}
 
 
@@ -315,95 +312,3 @@ def lineage(url: str, run: PbtRun, member: int) -> list[Segment]:
             None if segment.generation == 0 or source is None else (source, segment.generation - 1)
         )
     return chain[::-1]
-
-
-def check_task(algo: str, task: TaskSpec) -> str:
-    """Build the env in a child process, check the algorithm can act in it; its action kind."""
-    return call_apart(_check, algo, task, timeout_s=600.0)
-
-
-def _check(algo: str, task: TaskSpec) -> str:
-    from autorl.envs.gym_tasks import action_space_kind, check_compatible, make_env
-    from autorl.envs.smoke import smoke_test
-
-    env = make_env(task)
-    try:
-        check_compatible(algo, task, env)
-        smoke_test(task, env)
-        return action_space_kind(env.action_space)
-    finally:
-        env.close()
-
-
-# --- running a run here ----------------------------------------------------------------------
-
-
-def _worker_process(url: str, name: str, device: str) -> None:
-    from autorl.training.device import set_threads
-
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    set_threads(1)
-    work(url, name, device)
-
-
-def run_here(url: str, name: str, jobs: int = 1, device: str = "cpu") -> PbtRun:
-    """Work the run with ``jobs`` workers in this machine until it ends; the stored run."""
-    import multiprocessing
-
-    from autorl.training.device import set_threads
-
-    if jobs == 1:
-        set_threads(1)
-        work(url, name, device)
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        procs = [ctx.Process(target=_worker_process, args=(url, name, device)) for _ in range(jobs)]
-        for p in procs:
-            p.start()
-        try:
-            for p in procs:
-                p.join()
-        finally:
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-                    p.join(timeout=30)
-    run = store.get_run(url, name)
-    assert run is not None
-    return run
-
-
-def publish_winner(url: str, run: PbtRun, device: str = "cpu") -> dict[str, Any] | None:
-    """The winning member's final policy on ``TEST_EPISODES`` episodes seeded from
-    ``TEST_SEED`` (no generation's evaluation used them), stored with the run; None before
-    the run has ended well. Tested once: a second call reads the stored record."""
-    if run.state != DONE:
-        return None
-    stored = store.get_outcome(url, run.id)
-    if stored is not None:
-        return stored
-    best = winner(url, run)
-    if best is None:
-        return None
-    data = store.load_checkpoint(url, run.id, best.member, best.generation)
-    if data is None:
-        return None
-    from autorl.training.segments import evaluate_checkpoint
-
-    config = segment_config(run, best.params)
-    evaluation = call_apart(
-        evaluate_checkpoint, data, run.task, config, TEST_EPISODES, TEST_SEED, device,
-        timeout_s=SEGMENT_TIMEOUT_S,
-    )  # fmt: skip
-    outcome = {
-        "member": best.member,
-        "selection_score": best.score,
-        "test_score": evaluation.mean,
-        "test_returns": list(evaluation.returns),
-        "test_episodes": TEST_EPISODES,
-        "test_seed": TEST_SEED,
-        "env_steps": best.result.get("env_steps"),
-        "checkpoint_bytes": store.checkpoint_bytes(url, run.id),
-    }
-    store.set_outcome(url, run.id, outcome)
-    return outcome
